@@ -1,0 +1,30 @@
+# The two commands a newcomer needs:  `make demo`  and  `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: install demo test lint clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch pinned here (a CPU build lies on disk on the dev machines); the package asks a range.
+	$(BIN)/python -m pip install -q torch==2.13.0
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: install           ## set up, then run the demo campaign on the embedded defaults
+	$(BIN)/formulate demo
+
+lint: install
+	$(BIN)/ruff check src tests bench app.py
+	$(BIN)/ruff format --check src tests bench app.py
+	$(BIN)/mypy src
+
+test: install lint      ## set up, then lint, type-check and run the tests
+	$(BIN)/pytest -m "not browser"
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,306 @@
+"""The ``formulate`` command line. Thin: it parses, calls the package, and prints.
+
+CAMPAIGN is a campaign folder (``campaigns/cheng2023``) or a name under ``campaigns/``.
+Every user mistake is one readable message and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+
+from formulate.campaign import CAMPAIGN_FILE, PROVENANCES, Campaign, load_campaign
+from formulate.dataio import (
+    campaign_table,
+    export_measurements,
+    export_table,
+    import_table,
+    make_measurement,
+    open_store,
+    read_table,
+)
+from formulate.errors import FormulateError, Problem
+from formulate.store import Store
+from formulate.summary import frame_table, objective_summary, status_counts
+
+app = typer.Typer(
+    help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False
+)
+lab_app = typer.Typer(
+    help="Lab plug-ins: measure formulations with the virtual lab.", no_args_is_help=True
+)
+app.add_typer(lab_app, name="lab")
+out = Console()
+err = Console(stderr=True)
+
+CampaignArg = Annotated[str, typer.Argument(help="campaign folder or name under campaigns/")]
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="database URL (default: the campaign's SQLite file, or $FORMULATE_DB_URL)"
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+
+
+def _open(campaign: str, db: str | None) -> tuple[Campaign, Store]:
+    spec = load_campaign(campaign)
+    return spec, open_store(spec, db)
+
+
+def _print_frame(frame: pd.DataFrame, title: str = "") -> None:
+    out.print(frame_table(frame, title))
+
+
+@app.command()
+def init(
+    name: Annotated[str, typer.Argument(help="name of the new campaign")],
+    template: Annotated[
+        str, typer.Option(help="template: a bundled name or a campaign folder")
+    ] = "cheng2023",
+    folder: Annotated[Path, typer.Option("--dir", help="where campaigns live")] = Path("campaigns"),
+) -> None:
+    """Create a campaign folder from a template (default: the paper's design space)."""
+    target = folder / name
+    if target.exists():
+        raise FormulateError(
+            f"{target} already exists", [Problem(str(target), "exists", "choose another name")]
+        )
+    source = _template_dir(template)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.db*", "__pycache__"))
+    toml = target / CAMPAIGN_FILE
+    text = toml.read_text(encoding="utf-8")
+    old = load_campaign(source).name
+    toml.write_text(text.replace(f'name = "{old}"', f'name = "{name}"', 1), encoding="utf-8")
+    spec = load_campaign(target)
+    out.print(f"Created campaign [bold]{spec.name}[/] in {target} from template {template}.")
+    out.print("\n".join(spec.describe()), markup=False)
+
+
+def _template_dir(template: str) -> Path:
+    bundled = resources.files("formulate") / "templates" / template
+    if bundled.is_dir():
+        return Path(str(bundled))
+    path = Path(template)
+    if (path / CAMPAIGN_FILE).is_file():
+        return path
+    names = [p.name for p in (resources.files("formulate") / "templates").iterdir()]
+    raise FormulateError(
+        f"no template '{template}'",
+        [Problem("--template", template, f"use one of {names} or a folder")],
+    )
+
+
+@app.command()
+def show(campaign: CampaignArg) -> None:
+    """The campaign's design space, objectives and constraints in plain words."""
+    out.print("\n".join(load_campaign(campaign).describe()), markup=False)
+
+
+@app.command()
+def status(campaign: CampaignArg, db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Membranes, what is measured, what is pending, what is censored."""
+    spec, store = _open(campaign, db)
+    table = campaign_table(spec, store)
+    counts = status_counts(table)
+    objectives = objective_summary(spec, table)
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "campaign": spec.name,
+                    "membranes": len(table),
+                    "status": counts,
+                    "objectives": objectives.to_dict("records"),
+                },
+                default=str,
+            )
+        )
+        return
+    out.print(f"{spec.name}: {spec.title}  ({store.url})", markup=False)
+    out.print(f"{len(table)} membranes: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    _print_frame(objectives, "Objectives (best values; censored = lower bound, cell still running)")
+    cols = ["membrane", "status", "batch", "provenance", *spec.space.names()]
+    shown = table[cols].copy()
+    for obj in spec.objectives:
+        col = obj.property
+        if col in table:
+            flag = table.get(f"{col}_censored", pd.Series(False, index=table.index))
+            unit = spec.all_properties()[col].unit
+            shown[f"{col} [{unit or '-'}]"] = [
+                "" if pd.isna(v) else (">=" if f is True else "") + f"{v:.4g}"
+                for v, f in zip(table[col], flag, strict=True)
+            ]
+    _print_frame(shown, "Membranes")
+    pending = table.loc[table["status"].isin(["pending", "made"]), "membrane"].tolist()
+    if pending:
+        out.print(f"Waiting for outcomes: {', '.join(pending)}")
+
+
+@app.command("import")
+def import_(
+    campaign: CampaignArg,
+    file: Annotated[Path, typer.Argument(help="CSV: wide (one row per membrane) or long")],
+    provenance: Annotated[
+        str,
+        typer.Option(help=f"one of {list(PROVENANCES)}, unless the file has a provenance column"),
+    ] = "imported",
+    db: DbOpt = None,
+) -> None:
+    """Import membranes and outcomes from a CSV, all or nothing."""
+    if provenance not in PROVENANCES:
+        raise FormulateError(
+            f"unknown provenance '{provenance}'",
+            [Problem("--provenance", provenance, f"use one of {PROVENANCES}")],
+        )
+    spec, store = _open(campaign, db)
+    plan = import_table(spec, store, file, provenance=provenance)
+    out.print(
+        f"Imported {len(plan.membranes)} membranes and {len(plan.measurements)} "
+        f"measurements from {file} into {spec.name}."
+    )
+
+
+@app.command()
+def export(
+    campaign: CampaignArg,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="CSV file")] = None,
+    measurements: Annotated[
+        bool,
+        typer.Option(
+            help="every measurement (with superseded ones "
+            "and provenance) instead of one row per membrane"
+        ),
+    ] = False,
+    db: DbOpt = None,
+) -> None:
+    """Export the campaign's data with provenance (stdout when no -o)."""
+    spec, store = _open(campaign, db)
+    frame = export_measurements(spec, store) if measurements else export_table(spec, store)
+    if output:
+        frame.to_csv(output, index=False)
+        out.print(f"Wrote {len(frame)} rows to {output}.")
+    else:
+        sys.stdout.write(frame.to_csv(index=False))
+
+
+@app.command()
+def log(
+    campaign: CampaignArg,
+    membrane: Annotated[str, typer.Argument(help="membrane id")],
+    prop: Annotated[str, typer.Argument(metavar="PROPERTY", help="e.g. ionic_conductivity")],
+    value: Annotated[str, typer.Argument(help="e.g. 5.2e-4, '0.52 mS/cm', '>600 h'")],
+    unit: Annotated[str | None, typer.Option(help="unit when VALUE has none")] = None,
+    censored: Annotated[
+        bool, typer.Option("--censored", help="a lower bound: cell still running")
+    ] = False,
+    temperature: Annotated[
+        float | None, typer.Option(help="measurement temperature in C (default: the campaign's)")
+    ] = None,
+    by: Annotated[str, typer.Option(help="who measured")] = "",
+    method: Annotated[str, typer.Option(help="e.g. EIS, Bruce-Vincent")] = "",
+    note: Annotated[str, typer.Option(help="free text")] = "",
+    db: DbOpt = None,
+) -> None:
+    """Log one outcome. A new value supersedes the previous one; nothing is overwritten."""
+    spec, store = _open(campaign, db)
+    made = make_measurement(
+        spec,
+        membrane,
+        prop,
+        value,
+        where="VALUE",
+        unit=unit,
+        censored=censored,
+        temperature_C=temperature,
+        provenance="measured",
+        recorded_by=by,
+        method=method,
+        note=note,
+        source="cli",
+    )
+    if isinstance(made, Problem):
+        raise FormulateError("nothing was logged", [made])
+    store.add(spec.name, [], [made])
+    mark = ">= " if made.censored else ""
+    out.print(f"Logged {membrane} {prop} = {mark}{made.value:.4g} {made.unit}".rstrip() + ".")
+
+
+@app.command()
+def mark(
+    campaign: CampaignArg,
+    membrane: Annotated[str, typer.Argument(help="membrane id")],
+    new_status: Annotated[str, typer.Argument(metavar="STATUS", help="made, measured or failed")],
+    note: Annotated[str, typer.Option(help="why (e.g. film cracked)")] = "",
+    db: DbOpt = None,
+) -> None:
+    """Move a membrane to made, measured or failed (a film that did not form)."""
+    spec, store = _open(campaign, db)
+    store.set_status(spec.name, membrane, new_status, note)
+    out.print(f"{membrane} is now {new_status}.")
+
+
+@lab_app.command("measure")
+def lab_measure(
+    campaign: CampaignArg,
+    formulations: Annotated[Path, typer.Argument(help="CSV with membrane + formulation columns")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="results CSV")] = None,
+    noise: Annotated[bool, typer.Option("--noise/--no-noise", help="lab-like noise")] = True,
+    seed: Annotated[int, typer.Option(help="noise seed")] = 0,
+    horizon: Annotated[float, typer.Option(help="Li|Li test horizon in h")] = 1500.0,
+    temperature: Annotated[float, typer.Option(help="conductivity temperature in C")] = 25.0,
+) -> None:
+    """Measure formulations with the virtual lab (EMULATED outcomes, not the paper's)."""
+    from formulate.lab import measure_formulations
+
+    spec = load_campaign(campaign)
+    results = measure_formulations(
+        spec,
+        read_table(formulations),
+        source=formulations.name,
+        seed=seed,
+        noise=noise,
+        horizon_h=horizon,
+        temperature_C=temperature,
+    )
+    if output:
+        results.to_csv(output, index=False)
+        out.print(f"Wrote {len(results)} emulated results to {output}.")
+    else:
+        _print_frame(results, "Virtual lab (emulated, not measured)")
+
+
+@app.command()
+def demo(
+    folder: Annotated[
+        Path, typer.Option("--dir", help="where the demo campaign is written")
+    ] = Path("demo-output"),
+) -> None:
+    """The main job on the embedded defaults: the paper's campaign, loaded and summarised."""
+    from formulate.demo import run_demo
+
+    run_demo(folder, out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the CLI; print user mistakes as one message (exit code 2)."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except SystemExit as stop:
+        return int(stop.code or 0)
+    except FormulateError as mistake:
+        err.print(f"[red]error:[/] {mistake.message()}", highlight=False, soft_wrap=True)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

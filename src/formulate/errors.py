@@ -1,0 +1,54 @@
+"""User mistakes: one exception type that says what went wrong, where, and the fix.
+
+Anything raised as :class:`FormulateError` is the user's to fix (a bad file, an unknown
+membrane); the CLI and the app print it as a message, never as a traceback. Every other
+exception is a bug in formulate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the user's input.
+
+    Attributes:
+        where: the place, e.g. ``"campaign.toml: variables.filler_wt_pct.high"`` or
+            ``"runs.csv row 4, column filler_wt_pct"``.
+        what: what is wrong with it.
+        fix: what would be right (empty when obvious).
+    """
+
+    where: str
+    what: str
+    fix: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.where}: {self.what}"
+        return f"{text} (fix: {self.fix})" if self.fix else text
+
+
+class FormulateError(Exception):
+    """A user mistake, with every problem found (not only the first)."""
+
+    def __init__(self, summary: str, problems: Sequence[Problem] = ()) -> None:
+        self.summary = summary
+        self.problems = tuple(problems)
+        super().__init__(self.message())
+
+    def message(self) -> str:
+        """The full message: the summary, then one line per problem."""
+        if not self.problems:
+            return self.summary
+        lines = [f"{self.summary} ({len(self.problems)} problem(s)):"]
+        lines += [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+def raise_if(problems: Sequence[Problem], summary: str) -> None:
+    """Raise one :class:`FormulateError` carrying ``problems``, if there are any."""
+    if problems:
+        raise FormulateError(summary, problems)

@@ -1,0 +1,64 @@
+"""Summaries of a campaign's data for people: counts by status and the state of each objective."""
+
+from __future__ import annotations
+
+import pandas as pd
+from rich.markup import escape
+from rich.table import Table
+
+from formulate.campaign import Campaign
+from formulate.store import STATUSES
+
+
+def status_counts(table: pd.DataFrame) -> dict[str, int]:
+    """Membranes per status (pending, made, measured, failed), zeros included."""
+    counts = table["status"].value_counts() if not table.empty else pd.Series(dtype=int)
+    return {s: int(counts.get(s, 0)) for s in STATUSES}
+
+
+def objective_summary(campaign: Campaign, table: pd.DataFrame) -> pd.DataFrame:
+    """One row per objective: unit, direction, how many membranes have it, how many of those
+    are censored (lower bounds), and the best value with its membrane."""
+    props = campaign.all_properties()
+    rows = []
+    for obj in campaign.objectives:
+        col = obj.property
+        values = table[col].dropna() if col in table else pd.Series(dtype=float)
+        flag = f"{col}_censored"
+        censored = int(table.loc[values.index, flag].sum()) if flag in table and len(values) else 0
+        best_idx = (
+            (values.idxmax() if obj.direction == "maximize" else values.idxmin())
+            if len(values)
+            else None
+        )
+        rows.append(
+            {
+                "objective": col,
+                "unit": props[col].unit or "-",
+                "direction": obj.direction,
+                "measured": len(values),
+                "censored": censored,
+                "best": float(values[best_idx]) if best_idx is not None else None,
+                "best_membrane": table.loc[best_idx, "membrane"] if best_idx is not None else None,
+                "best_censored": bool(table.loc[best_idx, flag])
+                if best_idx is not None and flag in table
+                else False,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    return escape(f"{value:.4g}" if isinstance(value, float) else str(value))
+
+
+def frame_table(frame: pd.DataFrame, title: str = "") -> Table:
+    """A rich table of a DataFrame for the terminal (numbers to 4 significant digits)."""
+    table = Table(title=escape(title) if title else None)
+    for col in frame.columns:
+        table.add_column(escape(str(col)))
+    for rec in frame.itertuples(index=False):
+        table.add_row(*(_cell(v) for v in rec))
+    return table

@@ -1,0 +1,167 @@
+"""The store: round trips, append-only corrections, statuses, schema versions, concurrency."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from formulate.campaign import Campaign
+from formulate.errors import FormulateError
+from formulate.store import SCHEMA_VERSION, NewMeasurement, NewMembrane, Store
+from tests.conftest import formulation
+
+
+def membrane(mid: str, **kw: object) -> NewMembrane:
+    return NewMembrane(membrane=mid, formulation=formulation(**kw), provenance="measured")
+
+
+def cond(mid: str, value: float, **kw: object) -> NewMeasurement:
+    return NewMeasurement(
+        membrane=mid,
+        property="ionic_conductivity",
+        value=value,
+        unit="S/cm",
+        provenance="measured",
+        temperature_C=25.0,
+        **kw,
+    )  # type: ignore[arg-type]
+
+
+def test_round_trip_membrane_and_measurement(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    store.add("c", [membrane("M1")], [cond("M1", 3e-4, recorded_by="ana", method="EIS")])
+    again = Store(f"sqlite:///{tmp_path / 'a.db'}")  # reopened from disk
+    members = again.membranes("c")
+    assert members.loc[0, "membrane"] == "M1" and members.loc[0, "status"] == "measured"
+    assert members.loc[0, "filler_wt_pct"] == 2.5
+    meas = again.measurements("c")
+    assert meas.loc[0, "value"] == 3e-4 and meas.loc[0, "recorded_by"] == "ana"
+    assert meas.loc[0, "provenance"] == "measured" and meas.loc[0, "method"] == "EIS"
+
+
+def test_corrections_supersede_and_never_overwrite(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    store.add("c", [membrane("M1")], [cond("M1", 3e-4)])
+    store.add("c", [], [cond("M1", 3.3e-4, note="re-fit of the EIS arc")])
+    current = store.measurements("c")
+    assert list(current["value"]) == [3.3e-4]
+    history = store.measurements("c", history=True)
+    assert list(history["value"]) == [3e-4, 3.3e-4]
+    assert list(history["superseded"]) == [True, False]
+    assert history.loc[1, "supersedes"] == history.loc[0, "id"]
+    table = store.table("c", ["filler"], 25.0)
+    assert table.loc[0, "ionic_conductivity"] == 3.3e-4
+
+
+def test_other_temperature_is_its_own_column_and_censor_flags(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    life = NewMeasurement(
+        membrane="M1",
+        property="li_symmetric_life",
+        value=600,
+        unit="h",
+        provenance="measured",
+        censored=True,
+        temperature_C=25.0,
+    )
+    store.add(
+        "c",
+        [membrane("M1"), membrane("M2")],
+        [
+            cond(
+                "M1",
+                1e-3,
+            ),
+            life,
+        ],
+    )
+    store.add(
+        "c",
+        [],
+        [
+            NewMeasurement(
+                membrane="M1",
+                property="ionic_conductivity",
+                value=2e-3,
+                unit="S/cm",
+                provenance="measured",
+                temperature_C=60.0,
+            )
+        ],
+    )
+    table = store.table("c", ["filler"], 25.0, censorable=["li_symmetric_life"]).set_index(
+        "membrane"
+    )
+    assert table.loc["M1", "ionic_conductivity"] == 1e-3
+    assert table.loc["M1", "ionic_conductivity@60C"] == 2e-3
+    assert bool(table.loc["M1", "li_symmetric_life_censored"]) is True
+    assert bool(table.loc["M2", "li_symmetric_life_censored"]) is False
+
+
+def test_duplicates_and_unknown_membranes_write_nothing(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    store.add("c", [membrane("M1")])
+    with pytest.raises(FormulateError, match="duplicate membrane ids"):
+        store.add("c", [membrane("M2"), membrane("M1")])
+    with pytest.raises(FormulateError, match="not in the campaign"):
+        store.add("c", [membrane("M3")], [cond("M3", 1e-4), cond("ghost", 1e-4)])
+    assert list(store.membranes("c")["membrane"]) == ["M1"]
+    assert store.measurements("c").empty
+
+
+def test_status_moves_forward_only(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    store.add("c", [membrane("M1")])
+    store.set_status("c", "M1", "made")
+    store.set_status("c", "M1", "failed", note="film cracked on peeling")
+    with pytest.raises(FormulateError, match="cannot go back to pending"):
+        store.set_status("c", "M1", "pending")
+    row = store.membranes("c").iloc[0]
+    assert row["status"] == "failed" and "film cracked" in row["notes"]
+    with pytest.raises(FormulateError, match="no membrane 'M9'"):
+        store.set_status("c", "M9", "made")
+
+
+def test_batches_and_campaigns_are_separate(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    store.add("a", [NewMembrane("X", formulation(), "measured", batch=3)])
+    store.add("b", [NewMembrane("X", formulation(), "measured")])  # same id, other campaign
+    assert store.next_batch("a") == 4 and store.next_batch("b") == 1
+    assert store.campaigns() == ["a", "b"]
+
+
+def test_schema_is_versioned(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    assert Store(url).schema_version() == SCHEMA_VERSION
+    with create_engine(url).begin() as conn:
+        conn.execute(text("UPDATE formulate_meta SET value='99' WHERE key='schema_version'"))
+    with pytest.raises(FormulateError, match="newer than this formulate understands"):
+        Store(url)
+
+
+def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FormulateError, match="cannot open the store"):
+        Store(f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+    with pytest.raises(FormulateError, match="cannot open the store"):
+        Store("nosuchdialect://x")
+
+
+def test_two_users_on_one_file_keep_each_others_records(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    alice, bob = Store(url), Store(url)
+    alice.add("c", [membrane("A1")])
+    bob.add("c", [membrane("B1")], [cond("A1", 1e-4, recorded_by="bob")])
+    alice.add("c", [], [cond("B1", 2e-4, recorded_by="alice")])
+    members = Store(url).table("c", ["filler"], 25.0).set_index("membrane")
+    assert members.loc["A1", "ionic_conductivity"] == 1e-4
+    assert members.loc["B1", "ionic_conductivity"] == 2e-4
+
+
+def test_paper_campaign_store_is_seeded_once(campaign: Campaign, store: Store) -> None:
+    from formulate.dataio import open_store
+
+    assert store.is_seeded("cheng2023")
+    again = open_store(campaign, store.url)
+    assert len(again.membranes("cheng2023")) == 3
