@@ -10,7 +10,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch pinned here (a CPU build lies on disk on the dev machines); the package asks a range.
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,postgres]'
 	touch $@
 
 install: $(BIN)/.installed
@@ -24,7 +24,7 @@ lint: install
 	$(BIN)/mypy src
 
 test: install lint      ## set up, then lint, type-check and run the tests
-	$(BIN)/pytest -m "not browser"
+	tests/with_postgres.sh $(BIN)/pytest -m "not browser"
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from formulate.campaign import Campaign, load_campaign
 from formulate.dataio import open_store
@@ -45,3 +49,24 @@ def formulation(**overrides: object) -> dict[str, object]:
     }
     base.update(overrides)
     return base
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a new database on the PostgreSQL server
+    that ``tests/with_postgres.sh`` starts (skipped when there is none)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'store.db'}"
+        return
+    server = os.environ.get("FORMULATE_TEST_PG_URL")
+    if not server:
+        pytest.skip("no PostgreSQL server (run the tests through tests/with_postgres.sh)")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    base, _, query = server.partition("?")
+    yield f"{base.rsplit('/', 1)[0]}/{name}?{query}"
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+    admin.dispose()

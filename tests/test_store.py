@@ -29,10 +29,10 @@ def cond(mid: str, value: float, **kw: object) -> NewMeasurement:
     )  # type: ignore[arg-type]
 
 
-def test_round_trip_membrane_and_measurement(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+def test_round_trip_membrane_and_measurement(db_url: str) -> None:
+    store = Store(db_url)
     store.add("c", [membrane("M1")], [cond("M1", 3e-4, recorded_by="ana", method="EIS")])
-    again = Store(f"sqlite:///{tmp_path / 'a.db'}")  # reopened from disk
+    again = Store(db_url)  # reopened
     members = again.membranes("c")
     assert members.loc[0, "membrane"] == "M1" and members.loc[0, "status"] == "measured"
     assert members.loc[0, "filler_wt_pct"] == 2.5
@@ -41,8 +41,8 @@ def test_round_trip_membrane_and_measurement(tmp_path: Path) -> None:
     assert meas.loc[0, "provenance"] == "measured" and meas.loc[0, "method"] == "EIS"
 
 
-def test_corrections_supersede_and_never_overwrite(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+def test_corrections_supersede_and_never_overwrite(db_url: str) -> None:
+    store = Store(db_url)
     store.add("c", [membrane("M1")], [cond("M1", 3e-4)])
     store.add("c", [], [cond("M1", 3.3e-4, note="re-fit of the EIS arc")])
     current = store.measurements("c")
@@ -55,8 +55,8 @@ def test_corrections_supersede_and_never_overwrite(tmp_path: Path) -> None:
     assert table.loc[0, "ionic_conductivity"] == 3.3e-4
 
 
-def test_other_temperature_is_its_own_column_and_censor_flags(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+def test_other_temperature_is_its_own_column_and_censor_flags(db_url: str) -> None:
+    store = Store(db_url)
     life = NewMeasurement(
         membrane="M1",
         property="li_symmetric_life",
@@ -100,8 +100,8 @@ def test_other_temperature_is_its_own_column_and_censor_flags(tmp_path: Path) ->
     assert bool(table.loc["M2", "li_symmetric_life_censored"]) is False
 
 
-def test_duplicates_and_unknown_membranes_write_nothing(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+def test_duplicates_and_unknown_membranes_write_nothing(db_url: str) -> None:
+    store = Store(db_url)
     store.add("c", [membrane("M1")])
     with pytest.raises(FormulateError, match="duplicate membrane ids"):
         store.add("c", [membrane("M2"), membrane("M1")])
@@ -111,8 +111,8 @@ def test_duplicates_and_unknown_membranes_write_nothing(tmp_path: Path) -> None:
     assert store.measurements("c").empty
 
 
-def test_status_moves_forward_only(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+def test_status_moves_forward_only(db_url: str) -> None:
+    store = Store(db_url)
     store.add("c", [membrane("M1")])
     store.set_status("c", "M1", "made")
     store.set_status("c", "M1", "failed", note="film cracked on peeling")
@@ -124,16 +124,16 @@ def test_status_moves_forward_only(tmp_path: Path) -> None:
         store.set_status("c", "M9", "made")
 
 
-def test_batches_and_campaigns_are_separate(tmp_path: Path) -> None:
-    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+def test_batches_and_campaigns_are_separate(db_url: str) -> None:
+    store = Store(db_url)
     store.add("a", [NewMembrane("X", formulation(), "measured", batch=3)])
     store.add("b", [NewMembrane("X", formulation(), "measured")])  # same id, other campaign
     assert store.next_batch("a") == 4 and store.next_batch("b") == 1
     assert store.campaigns() == ["a", "b"]
 
 
-def test_schema_is_versioned(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'a.db'}"
+def test_schema_is_versioned(db_url: str) -> None:
+    url = db_url
     assert Store(url).schema_version() == SCHEMA_VERSION
     with create_engine(url).begin() as conn:
         conn.execute(text("UPDATE formulate_meta SET value='99' WHERE key='schema_version'"))
@@ -148,8 +148,8 @@ def test_unreachable_database_is_a_clear_error(tmp_path: Path) -> None:
         Store("nosuchdialect://x")
 
 
-def test_two_users_on_one_file_keep_each_others_records(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+def test_two_users_on_one_store_keep_each_others_records(db_url: str) -> None:
+    url = db_url
     alice, bob = Store(url), Store(url)
     alice.add("c", [membrane("A1")])
     bob.add("c", [membrane("B1")], [cond("A1", 1e-4, recorded_by="bob")])
