@@ -162,9 +162,6 @@ class Campaign(_Frozen):
         """Built-in properties plus the campaign's own (the campaign's win)."""
         return {**BUILTIN_PROPERTIES, **self.properties}
 
-    def objective(self, prop: str) -> Objective:
-        return next(o for o in self.objectives if o.property == prop)
-
     def censorable(self) -> list[str]:
         """Properties whose values may be right-censored."""
         props = self.all_properties()

@@ -46,9 +46,3 @@ class FormulateError(Exception):
         lines = [f"{self.summary} ({len(self.problems)} problem(s)):"]
         lines += [f"  - {p}" for p in self.problems]
         return "\n".join(lines)
-
-
-def raise_if(problems: Sequence[Problem], summary: str) -> None:
-    """Raise one :class:`FormulateError` carrying ``problems``, if there are any."""
-    if problems:
-        raise FormulateError(summary, problems)

@@ -96,10 +96,6 @@ class Discrete(_Variable):
     def bounds(self) -> tuple[float, float]:
         return (self.grid[0], self.grid[-1])
 
-    def snap(self, value: float) -> float:
-        """The grid value nearest to ``value``."""
-        return min(self.grid, key=lambda g: abs(g - value))
-
 
 class Categorical(_Variable):
     """A choice among named levels; each level carries its physics descriptors.

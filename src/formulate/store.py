@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -142,12 +142,6 @@ class NewMeasurement:
     source: str = ""
     note: str = ""
     recorded_at: datetime | None = None
-
-
-@dataclass
-class _Plan:
-    membranes: list[NewMembrane] = field(default_factory=list)
-    measurements: list[NewMeasurement] = field(default_factory=list)
 
 
 def column_name(prop: str, temperature_C: float | None, reference_C: float | None) -> str:
