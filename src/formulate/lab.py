@@ -245,8 +245,10 @@ def measure_formulations(
 
 
 def _fillers(campaign: Campaign) -> dict[str, dict[str, float]] | None:
-    var = campaign.space.variables.get("filler")
-    return getattr(var, "levels", None)
+    """The campaign's filler descriptor table, if it has a categorical ``filler``."""
+    if "filler" not in campaign.space.categorical_names():
+        return None
+    return campaign.space.levels("filler")
 
 
 __all__ = [

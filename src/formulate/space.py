@@ -240,6 +240,13 @@ class DesignSpace(BaseModel):
     def numeric_names(self) -> list[str]:
         return [n for n, v in self.variables.items() if not isinstance(v, Categorical)]
 
+    def levels(self, name: str) -> dict[str, dict[str, float]]:
+        """A categorical variable's levels with their descriptor tables."""
+        var = self.variables[name]
+        if not isinstance(var, Categorical):
+            raise TypeError(f"{name} is not categorical")
+        return var.levels
+
     def is_active(self, name: str, formulation: Mapping[str, Value]) -> bool:
         """Whether variable ``name`` exists for this formulation (its conditions hold)."""
         for parent, levels in self.variables[name].active_when.items():

@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from formulate.physics import interfacial_area, volume_fractions
+
 K_B = 8.617333e-5  # Boltzmann constant, eV/K
 T_REF_C = 25.0
 EA_FIT_RANGE_C = (25.0, 50.0)
@@ -71,8 +73,6 @@ E_BULK_EV = 0.32  # PPSE's stated activation energy: the bulk path
 CPCSE_TRUE_LIFE_H = 2200.0  # CHOICE: the paper's cell was still running at 1500 h
 FILM_FAIL_NANOWIRE_WT_PCT = 14.0  # CHOICE: brittle film above this
 FILM_FAIL_EO_LI = 7.0  # CHOICE: too much salt for a free-standing film below this
-POLYMER_SALT_DENSITY = 1.3  # g/cm3, PEO/LiTFSI matrix
-ORGANIC_DENSITY = 0.9  # g/cm3, oleylamine/oleic acid shell
 
 # Descriptors used when the campaign's table is not given (the cheng2023 values).
 DEFAULT_FILLERS = {
@@ -169,19 +169,6 @@ def dispersion(filler: str, solvent: str, thf_fraction: float, wt_pct: float) ->
     return best / (1.0 + (wt_pct / AGGLOMERATION_WT_PCT[filler]) ** 4)
 
 
-def volume_fractions(wt_pct: float, descriptors: Mapping[str, float]) -> tuple[float, float]:
-    """(inorganic, total filler) volume fractions from filler wt% (incl. its organic shell)."""
-    w = wt_pct / 100.0
-    f_in = descriptors["inorganic_mass_fraction"]
-    if w <= 0 or f_in <= 0:
-        return 0.0, 0.0
-    v_in = w * f_in / descriptors["density_g_cm3"]
-    v_org = w * (1 - f_in) / ORGANIC_DENSITY
-    v_matrix = (1 - w) / POLYMER_SALT_DENSITY
-    total = v_in + v_org + v_matrix
-    return v_in / total, (v_in + v_org) / total
-
-
 def _interface(
     formulation: Mapping[str, Any], fillers: Mapping[str, Mapping[str, float]], cal: Calibration
 ) -> tuple[float, float, float, float]:
@@ -190,9 +177,9 @@ def _interface(
     wt = _num(formulation.get("filler_wt_pct")) if filler != "none" else 0.0
     x = _num(formulation.get("thf_fraction"), THF_OPTIMUM)
     desc = fillers[filler]
-    phi_in, phi_total = volume_fractions(wt, desc)
+    phi_in, phi_total = volume_fractions(wt, desc["inorganic_mass_fraction"], desc["density_g_cm3"])
     d = dispersion(filler, solvent, x, wt)
-    area = 4.0 / desc["diameter_nm"] * phi_in if desc["diameter_nm"] > 0 else 0.0
+    area = interfacial_area(phi_in, desc["diameter_nm"])
     active = area * d
     interface = active / (active + cal.area_half) if active > 0 else 0.0
     return d, area, interface, phi_total
