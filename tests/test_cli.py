@@ -126,3 +126,30 @@ def test_demo_runs_the_paper_campaign(workdir: Path, capsys: pytest.CaptureFixtu
     assert "3 membranes (0 pending, 0 made, 3 measured, 0 failed)" in out
     assert "EMULATED" in out and "CPCSE" in out
     assert (workdir / "demo-output" / "campaigns" / "cheng2023" / "formulate.db").is_file()
+
+
+def test_diagnose_reports_metrics_and_writes_a_plot(
+    workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pandas as pd
+
+    from formulate.campaign import load_campaign
+    from formulate.lab import measure_formulations
+
+    run(capsys, "init", "c1")
+    spec = load_campaign("c1")
+    rows = pd.DataFrame(spec.space.sample(10, seed=3))
+    rows.insert(0, "membrane", [f"E{i}" for i in range(10)])
+    rows.merge(measure_formulations(spec, rows, seed=1), on="membrane").to_csv(
+        "emu.csv", index=False
+    )
+    assert run(capsys, "import", "c1", "emu.csv")[0] == 0
+    code, out, _ = run(capsys, "diagnose", "c1", "--surrogate", "gp-onehot", "--json")
+    scores = json.loads(out)
+    assert code == 0 and {s["objective"] for s in scores} == {
+        "ionic_conductivity",
+        "transference_number",
+        "li_symmetric_life",
+    }
+    code, out, _ = run(capsys, "diagnose", "c1", "--surrogate", "gp-onehot", "--plot", "p.png")
+    assert code == 0 and (workdir / "p.png").is_file() and "most relevant" in out

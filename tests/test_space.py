@@ -92,3 +92,12 @@ def test_check_accepts_exactly_the_valid_formulations(
         and not (polymer in ("PVDF_HFP", "PAN") and solvent == "THF_DCM")
     )
     assert (problems == []) == valid
+
+
+def test_samples_are_feasible_reproducible_and_cover_the_levels(campaign: Campaign) -> None:
+    samples = campaign.space.sample(300, seed=4)
+    assert all(campaign.space.is_feasible(s) for s in samples)
+    assert samples[:5] == campaign.space.sample(5, seed=4)[:5]
+    assert {s["filler"] for s in samples} == {"none", "cluster_chain", "nanowire"}
+    assert {s["polymer"] for s in samples} == {"PEO", "PVDF_HFP", "PAN"}
+    assert all(s["thf_fraction"] is None for s in samples if s["solvent"] != "THF_DCM")

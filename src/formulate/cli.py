@@ -279,6 +279,45 @@ def lab_measure(
 
 
 @app.command()
+def diagnose(
+    campaign: CampaignArg,
+    surrogate: Annotated[
+        list[str] | None, typer.Option(help="surrogate spec(s); default: all")
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="parity plot PNG (default: <campaign>/diagnostics/parity.png)"),
+    ] = None,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """Cross-validate each objective's surrogate: RMSE, R2, NLPD, 95% coverage; parity plot."""
+    from formulate.diagnostics import diagnose as run_diagnose
+    from formulate.diagnostics import parity_plot
+    from formulate.surrogates import fit_objective, lengthscales, model_cache, spec_names
+
+    spec, store = _open(campaign, db)
+    table = campaign_table(spec, store)
+    names = surrogate or spec_names()
+    scores, preds = run_diagnose(spec, table, names)
+    if as_json:
+        out.print_json(scores.to_json(orient="records"))
+        return
+    _print_frame(scores, "Cross-validation (model scale: log10 S/cm, logit t+, log10 h)")
+    path = parity_plot(preds, plot or spec.folder / "diagnostics" / "parity.png")
+    out.print(f"Parity plot: {path}")
+    for obj in spec.objectives:
+        fitted = fit_objective(spec, table, obj.property, names[0], cache_dir=model_cache(spec))
+        ls = lengthscales(fitted)
+        if not ls.empty:
+            top = ", ".join(f"{k} {v:.2g}" for k, v in ls.head(4).items())
+            out.print(
+                f"{obj.property} ({names[0]}): most relevant (shortest length-scales): {top}",
+                markup=False,
+            )
+
+
+@app.command()
 def demo(
     folder: Annotated[
         Path, typer.Option("--dir", help="where the demo campaign is written")

@@ -16,6 +16,7 @@ import math
 from collections.abc import Mapping
 from typing import Annotated, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from formulate.errors import Problem
@@ -274,6 +275,40 @@ class DesignSpace(BaseModel):
         """True when every variable is valid and no rule is broken."""
         _, problems = self.check(formulation)
         return not problems
+
+    def sample(self, n: int, seed: int = 0, max_tries: int = 1000) -> list[dict[str, Value]]:
+        """``n`` random feasible formulations: levels uniform, numbers uniform in their bounds
+        (discrete: a random grid value), inactive variables None; rules by rejection.
+
+        Raises:
+            ValueError: no feasible formulation found in ``max_tries * n`` draws.
+        """
+        rng = np.random.default_rng(seed)
+        out: list[dict[str, Value]] = []
+        for _ in range(max_tries * n):
+            if len(out) == n:
+                break
+            candidate = self._draw(rng)
+            if not self.violated_rules(candidate):
+                out.append(candidate)
+        if len(out) < n:
+            raise ValueError(f"found only {len(out)} feasible formulations of {n}")
+        return out
+
+    def _draw(self, rng: np.random.Generator) -> dict[str, Value]:
+        draw: dict[str, Value] = {}
+        for name in self.categorical_names():
+            draw[name] = str(rng.choice(list(self.levels(name))))
+        for name in self.numeric_names():
+            var = self.variables[name]
+            if isinstance(var, Discrete):
+                draw[name] = float(rng.choice(var.grid))
+            elif isinstance(var, Continuous):
+                draw[name] = float(rng.uniform(var.low, var.high))
+        for name in self.names():
+            if not self.is_active(name, draw):
+                draw[name] = None
+        return draw
 
     # --- validation ----------------------------------------------------------------------
 

@@ -1,0 +1,45 @@
+"""Encodings of formulations into model inputs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import torch
+
+from formulate.campaign import Campaign
+from formulate.encoding import Encoder
+from tests.conftest import formulation
+
+
+def frame(*rows: dict) -> pd.DataFrame:
+    return pd.DataFrame(list(rows))
+
+
+def test_onehot_scales_numbers_and_zeroes_inactive(campaign: Campaign) -> None:
+    enc = Encoder(campaign, "onehot")
+    X = enc.encode(
+        frame(
+            formulation(),
+            formulation(filler="none", filler_wt_pct=None, solvent="ACN", thf_fraction=None),
+        )
+    )
+    col = {c: i for i, c in enumerate(enc.columns)}
+    assert X.dtype == torch.float64 and X.shape == (2, enc.dim)
+    assert X[0, col["filler_wt_pct"]] == (2.5 - 0.5) / (15 - 0.5)
+    assert X[0, col["eo_li_ratio"]] == (16 - 6) / 24
+    assert X[1, col["filler_wt_pct"]] == 0 and X[1, col["thf_fraction"]] == 0
+    assert X[0, col["filler=cluster_chain"]] == 1 and X[1, col["filler=none"]] == 1
+    assert X[:, [col[f"solvent={s}"] for s in ("THF_DCM", "ACN", "DMF")]].sum(1).tolist() == [1, 1]
+
+
+def test_mixed_marks_categorical_columns(campaign: Campaign) -> None:
+    enc = Encoder(campaign, "mixed")
+    X = enc.encode(frame(formulation(polymer="PAN", solvent="DMF", thf_fraction=None)))
+    assert [enc.columns[i] for i in enc.cat_dims] == ["filler", "polymer", "solvent"]
+    assert X[0, enc.cat_dims].tolist() == [1.0, 2.0, 2.0]
+
+
+def test_physics_inputs_lie_in_the_unit_cube(campaign: Campaign) -> None:
+    enc = Encoder(campaign, "physics")
+    X = enc.encode(pd.DataFrame(campaign.space.sample(300, seed=9)))
+    assert "interfacial_area_per_volume" in enc.columns and "filler=none" not in enc.columns
+    assert X.min() >= -1e-9 and X.max() <= 1 + 1e-9
