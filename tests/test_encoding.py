@@ -43,3 +43,22 @@ def test_physics_inputs_lie_in_the_unit_cube(campaign: Campaign) -> None:
     X = enc.encode(pd.DataFrame(campaign.space.sample(300, seed=9)))
     assert "interfacial_area_per_volume" in enc.columns and "filler=none" not in enc.columns
     assert X.min() >= -1e-9 and X.max() <= 1 + 1e-9
+
+
+def test_physics_falls_back_to_onehot_for_levels_without_descriptors() -> None:
+    from formulate.space import DesignSpace
+
+    class Spec:  # the encoder needs only the space
+        space = DesignSpace.model_validate(
+            {
+                "variables": {
+                    "x": {"kind": "continuous", "low": 0, "high": 2},
+                    "colour": {"kind": "categorical", "levels": {"red": {}, "blue": {}}},
+                }
+            }
+        )
+
+    enc = Encoder(Spec, "physics")  # type: ignore[arg-type]
+    assert enc.columns == ["x", "colour=red", "colour=blue"]
+    X = enc.encode(pd.DataFrame({"x": [1.0], "colour": ["blue"]}))
+    assert X.tolist() == [[0.5, 0.0, 1.0]]

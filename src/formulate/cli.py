@@ -11,7 +11,7 @@ import shutil
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pandas as pd
 import typer
@@ -29,7 +29,12 @@ from formulate.dataio import (
 )
 from formulate.errors import FormulateError, Problem
 from formulate.store import Store
-from formulate.summary import frame_table, objective_summary, status_counts
+
+if TYPE_CHECKING:
+    from formulate.lab import Lab
+    from formulate.planner import Request
+    from formulate.run import RunResult
+from formulate.summary import frame_table, objective_summary, run_tables, status_counts
 
 app = typer.Typer(
     help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False
@@ -276,6 +281,172 @@ def lab_measure(
         out.print(f"Wrote {len(results)} emulated results to {output}.")
     else:
         _print_frame(results, "Virtual lab (emulated, not measured)")
+
+
+def _request(
+    spec: Campaign,
+    batch: int | None,
+    strategy: str | None,
+    seed: int | None,
+    device: str,
+    surrogate: str | None,
+    weight: list[str] | None = None,
+    target: str | None = None,
+    replicates: bool = False,
+) -> Request:
+    from formulate.planner import Request
+
+    weights = {}
+    for item in weight or []:
+        name, _, value = item.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise FormulateError(
+                f"bad weight '{item}'",
+                [Problem("--weight", item, "write OBJECTIVE=NUMBER, e.g. transference_number=2")],
+            ) from None
+    names = [o.property for o in spec.objectives]
+    unknown = [n for n in [*weights, *([target] if target else [])] if n not in names]
+    if unknown:
+        raise FormulateError(
+            "unknown objective",
+            [Problem("--weight/--target", n, f"use one of {names}") for n in unknown],
+        )
+    return Request(
+        batch_size=batch or spec.strategy.batch_size,
+        strategy=strategy or spec.strategy.acquisition,
+        seed=spec.strategy.seed if seed is None else seed,
+        device=device,
+        surrogate=surrogate,
+        weights=weights or None,
+        target=target,
+        replicates=replicates,
+    )
+
+
+def _proposal_view(spec: Campaign, proposals: pd.DataFrame) -> pd.DataFrame:
+    props = spec.all_properties()
+    keep = [c for c in ("membrane", "batch") if c in proposals] + spec.space.names()
+    view = proposals[keep].copy()
+    for o in spec.objectives:
+        p = o.property
+        if f"{p}_mean" in proposals:
+            unit = props[p].unit
+            view[f"{p} [{unit or '-'}] (95%)"] = [
+                f"{m:.3g} [{lo:.3g}, {hi:.3g}]"
+                for m, lo, hi in zip(
+                    proposals[f"{p}_mean"],
+                    proposals[f"{p}_lower"],
+                    proposals[f"{p}_upper"],
+                    strict=True,
+                )
+            ]
+    view["reason"] = proposals["reason"]
+    return view
+
+
+@app.command()
+def propose(
+    campaign: CampaignArg,
+    batch: Annotated[int | None, typer.Option(help="membranes in the batch")] = None,
+    strategy: Annotated[
+        str | None, typer.Option(help="qlognehvi, parego, qlognei, active, random or sobol")
+    ] = None,
+    weight: Annotated[list[str] | None, typer.Option(help="OBJECTIVE=W for parego")] = None,
+    target: Annotated[str | None, typer.Option(help="objective for qlognei")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    surrogate: Annotated[str | None, typer.Option(help="surrogate spec")] = None,
+    replicates: Annotated[bool, typer.Option(help="allow formulations already made")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="show, do not store")] = False,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="proposals CSV")] = None,
+    as_json: JsonOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """Propose the next batch and store it as pending membranes (unless --dry-run)."""
+    from formulate.planner import propose as plan
+    from formulate.planner import store_proposals
+
+    spec, store = _open(campaign, db)
+    request = _request(spec, batch, strategy, seed, device, surrogate, weight, target, replicates)
+    with err.status("fitting models and searching the design space..."):
+        proposals = plan(spec, campaign_table(spec, store), request)
+    if not dry_run:
+        proposals = store_proposals(spec, store, proposals)
+    if output:
+        proposals.to_csv(output, index=False)
+    if as_json:
+        out.print_json(proposals.to_json(orient="records"))
+        return
+    title = (
+        "Proposals (dry run: not stored)"
+        if dry_run
+        else f"Batch {proposals['batch'].iloc[0]}: stored as pending membranes"
+    )
+    _print_frame(_proposal_view(spec, proposals), title)
+
+
+@app.command()
+def run(
+    campaign: CampaignArg,
+    lab: Annotated[str, typer.Option(help="virtual, module:function or cmd:COMMAND")] = "virtual",
+    batches: Annotated[int, typer.Option(help="batches this run proposes and measures")] = 3,
+    batch_size: Annotated[int | None, typer.Option(help="membranes per batch")] = None,
+    strategy: Annotated[str | None, typer.Option(help="as for propose")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    surrogate: Annotated[str | None, typer.Option(help="surrogate spec")] = None,
+    run_name: Annotated[
+        str | None,
+        typer.Option(
+            "--run-id",
+            help="name of the run (default: from its settings; the same id continues it)",
+        ),
+    ] = None,
+    noise: Annotated[bool, typer.Option("--noise/--no-noise", help="virtual-lab noise")] = True,
+    horizon: Annotated[float, typer.Option(help="virtual Li|Li test horizon in h")] = 1500.0,
+    plot: Annotated[Path | None, typer.Option(help="progress plot PNG")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Closed loop: propose, measure with a lab plug-in, log, repeat. Resumable."""
+    from formulate.lab import resolve_lab
+    from formulate.run import run_id
+
+    spec, store = _open(campaign, db)
+    request = _request(spec, batch_size, strategy, seed, device, surrogate)
+    plugin = resolve_lab(lab, spec, seed=request.seed, noise=noise, horizon_h=horizon)
+    rid = run_name or run_id(spec, lab, request, batches)
+    result = _run_with_progress(spec, store, plugin, batches, request, rid)
+    _print_run(spec, result, plot or spec.folder / "runs" / f"{rid}.png")
+
+
+def _run_with_progress(
+    spec: Campaign, store: Store, plugin: Lab, batches: int, request: Request, rid: str
+) -> RunResult:
+    from rich.progress import Progress as Bar
+
+    from formulate.run import run_campaign
+
+    with Bar(console=err, transient=True) as bar:
+        task = bar.add_task(f"run {rid}", total=batches)
+
+        def update(message: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, description=f"run {rid}: {message}")
+
+        return run_campaign(spec, store, plugin, batches, request, rid, update)
+
+
+def _print_run(spec: Campaign, result: RunResult, plot: Path) -> None:
+    from formulate.progress import plot_history
+
+    out.print(
+        f"Run {result.run_id}: measured batches {result.batches or 'none (already done)'}",
+        markup=False,
+    )
+    for table in run_tables(spec, result):
+        out.print(table)
+    out.print(f"Progress plot: {plot_history(spec, result.history, plot)}")
 
 
 @app.command()

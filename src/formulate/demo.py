@@ -1,5 +1,6 @@
-"""The main job on the embedded defaults: the paper's campaign, loaded, summarised, and the
-virtual lab's answer for the paper's filler-ratio series (labelled as emulated)."""
+"""The main job on the embedded defaults: the paper's campaign, loaded and summarised, the
+virtual lab's answer for the paper's filler-ratio series, and a short closed-loop run against
+the virtual lab (everything from the virtual lab labelled as emulated)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from rich.console import Console
 from formulate.campaign import load_campaign
 from formulate.dataio import campaign_table, open_store
 from formulate.lab import measure_formulations
-from formulate.summary import frame_table, objective_summary, status_counts
+from formulate.planner import Request
+from formulate.progress import plot_history
+from formulate.run import run_campaign
+from formulate.summary import frame_table, objective_summary, run_tables, status_counts
+from formulate.virtual_lab import VirtualLab
 
 
 def run_demo(folder: Path, console: Console) -> Path:
@@ -87,5 +92,16 @@ def run_demo(folder: Path, console: Console) -> Path:
             "(EMULATED, noise off; not the paper's numbers)",
         )
     )
-    console.print(f"\nCampaign folder: {target}  (try: formulate status {target})")
+    console.rule("Closed loop: 3 batches of 4 proposed by qLogNEHVI, measured by the VIRTUAL lab")
+    lab = VirtualLab(seed=0, fillers=spec.space.levels("filler"))
+    request = Request(batch_size=4, strategy=spec.strategy.acquisition, seed=spec.strategy.seed)
+    with console.status("proposing and measuring (emulated)..."):
+        result = run_campaign(spec, store, lab, 3, request, rid="demo")
+    for table in run_tables(spec, result):
+        console.print(table)
+    plot = plot_history(spec, result.history, target / "runs" / "demo.png")
+    console.print(
+        f"\nProgress plot: {plot}\nCampaign folder: {target}  (try: formulate status {target})",
+        markup=False,
+    )
     return target

@@ -5,7 +5,7 @@
   mixed categorical kernel, ``cat_dims`` gives their columns);
 * ``physics``: numeric variables scaled, then the physics features of
   :mod:`formulate.physics` and each categorical level's descriptors (min-max scaled over the
-  levels), instead of one-hot columns.
+  levels) instead of one-hot columns; a categorical without descriptors stays one-hot.
 
 An inactive numeric variable (no ``filler_wt_pct`` without a filler) is encoded as 0.
 """
@@ -52,14 +52,13 @@ class Encoder:
         self.cat_dims = []
         for name in space.categorical_names():
             levels = space.levels(name)
-            if self.kind == "onehot":
-                self.columns += [f"{name}={lvl}" for lvl in levels]
-            elif self.kind == "mixed":
+            if self.kind == "mixed":
                 self.cat_dims.append(len(self.columns))
                 self.columns.append(name)
+            elif self.kind == "onehot" or not _descriptor_keys(levels):
+                self.columns += [f"{name}={lvl}" for lvl in levels]
             else:
-                keys = next(iter(levels.values()))
-                self.columns += [f"{name}.{k}" for k in keys if _varies(levels, k)]
+                self.columns += [f"{name}.{k}" for k in _descriptor_keys(levels)]
         if self.kind == "physics" and _has_physics(self.campaign):
             self.columns += list(FEATURES)
             raw = _raw_features(self.campaign, _reference(self.campaign))
@@ -81,13 +80,12 @@ class Encoder:
             levels = space.levels(name)
             names = list(levels)
             codes = np.array([names.index(str(v)) for v in table[name]])
-            if self.kind == "onehot":
-                parts.append(np.eye(len(names))[codes])
-            elif self.kind == "mixed":
+            if self.kind == "mixed":
                 parts.append(codes[:, None].astype(float))
+            elif self.kind == "onehot" or not _descriptor_keys(levels):
+                parts.append(np.eye(len(names))[codes])
             else:
-                keys = [k for k in next(iter(levels.values())) if _varies(levels, k)]
-                for k in keys:
+                for k in _descriptor_keys(levels):
                     col = np.array([levels[n][k] for n in names])
                     scaled = (col - col.min()) / (col.max() - col.min())
                     parts.append(scaled[codes][:, None])
@@ -125,9 +123,10 @@ def _raw_features(campaign: Campaign, table: pd.DataFrame) -> dict[str, np.ndarr
     return out
 
 
-def _varies(levels: dict[str, dict[str, float]], key: str) -> bool:
-    values = [d[key] for d in levels.values()]
-    return not all(math.isclose(v, values[0]) for v in values)
+def _descriptor_keys(levels: dict[str, dict[str, float]]) -> list[str]:
+    """Descriptors that tell the levels apart (empty: encode the variable one-hot)."""
+    first = next(iter(levels.values()))
+    return [k for k in first if not all(math.isclose(d[k], first[k]) for d in levels.values())]
 
 
 def _has_physics(campaign: Campaign) -> bool:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
 from formulate.campaign import Campaign
 from formulate.store import STATUSES
+
+if TYPE_CHECKING:
+    from formulate.run import RunResult
 
 
 def status_counts(table: pd.DataFrame) -> dict[str, int]:
@@ -62,3 +67,21 @@ def frame_table(frame: pd.DataFrame, title: str = "") -> Table:
     for rec in frame.itertuples(index=False):
         table.add_row(*(_cell(v) for v in rec))
     return table
+
+
+def run_tables(spec: Campaign, result: RunResult) -> list[Table]:
+    """A run's progress after each batch and its Pareto set, as tables."""
+    cols = [
+        "membrane",
+        "batch",
+        "provenance",
+        *spec.space.names(),
+        *[o.property for o in spec.objectives],
+    ]
+    return [
+        frame_table(result.history, "Progress after each batch (hypervolume on model scale)"),
+        frame_table(
+            result.pareto[[c for c in cols if c in result.pareto]],
+            "Pareto set (conductivity S/cm, life h)",
+        ),
+    ]

@@ -402,6 +402,10 @@ class VirtualLab:
         self.temperature_C = temperature_C
         self.fillers = fillers or DEFAULT_FILLERS
 
+    def reseed(self, seed: int) -> None:
+        """Restart the noise generator (same seed, same draws from here on)."""
+        self.rng = np.random.default_rng(seed)
+
     def evaluate(self, formulation: Mapping[str, Any]) -> dict[str, Any]:
         """Outcomes of one membrane; a failed film has only ``film_formed`` = 0."""
         n = self.noise

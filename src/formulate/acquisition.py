@@ -1,0 +1,197 @@
+"""Acquisition: how the value of a candidate membrane is scored, built on BoTorch.
+
+Strategies (names used in campaign files and on the command line):
+
+* ``qlognehvi``: batch noisy expected hypervolume improvement over all objectives (Pareto);
+* ``parego``: qLogNParEGO, random Chebyshev scalarizations weighted by the objectives' weights;
+* ``qlognei``: noisy expected improvement of one objective (the first, or ``target``);
+* ``active``: integrated posterior variance reduction (map the space, do not optimize); see
+  :func:`integrated_variance_batch`.
+
+Objectives are modelled on their transformed scale (log10, logit); minimized ones are negated
+here so that every acquisition maximizes. Outcome constraints (e.g. stability window >= 4.5 V,
+a film that forms) enter as feasibility on extra model outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from botorch.acquisition import (
+    AcquisitionFunction,
+    qLogNoisyExpectedImprovement,
+)
+from botorch.acquisition.multi_objective import qLogNoisyExpectedHypervolumeImprovement
+from botorch.acquisition.multi_objective.objective import WeightedMCMultiOutputObjective
+from botorch.acquisition.multi_objective.parego import qLogNParEGO
+from botorch.acquisition.objective import GenericMCObjective
+from botorch.models import ModelListGP
+from botorch.sampling import SobolQMCNormalSampler
+
+from formulate import progress
+from formulate.campaign import Campaign
+from formulate.surrogates import ObjectiveModel
+
+STRATEGIES = ("qlognehvi", "parego", "qlognei", "active")
+MC_SAMPLES = 64
+"""Quasi-MC samples per acquisition value (box decompositions are computed per sample)."""
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """Feasibility of a modelled output: ``sign * (value - threshold) >= 0`` on model scale."""
+
+    output: int
+    threshold: float
+    sign: float
+
+    def __call__(self, samples: torch.Tensor) -> torch.Tensor:
+        # BoTorch convention: feasible where the returned value is <= 0
+        return -self.sign * (samples[..., self.output] - self.threshold)
+
+
+def signs(campaign: Campaign) -> torch.Tensor:
+    """+1 for maximized, -1 for minimized objectives (``m``)."""
+    return torch.tensor(
+        [1.0 if o.direction == "maximize" else -1.0 for o in campaign.objectives],
+        dtype=torch.float64,
+    )
+
+
+def reference_point(campaign: Campaign, models: dict[str, ObjectiveModel]) -> torch.Tensor:
+    """Hypervolume reference point (sign-adjusted model scale) from the campaign's reference
+    values, else from the models' training data (see :func:`formulate.progress.reference_point`)."""
+    observed = {
+        o.property: (1.0 if o.direction == "maximize" else -1.0) * models[o.property].data.y
+        for o in campaign.objectives
+    }
+    return torch.as_tensor(progress.reference_point(campaign, observed), dtype=torch.float64)
+
+
+def build(
+    strategy: str,
+    campaign: Campaign,
+    model: ModelListGP,
+    X_baseline: torch.Tensor,
+    n_objectives: int,
+    constraints: list[Constraint],
+    models: dict[str, ObjectiveModel],
+    X_pending: torch.Tensor | None,
+    seed: int,
+    weights: dict[str, float] | None = None,
+    target: str | None = None,
+) -> AcquisitionFunction:
+    """The BoTorch acquisition function for ``strategy`` (not ``active``).
+
+    Args:
+        model: outputs are the objectives (campaign order) followed by constraint outputs.
+        X_baseline: ``n x d`` encoded membranes already measured (noisy incumbents).
+        X_pending: ``p x d`` encoded membranes proposed or made but not measured.
+    """
+    sampler = SobolQMCNormalSampler(torch.Size([MC_SAMPLES]), seed=seed)
+    sgn = signs(campaign).to(X_baseline)
+    cons: list[Callable[[torch.Tensor], torch.Tensor]] | None = list(constraints) or None
+    if strategy == "qlognehvi":
+        objective = WeightedMCMultiOutputObjective(weights=sgn, outcomes=list(range(n_objectives)))
+        return qLogNoisyExpectedHypervolumeImprovement(
+            model=model,
+            ref_point=reference_point(campaign, models).to(X_baseline),
+            X_baseline=X_baseline,
+            sampler=sampler,
+            objective=objective,
+            constraints=cons,
+            X_pending=X_pending,
+            prune_baseline=True,
+            cache_root=False,
+        )
+    if strategy == "parego":
+        w = torch.tensor(
+            [(weights or {}).get(o.property, o.weight) for o in campaign.objectives],
+            dtype=torch.float64,
+        ).to(X_baseline)
+        objective = WeightedMCMultiOutputObjective(weights=sgn, outcomes=list(range(n_objectives)))
+        return qLogNParEGO(
+            model=model,
+            X_baseline=X_baseline,
+            scalarization_weights=w / w.sum(),
+            sampler=sampler,
+            objective=objective,
+            constraints=cons,
+            X_pending=X_pending,
+            prune_baseline=True,
+            cache_root=False,
+        )
+    if strategy == "qlognei":
+        names = [o.property for o in campaign.objectives]
+        k = names.index(target) if target else 0
+        sign = float(sgn[k])
+
+        def one(Z: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
+            return sign * Z[..., k]
+
+        single = GenericMCObjective(one)
+        return qLogNoisyExpectedImprovement(
+            model=model,
+            X_baseline=X_baseline,
+            sampler=sampler,
+            objective=single,
+            constraints=cons,
+            X_pending=X_pending,
+            prune_baseline=True,
+            cache_root=False,
+        )
+    raise ValueError(f"unknown strategy {strategy}")
+
+
+def integrated_variance_batch(
+    models: list[ObjectiveModel],
+    X: torch.Tensor,
+    X_space: torch.Tensor,
+    X_pending: torch.Tensor | None,
+    q: int,
+) -> tuple[list[int], np.ndarray]:
+    """Greedy batch that most reduces the posterior variance integrated over ``X_space``.
+
+    For a GP the variance after observing x does not depend on the outcome, so the reduction
+    at z is Cov(z, x)^2 / (Var(x) + noise), and a chosen point updates the joint covariance by a
+    rank-one downdate (pending membranes are conditioned on first). Each objective's reduction
+    is divided by its current integrated variance, so objectives on different scales count
+    equally.
+
+    Returns:
+        The chosen rows of ``X`` (``q`` indices) and the score of each when chosen.
+    """
+    n, s = len(X), len(X_space)
+    pend = X_pending if X_pending is not None else X[:0]
+    joint = torch.cat([X, X_space, pend])
+    covs, noises, scales = [], [], []
+    with torch.no_grad():
+        for m in models:
+            post: Any = m.model.posterior(joint)
+            cov = post.mvn.covariance_matrix.squeeze(0).clone()
+            model: Any = m.model
+            std = model.outcome_transform.stdvs.squeeze()
+            noise = float(model.likelihood.noise.mean() * std**2)
+            for p in range(n + s, n + s + len(pend)):
+                cov -= torch.outer(cov[:, p], cov[p]) / (cov[p, p] + noise)
+            covs.append(cov)
+            noises.append(noise)
+            scales.append(float(cov.diagonal()[n : n + s].mean()))
+    chosen: list[int] = []
+    values: list[float] = []
+    for _ in range(min(q, n)):
+        score = torch.zeros(n, dtype=X.dtype, device=X.device)
+        for cov, noise, scale in zip(covs, noises, scales, strict=True):
+            cross = cov[n : n + s, :n]
+            score += (cross**2).mean(0) / (cov.diagonal()[:n] + noise) / scale
+        score[chosen] = -torch.inf
+        best = int(score.argmax())
+        chosen.append(best)
+        values.append(float(score[best]))
+        for i, (cov, noise) in enumerate(zip(covs, noises, strict=True)):
+            covs[i] = cov - torch.outer(cov[:, best], cov[best]) / (cov[best, best] + noise)
+    return chosen, np.array(values)
