@@ -72,8 +72,9 @@ def main() -> None:
     )
     if args.output:
         frame.to_csv(args.output, index=False)
-    with pd.option_context("display.width", 250, "display.precision", 3,
-                           "display.max_columns", None):
+    with pd.option_context(
+        "display.width", 250, "display.precision", 3, "display.max_columns", None
+    ):
         print("NLPD (model scale; lower is better) and 95% coverage, mean over seeds:")
         print(table)
         wins = frame.groupby(["objective", "n", "seed"]).apply(
