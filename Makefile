@@ -23,8 +23,8 @@ lint: install
 	$(BIN)/ruff format --check src tests bench app.py
 	$(BIN)/mypy src
 
-test: install lint      ## set up, then lint, type-check and run the tests
-	tests/with_postgres.sh $(BIN)/pytest -m "not browser"
+test: install lint      ## set up, then lint, type-check and run the tests (browser test too)
+	tests/with_postgres.sh $(BIN)/pytest -m "not slow"
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache

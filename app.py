@@ -1,6 +1,7 @@
-"""formulate's Streamlit app: pick a campaign and see its design space, data and objectives.
+"""formulate's Streamlit app: plan membranes, log outcomes, watch the campaign.
 
-Run with ``streamlit run app.py``. Thin: every number comes from the formulate package.
+Run with ``streamlit run app.py`` from the folder that holds ``campaigns/``. Thin: every
+number comes from the formulate package, the same functions the CLI uses.
 """
 
 from __future__ import annotations
@@ -9,20 +10,31 @@ from pathlib import Path
 
 import streamlit as st
 
-from formulate.campaign import CAMPAIGN_FILE, load_campaign
-from formulate.dataio import campaign_table, open_store
+from formulate.campaign import CAMPAIGN_FILE, init_campaign, load_campaign
+from formulate.dataio import open_store
 from formulate.errors import FormulateError
-from formulate.summary import objective_summary, status_counts
+from formulate.ui import data, insights, log, plan
+from formulate.ui.context import Context, user_errors
 
 st.set_page_config(page_title="formulate", layout="wide")
 st.title("formulate: plan composite solid-electrolyte membranes")
 
-root = Path(st.session_state.get("campaigns_root", "campaigns"))
+root = Path("campaigns")
+with st.sidebar.expander("New campaign from a template"):
+    new_name = st.text_input("Name", key="new_name")
+    if st.button("Create", key="new_create"):
+        with user_errors():
+            init_campaign(new_name, "cheng2023", root)
+            st.success(f"Created {new_name}")
 names = sorted(p.parent.name for p in root.glob(f"*/{CAMPAIGN_FILE}"))
 if not names:
-    st.info(f"No campaigns under {root}/. Create one with `formulate init NAME`.")
+    st.info(
+        f"No campaigns under {root.resolve()}. Create one in the sidebar, or run "
+        "`formulate init NAME`."
+    )
     st.stop()
-name = st.sidebar.selectbox("Campaign", names)
+name = st.sidebar.selectbox("Campaign", names, key="campaign")
+who = st.sidebar.text_input("Your name (recorded with what you log)", key="who")
 try:
     campaign = load_campaign(root / name)
     store = open_store(campaign)
@@ -30,22 +42,18 @@ except FormulateError as err:
     st.error(err.message())
     st.stop()
 
+ctx = Context(campaign, store, who)
 st.header(campaign.title or campaign.name)
 st.caption(campaign.description)
-with st.expander("Design space and objectives", expanded=False):
+with st.expander("Design space and objectives in plain words"):
     st.text("\n".join(campaign.describe()))
 
-table = campaign_table(campaign, store)
-counts = status_counts(table)
-cols = st.columns(len(counts))
-for col, (status, n) in zip(cols, counts.items(), strict=True):
-    col.metric(status, n)
-
-st.subheader("Objectives")
-st.dataframe(objective_summary(campaign, table), hide_index=True)
-st.subheader("Membranes")
-st.caption(
-    "Conductivity in S/cm, life in h (a *_censored* flag marks a cell still running); "
-    "provenance says where each membrane comes from (stated = the paper's text)."
-)
-st.dataframe(table, hide_index=True)
+pages = {
+    "Data": data.render,
+    "Log outcomes": log.render,
+    "Plan": plan.render,
+    "Insights": insights.render,
+}
+for tab, render in zip(st.tabs(list(pages)), pages.values(), strict=True):
+    with tab:
+        render(ctx)

@@ -1,4 +1,4 @@
-"""The Streamlit app shows a campaign's real data (Streamlit's AppTest, no browser)."""
+"""The Streamlit app's pages, driven through Streamlit's AppTest (no browser)."""
 
 from __future__ import annotations
 
@@ -8,21 +8,103 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from formulate.campaign import load_campaign
+from formulate.dataio import campaign_table, import_table, open_store
 from tests.conftest import TEMPLATE
+from tests.test_surrogates import emulated
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
+SUBMIT_LOG = "FormSubmitter:log_form-Log outcome"
 
 
-def test_app_shows_the_paper_campaign(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(TEMPLATE, tmp_path / "campaigns" / "cheng2023")
     monkeypatch.chdir(tmp_path)
-    at = AppTest.from_file(APP, default_timeout=60).run()
+    return tmp_path
+
+
+def start() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception
+    return at
+
+
+def stored(workdir: Path):  # type: ignore[no-untyped-def]
+    spec = load_campaign(workdir / "campaigns" / "cheng2023")
+    return spec, open_store(spec)
+
+
+def test_app_shows_the_paper_campaign(workdir: Path) -> None:
+    at = start()
     assert at.header[0].value.startswith("Cluster-chain composite")
     assert [m.value for m in at.metric] == ["0", "0", "3", "0"]
     membranes = at.dataframe[1].value
     assert set(membranes["membrane"]) == {"PPSE", "CNCSE", "CPCSE"}
-    assert membranes.set_index("membrane").loc["CPCSE", "ionic_conductivity"] == 5.2e-4
+    assert [t.label for t in at.tabs] == ["Data", "Log outcomes", "Plan", "Insights"]
+
+
+def test_logging_an_outcome_lands_in_the_store(workdir: Path) -> None:
+    at = start()
+    at.sidebar.text_input(key="who").input("ana")
+    at.selectbox(key="log_membrane").select("CNCSE")
+    at.selectbox(key="log_property").select("li_symmetric_life")
+    at.text_input(key="log_value").input("620 h")
+    at.checkbox(key="log_censored").check()
+    at.button(key=SUBMIT_LOG).click().run()
+    assert [s.value for s in at.success] == ["Logged CNCSE li_symmetric_life = >= 620 h"]
+    spec, store = stored(workdir)
+    meas = store.measurements(spec.name)
+    row = meas[(meas["membrane"] == "CNCSE") & (meas["property"] == "li_symmetric_life")].iloc[0]
+    assert row["value"] == 620 and row["censored"] and row["recorded_by"] == "ana"
+    history = store.measurements(spec.name, history=True)
+    assert len(history[history["property"] == "li_symmetric_life"]) == 4  # 3 stated + 1
+
+
+@pytest.mark.parametrize("value, message", [("1.4", "above 1"), ("fast", "is not a number")])
+def test_a_bad_value_shows_an_error_and_writes_nothing(
+    workdir: Path, value: str, message: str
+) -> None:
+    at = start()
+    at.selectbox(key="log_property").select("transference_number")
+    at.text_input(key="log_value").input(value)
+    at.button(key=SUBMIT_LOG).click().run()
+    assert at.error and at.error[0].value == "nothing was logged"
+    shown = [" ".join(df.value["what"]) for df in at.dataframe if "what" in df.value]
+    assert any(message in text for text in shown), shown
+    spec, store = stored(workdir)
+    assert len(store.measurements(spec.name, history=True)) == 20  # the stated facts only
+
+
+def test_proposing_creates_pending_membranes(workdir: Path) -> None:
+    spec, store = stored(workdir)
+    import_table(
+        spec,
+        store,
+        emulated(spec, 12, seed=41).drop(columns=["film_formed"]).assign(provenance="emulated"),
+    )
+    at = start()
+    at.selectbox(key="plan_strategy").select("qlognehvi")
+    at.number_input(key="plan_batch").set_value(2)
+    at.button(key="plan_propose").click().run()
+    assert not at.error, [e.value for e in at.error]
+    proposals = [df.value for df in at.dataframe if "reason" in df.value]
+    assert len(proposals) == 1 and len(proposals[0]) == 2
+    assert "ionic_conductivity [S/cm] (95%)" in proposals[0]
+    at.button(key="plan_accept").click().run()
+    assert at.success and "Batch 1 stored" in at.success[0].value
+    table = campaign_table(spec, store)
+    assert sorted(table.loc[table["status"] == "pending", "membrane"]) == ["B1-1", "B1-2"]
+
+
+def test_new_campaign_from_the_sidebar(workdir: Path) -> None:
+    at = start()
+    at.sidebar.text_input(key="new_name").input("lab2")
+    at.sidebar.button(key="new_create").click().run()
+    assert (workdir / "campaigns" / "lab2" / "campaign.toml").is_file()
+    at.sidebar.text_input(key="new_name").input("bad name!")
+    at.sidebar.button(key="new_create").click().run()
+    assert any("bad campaign name" in e.value for e in at.error)
 
 
 def test_app_without_campaigns_says_how_to_make_one(

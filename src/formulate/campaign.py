@@ -269,3 +269,48 @@ def _problem_from_pydantic(source: str, error: Any) -> Problem:
     elif error["type"] == "union_tag_invalid" or error["type"] == "union_tag_not_found":
         fix = 'set kind = "continuous", "discrete" or "categorical"'
     return Problem(f"{source}: {key}", what, fix)
+
+
+def template_dir(template: str) -> Path:
+    """A bundled template by name (``cheng2023``), or a campaign folder to copy."""
+    from importlib import resources
+
+    bundled = Path(str(resources.files("formulate") / "templates" / template))
+    if (bundled / CAMPAIGN_FILE).is_file():
+        return bundled
+    path = Path(template)
+    if (path / CAMPAIGN_FILE).is_file():
+        return path
+    names = sorted(p.name for p in bundled.parent.iterdir() if (p / CAMPAIGN_FILE).is_file())
+    raise FormulateError(
+        f"no template '{template}'",
+        [Problem("template", template, f"use one of {names} or a folder")],
+    )
+
+
+def init_campaign(
+    name: str, template: str = "cheng2023", folder: Path = Path("campaigns")
+) -> Campaign:
+    """Create ``folder/name`` from a template (its data files come along; no database)."""
+    import re
+    import shutil
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        raise FormulateError(
+            f"bad campaign name '{name}'",
+            [Problem("name", name, "use letters, digits, '.', '_' and '-'")],
+        )
+    target = folder / name
+    if target.exists():
+        raise FormulateError(
+            f"{target} already exists", [Problem(str(target), "exists", "choose another name")]
+        )
+    source = template_dir(template)
+    old = load_campaign(source).name
+    shutil.copytree(
+        source, target, ignore=shutil.ignore_patterns("*.db*", "__pycache__", ".formulate-cache")
+    )
+    toml = target / CAMPAIGN_FILE
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace(f'name = "{old}"', f'name = "{name}"', 1), encoding="utf-8")
+    return load_campaign(target)

@@ -7,9 +7,7 @@ Every user mistake is one readable message and exit code 2, never a traceback.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,7 +15,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from formulate.campaign import CAMPAIGN_FILE, PROVENANCES, Campaign, load_campaign
+from formulate.campaign import PROVENANCES, Campaign, init_campaign, load_campaign
 from formulate.dataio import (
     campaign_table,
     export_measurements,
@@ -34,7 +32,13 @@ if TYPE_CHECKING:
     from formulate.lab import Lab
     from formulate.planner import Request
     from formulate.run import RunResult
-from formulate.summary import frame_table, objective_summary, run_tables, status_counts
+from formulate.summary import (
+    frame_table,
+    objective_summary,
+    proposal_view,
+    run_tables,
+    status_counts,
+)
 
 app = typer.Typer(
     help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False
@@ -74,34 +78,11 @@ def init(
     folder: Annotated[Path, typer.Option("--dir", help="where campaigns live")] = Path("campaigns"),
 ) -> None:
     """Create a campaign folder from a template (default: the paper's design space)."""
-    target = folder / name
-    if target.exists():
-        raise FormulateError(
-            f"{target} already exists", [Problem(str(target), "exists", "choose another name")]
-        )
-    source = _template_dir(template)
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.db*", "__pycache__"))
-    toml = target / CAMPAIGN_FILE
-    text = toml.read_text(encoding="utf-8")
-    old = load_campaign(source).name
-    toml.write_text(text.replace(f'name = "{old}"', f'name = "{name}"', 1), encoding="utf-8")
-    spec = load_campaign(target)
-    out.print(f"Created campaign [bold]{spec.name}[/] in {target} from template {template}.")
-    out.print("\n".join(spec.describe()), markup=False)
-
-
-def _template_dir(template: str) -> Path:
-    bundled = resources.files("formulate") / "templates" / template
-    if bundled.is_dir():
-        return Path(str(bundled))
-    path = Path(template)
-    if (path / CAMPAIGN_FILE).is_file():
-        return path
-    names = [p.name for p in (resources.files("formulate") / "templates").iterdir()]
-    raise FormulateError(
-        f"no template '{template}'",
-        [Problem("--template", template, f"use one of {names} or a folder")],
+    spec = init_campaign(name, template, folder)
+    out.print(
+        f"Created campaign {spec.name} in {spec.folder} from template {template}.", markup=False
     )
+    out.print("\n".join(spec.describe()), markup=False)
 
 
 @app.command()
@@ -325,27 +306,6 @@ def _request(
     )
 
 
-def _proposal_view(spec: Campaign, proposals: pd.DataFrame) -> pd.DataFrame:
-    props = spec.all_properties()
-    keep = [c for c in ("membrane", "batch") if c in proposals] + spec.space.names()
-    view = proposals[keep].copy()
-    for o in spec.objectives:
-        p = o.property
-        if f"{p}_mean" in proposals:
-            unit = props[p].unit
-            view[f"{p} [{unit or '-'}] (95%)"] = [
-                f"{m:.3g} [{lo:.3g}, {hi:.3g}]"
-                for m, lo, hi in zip(
-                    proposals[f"{p}_mean"],
-                    proposals[f"{p}_lower"],
-                    proposals[f"{p}_upper"],
-                    strict=True,
-                )
-            ]
-    view["reason"] = proposals["reason"]
-    return view
-
-
 @app.command()
 def propose(
     campaign: CampaignArg,
@@ -384,7 +344,7 @@ def propose(
         if dry_run
         else f"Batch {proposals['batch'].iloc[0]}: stored as pending membranes"
     )
-    _print_frame(_proposal_view(spec, proposals), title)
+    _print_frame(proposal_view(spec, proposals), title)
 
 
 @app.command()

@@ -85,3 +85,26 @@ def run_tables(spec: Campaign, result: RunResult) -> list[Table]:
             "Pareto set (conductivity S/cm, life h)",
         ),
     ]
+
+
+def proposal_view(spec: Campaign, proposals: pd.DataFrame) -> pd.DataFrame:
+    """Proposals for people: formulation, then "mean [low, high]" per objective with its unit,
+    then the reason."""
+    props = spec.all_properties()
+    keep = [c for c in ("membrane", "batch") if c in proposals] + spec.space.names()
+    view = proposals[keep].copy()
+    for o in spec.objectives:
+        p = o.property
+        if f"{p}_mean" in proposals:
+            unit = props[p].unit
+            view[f"{p} [{unit or '-'}] (95%)"] = [
+                f"{m:.3g} [{lo:.3g}, {hi:.3g}]"
+                for m, lo, hi in zip(
+                    proposals[f"{p}_mean"],
+                    proposals[f"{p}_lower"],
+                    proposals[f"{p}_upper"],
+                    strict=True,
+                )
+            ]
+    view["reason"] = proposals["reason"]
+    return view

@@ -1,0 +1,1 @@
+"""The Streamlit app's pages. Thin: each page calls the same functions as the CLI."""

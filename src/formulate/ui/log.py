@@ -1,0 +1,79 @@
+"""Log outcomes: one value at a time, or a whole CSV; nothing is written until all is valid."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from formulate.dataio import commit, make_measurement, plan_import
+from formulate.errors import FormulateError, Problem
+from formulate.ui.context import Context, unit_of, user_errors
+
+
+def render(ctx: Context) -> None:
+    table = ctx.table()
+    if table.empty:
+        st.info("No membranes yet: import some, or propose a batch on the Plan page.")
+        return
+    props = [o.property for o in ctx.campaign.objectives]
+    props += sorted(p for p in ctx.campaign.all_properties() if p not in props)
+    with st.form("log_form", clear_on_submit=False):
+        st.subheader("Log one outcome")
+        membrane = st.selectbox("Membrane", table["membrane"].tolist(), key="log_membrane")
+        prop = st.selectbox(
+            "Property", props, key="log_property", format_func=lambda p: f"{p} [{unit_of(ctx, p)}]"
+        )
+        value = st.text_input(
+            "Value (a unit may be written, e.g. 0.52 mS/cm or 1500 h)", key="log_value"
+        )
+        censored = st.checkbox("Still running (the value is a lower bound)", key="log_censored")
+        note = st.text_input("Note", key="log_note")
+        if st.form_submit_button("Log outcome"):
+            _log(ctx, membrane, prop, value, censored, note)
+    with st.form("fail_form"):
+        st.subheader("A film that did not form")
+        failed = st.selectbox("Membrane", table["membrane"].tolist(), key="fail_membrane")
+        why = st.text_input("What happened", key="fail_note")
+        if st.form_submit_button("Mark failed"):
+            with user_errors():
+                ctx.store.set_status(ctx.campaign.name, failed, "failed", why)
+                st.success(f"{failed} marked failed.")
+    st.subheader("Upload outcomes (CSV)")
+    st.caption(
+        "One row per membrane (`membrane` and outcome columns, units in headers or "
+        "cells) or one row per measurement (`membrane,property,value,unit`)."
+    )
+    upload = st.file_uploader("CSV file", type=["csv"], key="log_upload")
+    if upload is not None and st.button("Import file", key="log_import"):
+        _import(ctx, pd.read_csv(upload, dtype=str, keep_default_na=False), upload.name)
+
+
+def _log(ctx: Context, membrane: str, prop: str, value: str, censored: bool, note: str) -> None:
+    made = make_measurement(
+        ctx.campaign,
+        membrane,
+        prop,
+        value,
+        where="Value",
+        censored=censored,
+        provenance="measured",
+        recorded_by=ctx.who,
+        note=note,
+        source="app",
+    )
+    with user_errors():
+        if isinstance(made, Problem):
+            raise FormulateError("nothing was logged", [made])
+        ctx.store.add(ctx.campaign.name, [], [made])
+        mark = ">= " if made.censored else ""
+        st.success(f"Logged {membrane} {prop} = {mark}{made.value:.4g} {unit_of(ctx, prop)}")
+
+
+def _import(ctx: Context, frame: pd.DataFrame, name: str) -> None:
+    with user_errors():
+        plan = plan_import(ctx.campaign, ctx.store, frame, source=name, provenance="measured")
+        commit(ctx.campaign, ctx.store, plan)
+        st.success(
+            f"Imported {len(plan.membranes)} membranes and {len(plan.measurements)} "
+            f"measurements from {name}."
+        )

@@ -1,0 +1,68 @@
+"""Plan page: ask for the next batch, read the predictions and reasons, accept it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from formulate.summary import proposal_view
+from formulate.ui.context import Context, user_errors
+
+STRATEGY_HELP = {
+    "qlognehvi": "Pareto: improve the trade-off between all objectives (default)",
+    "parego": "weighted: your weights between the objectives",
+    "qlognei": "one objective only",
+    "active": "map the space: reduce the models' uncertainty",
+    "sobol": "space-filling, no model",
+    "random": "random, no model",
+}
+
+
+def render(ctx: Context) -> None:
+    from formulate.planner import Request, propose, store_proposals
+
+    spec = ctx.campaign
+    names = [o.property for o in spec.objectives]
+    left, right = st.columns(2)
+    strategies = list(STRATEGY_HELP)
+    strategy = left.selectbox(
+        "Strategy",
+        strategies,
+        key="plan_strategy",
+        index=strategies.index(spec.strategy.acquisition)
+        if spec.strategy.acquisition in strategies
+        else 0,
+        format_func=lambda s: f"{s}: {STRATEGY_HELP[s]}",
+    )
+    batch = right.number_input(
+        "Membranes in the batch", 1, 24, spec.strategy.batch_size, key="plan_batch"
+    )
+    weights, target = None, None
+    if strategy == "parego":
+        weights = {n: st.slider(f"weight of {n}", 0.1, 5.0, 1.0, key=f"w_{n}") for n in names}
+    if strategy == "qlognei":
+        target = st.selectbox("Objective", names, key="plan_target")
+    if st.button("Propose", key="plan_propose", type="primary"):
+        request = Request(
+            batch_size=int(batch),
+            strategy=strategy,
+            weights=weights,
+            target=target,
+            seed=spec.strategy.seed,
+        )
+        with user_errors(), st.spinner("Fitting models and searching the design space..."):
+            st.session_state["proposals"] = propose(spec, ctx.table(), request)
+    proposals: pd.DataFrame | None = st.session_state.get("proposals")
+    if proposals is None:
+        return
+    st.subheader("Proposals")
+    st.caption("Predicted mean and 95% interval per objective (conductivity S/cm, life h).")
+    st.dataframe(proposal_view(spec, proposals), hide_index=True)
+    st.download_button(
+        "Download as CSV", proposals.to_csv(index=False), "proposals.csv", key="plan_download"
+    )
+    if st.button("Accept as a pending batch", key="plan_accept"):
+        with user_errors():
+            stored = store_proposals(spec, ctx.store, proposals)
+            st.session_state["proposals"] = None
+            st.success(f"Batch {stored['batch'].iloc[0]} stored: " + ", ".join(stored["membrane"]))

@@ -1,0 +1,137 @@
+"""A full round in a real browser: Streamlit on localhost, Debian's Chromium via Playwright.
+
+Log an outcome, propose a batch and accept it, open the Pareto plot. Screenshots go to
+``$FORMULATE_SCREENSHOTS`` (default: the test's temporary folder).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from formulate.campaign import load_campaign
+from formulate.dataio import campaign_table, import_table, open_store
+from tests.conftest import TEMPLATE
+from tests.test_surrogates import emulated
+
+pytestmark = pytest.mark.browser
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def app_url(tmp_path: Path) -> Iterator[str]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    folder = tmp_path / "campaigns" / "cheng2023"
+    shutil.copytree(TEMPLATE, folder)
+    spec = load_campaign(folder)
+    import_table(
+        spec,
+        open_store(spec),
+        emulated(spec, 12, seed=51).drop(columns=["film_formed"]).assign(provenance="emulated"),
+    )
+    port = free_port()
+    log = (tmp_path / "streamlit.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            APP,
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--browser.gatherUsageStats",
+            "false",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline or proc.poll() is not None:
+                pytest.fail(f"streamlit did not start: {(tmp_path / 'streamlit.log').read_text()}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def test_a_full_round_in_the_browser(app_url: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = Path(os.environ.get("FORMULATE_SCREENSHOTS", tmp_path / "screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.goto(app_url)
+        expect(page.get_by_text("formulate: plan composite")).to_be_visible(timeout=90_000)
+        expect(page.get_by_role("tab", name="Data")).to_be_visible(timeout=60_000)
+        page.screenshot(path=shots / "data.png", full_page=True)
+
+        page.get_by_role("tab", name="Log outcomes").click()
+        page.get_by_label("Value (a unit may be written", exact=False).fill("0.33 mS/cm")
+        page.get_by_role("button", name="Log outcome").click()
+        expect(page.get_by_text("Logged PPSE ionic_conductivity")).to_be_visible(timeout=30_000)
+        page.screenshot(path=shots / "log.png", full_page=True)
+
+        page.get_by_role("tab", name="Plan").click()
+        page.get_by_role("button", name="Propose").click()
+        expect(page.get_by_text("Predicted mean and 95% interval")).to_be_visible(timeout=120_000)
+        page.screenshot(path=shots / "plan.png", full_page=True)
+        page.get_by_role("button", name="Accept as a pending batch").click()
+        expect(page.get_by_text("Batch 1 stored")).to_be_visible(timeout=30_000)
+
+        page.get_by_role("tab", name="Insights").click()
+        expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=90_000)
+        page.wait_for_timeout(1500)
+        page.screenshot(path=shots / "insights.png", full_page=True)
+        browser.close()
+
+    spec = load_campaign(tmp_path / "campaigns" / "cheng2023")
+    table = campaign_table(spec, open_store(spec)).set_index("membrane")
+    assert table.loc["PPSE", "ionic_conductivity"] == pytest.approx(3.3e-4)
+    assert (table["status"] == "pending").sum() == spec.strategy.batch_size
