@@ -13,7 +13,7 @@ import streamlit as st
 from formulate.campaign import CAMPAIGN_FILE, init_campaign, load_campaign
 from formulate.dataio import open_store
 from formulate.errors import FormulateError
-from formulate.ui import data, insights, log, plan
+from formulate.ui import backtests, data, insights, log, plan
 from formulate.ui.context import Context, user_errors
 
 st.set_page_config(page_title="formulate", layout="wide")
@@ -53,6 +53,7 @@ pages = {
     "Log outcomes": log.render,
     "Plan": plan.render,
     "Insights": insights.render,
+    "Backtests": backtests.render,
 }
 for tab, render in zip(st.tabs(list(pages)), pages.values(), strict=True):
     with tab:

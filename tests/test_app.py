@@ -41,7 +41,7 @@ def test_app_shows_the_paper_campaign(workdir: Path) -> None:
     assert [m.value for m in at.metric] == ["0", "0", "3", "0"]
     membranes = at.dataframe[1].value
     assert set(membranes["membrane"]) == {"PPSE", "CNCSE", "CPCSE"}
-    assert [t.label for t in at.tabs] == ["Data", "Log outcomes", "Plan", "Insights"]
+    assert [t.label for t in at.tabs] == ["Data", "Log outcomes", "Plan", "Insights", "Backtests"]
 
 
 def test_logging_an_outcome_lands_in_the_store(workdir: Path) -> None:
@@ -113,3 +113,22 @@ def test_app_without_campaigns_says_how_to_make_one(
     monkeypatch.chdir(tmp_path)
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert "formulate init" in at.info[0].value
+
+
+def test_a_small_backtest_runs_from_the_app_and_is_shown(workdir: Path) -> None:
+    at = start()
+    assert any("No backtests yet" in i.value for i in at.info)
+    at.selectbox(key="bt_kind").select("pool: filler_ratio.csv")
+    at.multiselect(key="bt_objectives").set_value(["ionic_conductivity"])
+    at.multiselect(key="bt_strategies").set_value(["random", "ofat"])
+    at.number_input(key="bt_seeds").set_value(2)
+    at.number_input(key="bt_budget").set_value(5)
+    at.button(key="bt_run").click().run()
+    assert not at.exception
+    assert at.success[0].value.startswith("Stored in backtests")
+    summary = at.dataframe[-1].value
+    assert list(summary["strategy"]) == ["random", "ofat"]
+    assert (summary["seeds"].astype(int) == 2).all()
+    # the stored result is listed next time the page opens
+    again = start()
+    assert again.selectbox(key="bt_folder").value is not None

@@ -64,12 +64,32 @@ def signs(campaign: Campaign) -> torch.Tensor:
 
 def reference_point(campaign: Campaign, models: dict[str, ObjectiveModel]) -> torch.Tensor:
     """Hypervolume reference point (sign-adjusted model scale) from the campaign's reference
-    values, else from the models' training data (see :func:`formulate.progress.reference_point`)."""
+    values, else from the models' training data (see :func:`formulate.progress.reference_point`).
+
+    Where no membrane measured so far reaches an objective's reference value (an early
+    campaign far from the good region), that objective's reference drops to the data's:
+    otherwise no candidate could improve the hypervolume in any sample and the acquisition
+    would be flat, blind to which candidate comes closest.
+    """
     observed = {
         o.property: (1.0 if o.direction == "maximize" else -1.0) * models[o.property].data.y
         for o in campaign.objectives
     }
-    return torch.as_tensor(progress.reference_point(campaign, observed), dtype=torch.float64)
+    ref = progress.reference_point(campaign, observed)
+    from_data = progress.reference_point(
+        campaign.model_copy(
+            update={
+                "objectives": tuple(
+                    o.model_copy(update={"reference": None}) for o in campaign.objectives
+                )
+            }
+        ),
+        observed,
+    )
+    for i, o in enumerate(campaign.objectives):
+        if observed[o.property].max() <= ref[i]:
+            ref[i] = from_data[i]
+    return torch.as_tensor(ref, dtype=torch.float64)
 
 
 def build(

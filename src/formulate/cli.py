@@ -47,6 +47,11 @@ lab_app = typer.Typer(
     help="Lab plug-ins: measure formulations with the virtual lab.", no_args_is_help=True
 )
 app.add_typer(lab_app, name="lab")
+backtest_app = typer.Typer(
+    help="Backtests: replay strategies on past data or the virtual lab, against baselines.",
+    no_args_is_help=True,
+)
+app.add_typer(backtest_app, name="backtest")
 out = Console()
 err = Console(stderr=True)
 
@@ -311,7 +316,11 @@ def propose(
     campaign: CampaignArg,
     batch: Annotated[int | None, typer.Option(help="membranes in the batch")] = None,
     strategy: Annotated[
-        str | None, typer.Option(help="qlognehvi, parego, qlognei, active, random or sobol")
+        str | None,
+        typer.Option(
+            help="qlognehvi, parego, qlognei, active; baselines random, sobol, ofat, "
+            "optuna-tpe, optuna-gp, optuna-nsga2"
+        ),
     ] = None,
     weight: Annotated[list[str] | None, typer.Option(help="OBJECTIVE=W for parego")] = None,
     target: Annotated[str | None, typer.Option(help="objective for qlognei")] = None,
@@ -446,6 +455,139 @@ def diagnose(
                 f"{obj.property} ({names[0]}): most relevant (shortest length-scales): {top}",
                 markup=False,
             )
+
+
+StrategiesOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--strategy", "--strategies", help="strategy to compare (repeat; default: all that fit)"
+    ),
+]
+ObjectivesOpt = Annotated[
+    list[str] | None, typer.Option("--objective", help="objective scored (repeat; default all)")
+]
+SeedsOpt = Annotated[int, typer.Option(help="seeds per strategy")]
+WorkersOpt = Annotated[int | None, typer.Option(help="processes (default: all cores)")]
+ExecutorOpt = Annotated[str, typer.Option(help="local or ray")]
+
+
+@backtest_app.command("pool")
+def backtest_pool(
+    file: Annotated[Path, typer.Argument(help="CSV of past experiments")],
+    spec: Annotated[
+        Path, typer.Option(help="campaign folder or campaign.toml describing the columns")
+    ],
+    strategy: StrategiesOpt = None,
+    objective: ObjectivesOpt = None,
+    seeds: SeedsOpt = 20,
+    initial: Annotated[int, typer.Option(help="random rows every run starts from")] = 3,
+    batch_size: Annotated[int, typer.Option(help="rows revealed per step")] = 1,
+    budget: Annotated[int, typer.Option(help="experiments per run (initial included)")] = 10,
+    workers: WorkersOpt = None,
+    executor: ExecutorOpt = "local",
+    output: Annotated[Path, typer.Option("-o", "--output", help="results folder")] = Path(
+        "backtests/pool"
+    ),
+) -> None:
+    """Replay strategies on a table of past experiments (rows not yet revealed are the pool)."""
+    from formulate.backtest import Settings
+
+    settings = Settings(
+        kind="pool",
+        campaign=str(spec),
+        pool=str(file),
+        objectives=tuple(objective or ()),
+        strategies=tuple(strategy or ()),
+        seeds=seeds,
+        initial=initial,
+        batch_size=batch_size,
+        budget=budget,
+    )
+    _backtest(settings, output, workers, executor)
+
+
+@backtest_app.command("emulator")
+def backtest_emulator(
+    campaign: CampaignArg,
+    strategy: StrategiesOpt = None,
+    objective: ObjectivesOpt = None,
+    seeds: SeedsOpt = 20,
+    initial: Annotated[int, typer.Option(help="random membranes every run starts from")] = 6,
+    batch_size: Annotated[int, typer.Option(help="membranes per batch")] = 4,
+    budget: Annotated[int, typer.Option(help="membranes per run (initial included)")] = 30,
+    noise: Annotated[bool, typer.Option("--noise/--no-noise", help="virtual-lab noise")] = True,
+    horizon: Annotated[float, typer.Option(help="virtual Li|Li test horizon in h")] = 1500.0,
+    surrogate: Annotated[str | None, typer.Option(help="surrogate of the planner")] = None,
+    workers: WorkersOpt = None,
+    executor: ExecutorOpt = "local",
+    output: Annotated[Path, typer.Option("-o", "--output", help="results folder")] = Path(
+        "backtests/emulator"
+    ),
+) -> None:
+    """Replay strategies against the virtual lab (noisy outcomes, scored on its truth)."""
+    from formulate.backtest import Settings
+    from formulate.campaign import campaign_dir
+
+    settings = Settings(
+        kind="emulator",
+        campaign=str(campaign_dir(campaign)),
+        objectives=tuple(objective or ()),
+        strategies=tuple(strategy or ()),
+        seeds=seeds,
+        initial=initial,
+        batch_size=batch_size,
+        budget=budget,
+        noise=noise,
+        horizon_h=horizon,
+        surrogate=surrogate,
+    )
+    _backtest(settings, output, workers, executor)
+
+
+@backtest_app.command("report")
+def backtest_report(
+    folder: Annotated[Path, typer.Argument(help="results folder of a backtest")],
+) -> None:
+    """Rebuild the table (CSV, markdown) and plots from a folder's stored runs."""
+    from formulate.backtest import open_backtest
+
+    _print_report(open_backtest(folder))
+
+
+def _backtest(settings: object, output: Path, workers: int | None, executor: str) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    from formulate.backtest import prepare, run_backtest
+
+    bt = prepare(settings, output)  # type: ignore[arg-type]
+    out.print(f"{bt.settings.describe()}; results in {output}", markup=False)
+    left = len(bt.missing())
+    if left < bt.settings.seeds * len(bt.settings.strategies):
+        out.print(f"resuming: {left} run(s) left", markup=False)
+    columns = (
+        *Bar.get_default_columns()[:1],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Bar(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("runs", total=bt.settings.seeds * len(bt.settings.strategies))
+
+        def update(event: str, done: int, total: int, steps: int) -> None:
+            bar.update(task, completed=done, description=f"runs (steps done: {steps})")
+
+        run_backtest(bt, workers, executor, update)
+    _print_report(bt)
+
+
+def _print_report(bt: object) -> None:
+    from formulate.backtest_report import Report
+
+    report = Report(bt)  # type: ignore[arg-type]
+    paths = report.write()
+    _print_frame(pd.read_csv(paths["summary.csv"], dtype=str), report.settings.describe())
+    out.print(f"Written: {', '.join(str(p) for p in paths.values())}", markup=False)
 
 
 @app.command()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -25,6 +25,8 @@ from botorch.optim import optimize_acqf_discrete
 from scipy.stats import qmc
 
 from formulate import acquisition
+from formulate.baselines import BASELINES, signature
+from formulate.baselines import pick as pick_baseline
 from formulate.campaign import Campaign
 from formulate.errors import FormulateError, Problem
 from formulate.space import Continuous, DesignSpace, Discrete
@@ -38,13 +40,14 @@ from formulate.surrogates import (
     to_model_scale,
 )
 
-BASELINES = ("random", "sobol")
 POOL_SIZE = 2048
 """Candidates in the pool (spread over the allowed categorical combinations)."""
 ACTIVE_POINTS = 256
 """Points of the pool over which ``active`` integrates the posterior variance."""
 SHORTLIST = 256
 """Best single candidates of the pool that the greedy batch search chooses among."""
+SCORE_CHUNK = (512, 8192)
+"""Candidates scored at once on the CPU and on a GPU."""
 REFINE_TOP = 8
 REFINE_PER_POINT = 32
 """Local neighbours of the best candidates added to the shortlist (continuous refinement)."""
@@ -64,6 +67,7 @@ class Request:
     target: str | None = None
     replicates: bool = False
     pool_size: int = POOL_SIZE
+    disk_cache: bool = True
 
 
 # --- the candidate pool ---------------------------------------------------------------------
@@ -157,12 +161,17 @@ class Fitted:
 
 
 def fit_models(
-    campaign: Campaign, table: pd.DataFrame, surrogate: str | None = None, device: str = "auto"
+    campaign: Campaign,
+    table: pd.DataFrame,
+    surrogate: str | None = None,
+    device: str = "auto",
+    disk_cache: bool = True,
 ) -> Fitted:
     """Objective models, plus models for outcome constraints with enough data and for film
-    formation when some films failed (learned feasibility)."""
+    formation when some films failed (learned feasibility). ``disk_cache``: keep fitted
+    models in the campaign folder (off for backtests, which fit thousands once each)."""
     name = surrogate or campaign.strategy.surrogate or "gp-physics"
-    cache = model_cache(campaign)
+    cache = model_cache(campaign) if disk_cache else None
     objectives = {
         o.property: fit_objective(campaign, table, o.property, name, device, cache)
         for o in campaign.objectives
@@ -195,9 +204,16 @@ def _rows(table: pd.DataFrame, statuses: tuple[str, ...]) -> pd.DataFrame:
     return table[table["status"].isin(statuses)] if len(table) else table
 
 
-def propose(campaign: Campaign, table: pd.DataFrame, request: Request) -> pd.DataFrame:
+def propose(
+    campaign: Campaign,
+    table: pd.DataFrame,
+    request: Request,
+    candidates: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The next batch as a DataFrame: formulation, predicted mean and 95% interval per
     objective (property units), acquisition value and a one-line reason; nothing is stored.
+    ``candidates`` (a pool backtest: the rows not yet revealed) replaces the candidate pool;
+    proposals are then rows of it, with their index kept.
 
     Raises:
         FormulateError: unknown strategy, or too little data for a model-based strategy.
@@ -209,51 +225,41 @@ def propose(campaign: Campaign, table: pd.DataFrame, request: Request) -> pd.Dat
             f"unknown strategy '{request.strategy}'",
             [Problem("strategy", request.strategy, f"use one of {list(known)}")],
         )
-    pool = candidate_pool(campaign.space, request.pool_size, request.seed)
-    if not request.replicates:
-        pool = _exclude_made(campaign, pool, table)
     if request.strategy in BASELINES:
-        return _baseline(campaign, pool, request)
-    fitted = fit_models(campaign, table, request.surrogate, request.device)
-    picked, values = _optimize(campaign, table, pool, fitted, request)
-    return _describe(campaign, picked, values, fitted, request)
+        out = pick_baseline(
+            request.strategy, campaign, table, request.batch_size, request.seed, candidates
+        )
+        return out if candidates is not None else out.reset_index(drop=True)
+    fixed = candidates is not None
+    if candidates is not None:
+        pool = candidates
+        request = replace(request, batch_size=min(request.batch_size, len(candidates)))
+    else:
+        pool = candidate_pool(campaign.space, request.pool_size, request.seed)
+        if not request.replicates:
+            pool = _exclude_made(campaign, pool, table)
+    fitted = fit_models(campaign, table, request.surrogate, request.device, request.disk_cache)
+    picked, values = _optimize(campaign, table, pool, fitted, request, refine=not fixed)
+    out = _describe(campaign, picked, values, fitted, request)
+    return out if fixed else out.reset_index(drop=True)
 
 
 def _exclude_made(campaign: Campaign, pool: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
     names = campaign.space.names()
     if table.empty:
         return pool
-    made = {_signature(r, names) for r in table[names].to_dict("records")}
-    keep = [_signature(r, names) not in made for r in pool[names].to_dict("records")]
+    made = {signature(r, names) for r in table[names].to_dict("records")}
+    keep = [signature(r, names) not in made for r in pool[names].to_dict("records")]
     return pool[keep].reset_index(drop=True)
 
 
-def _signature(rec: dict, names: list[str]) -> tuple:
-    return tuple(
-        None
-        if v is None or (isinstance(v, float) and np.isnan(v))
-        else (round(v, 9) if isinstance(v, float) else v)
-        for v in (rec.get(n) for n in names)
-    )
-
-
-def _baseline(campaign: Campaign, pool: pd.DataFrame, request: Request) -> pd.DataFrame:
-    """``random``: uniform over the space; ``sobol``: the first points of a scrambled Sobol
-    pool (spread over the allowed combinations). Both feasible by construction."""
-    rng = np.random.default_rng(request.seed)
-    if request.strategy == "random":
-        picked = pd.DataFrame(campaign.space.sample(request.batch_size, seed=request.seed))
-    else:
-        order = rng.permutation(len(pool))[: request.batch_size]
-        picked = pool.iloc[order].reset_index(drop=True)
-    picked["acquisition"] = np.nan
-    picked["reason"] = f"{request.strategy} baseline (no model)"
-    picked["strategy"] = request.strategy
-    return picked
-
-
 def _optimize(
-    campaign: Campaign, table: pd.DataFrame, pool: pd.DataFrame, fitted: Fitted, request: Request
+    campaign: Campaign,
+    table: pd.DataFrame,
+    pool: pd.DataFrame,
+    fitted: Fitted,
+    request: Request,
+    refine: bool = True,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     encoder = next(iter(fitted.objectives.values())).encoder
     device = resolve_device(request.device)
@@ -270,7 +276,7 @@ def _optimize(
         index, values = acquisition.integrated_variance_batch(
             list(fitted.objectives.values()), X_pool, space, X_pending, request.batch_size
         )
-        return pool.iloc[index].reset_index(drop=True), values
+        return pool.iloc[index], values
     acqf = acquisition.build(
         request.strategy,
         campaign,
@@ -288,22 +294,29 @@ def _optimize(
         warnings.simplefilter("ignore", BotorchWarning)
         warnings.simplefilter("ignore", InputDataWarning)
         with torch.no_grad():
-            scores = torch.cat([acqf(chunk.unsqueeze(-2)) for chunk in X_pool.split(512)])
+            scores = torch.cat(
+                [
+                    acqf(chunk.unsqueeze(-2))
+                    for chunk in X_pool.split(SCORE_CHUNK[device.type == "cuda"])
+                ]
+            )
         top = scores.argsort(descending=True)[:SHORTLIST].cpu().numpy()
-        local = neighbours(
-            campaign.space, pool.iloc[top[:REFINE_TOP]], REFINE_PER_POINT, request.seed
-        )
-        if not request.replicates and len(local):
-            local = _exclude_made(campaign, local, table)
-        shortlist = pd.concat([pool.iloc[top], local], ignore_index=True).drop_duplicates(
-            ignore_index=True
-        )
+        shortlist = pool.iloc[top]
+        if refine:
+            local = neighbours(
+                campaign.space, pool.iloc[top[:REFINE_TOP]], REFINE_PER_POINT, request.seed
+            )
+            if not request.replicates and len(local):
+                local = _exclude_made(campaign, local, table)
+            shortlist = pd.concat([shortlist, local], ignore_index=True).drop_duplicates(
+                ignore_index=True
+            )
         X = encoder.encode(shortlist).to(device)
         chosen, acq_values = optimize_acqf_discrete(
             acqf, q=request.batch_size, choices=X, max_batch_size=512, unique=True
         )
     index = [int(torch.where((row == X).all(dim=-1))[0][0]) for row in chosen]
-    return shortlist.iloc[index].reset_index(drop=True), acq_values.detach().cpu().numpy()
+    return shortlist.iloc[index], acq_values.detach().cpu().numpy()
 
 
 def _describe(

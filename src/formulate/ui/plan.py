@@ -15,6 +15,10 @@ STRATEGY_HELP = {
     "active": "map the space: reduce the models' uncertainty",
     "sobol": "space-filling, no model",
     "random": "random, no model",
+    "ofat": "one factor at a time from the best so far (by hand)",
+    "optuna-tpe": "Optuna's TPE sampler",
+    "optuna-gp": "Optuna's GP sampler",
+    "optuna-nsga2": "Optuna's NSGA-II sampler",
 }
 
 
