@@ -385,3 +385,16 @@ def test_parallel_processes_give_the_runs_of_one_process(pool, tmp_path: Path) -
     )
     assert events[-1][1:3] == (4, 4)  # runs done of runs wanted
     assert max(e[3] for e in events) == 4 * 2  # steps reported: 2 per run
+
+
+def test_emulator_refuses_a_space_it_has_no_mechanisms_for(pool, tmp_path: Path) -> None:
+    _, folder = pool
+    settings = Settings(kind="emulator", campaign=str(folder / "one.toml"), seeds=1)
+    with pytest.raises(FormulateError) as err:
+        prepare(settings, tmp_path / "emu")
+    assert {p.where for p in err.value.problems} == {
+        "variables.filler",
+        "variables.polymer",
+        "variables.solvent",
+    }
+    assert not (tmp_path / "emu").exists()

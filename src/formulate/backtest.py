@@ -23,32 +23,27 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from formulate.baselines import signature
+from formulate.acquisition import STRATEGIES
+from formulate.baselines import BASELINES, signature
 from formulate.campaign import Campaign, campaign_from_dict, load_campaign
 from formulate.errors import FormulateError, Problem
 from formulate.planner import Request, candidate_pool, propose
 from formulate.surrogates import from_model_scale, to_model_scale
 
 KINDS = ("pool", "emulator")
-MULTI_STRATEGIES = (
-    "qlognehvi",
-    "parego",
-    "active",
-    "random",
-    "sobol",
-    "ofat",
-    "optuna-tpe",
-    "optuna-gp",
-    "optuna-nsga2",
+MULTI_STRATEGIES = tuple(s for s in (*STRATEGIES, *BASELINES) if s != "qlognei")
+"""Compared by default with several objectives: the planner's and every baseline."""
+SINGLE_STRATEGIES = tuple(
+    s for s in (*STRATEGIES, *BASELINES) if s not in ("qlognehvi", "parego", "optuna-nsga2")
 )
-SINGLE_STRATEGIES = ("qlognei", "active", "random", "sobol", "ofat", "optuna-tpe", "optuna-gp")
+"""Compared by default with one objective (the Pareto strategies reduce to qlognei)."""
 REFERENCE_POINTS = 4096
 """Noise-free emulator points that stand for the whole space (best hypervolume, top 1%/5%)."""
 SETTINGS_FILE = "backtest.json"
@@ -363,7 +358,6 @@ class Backtest:
 
     folder: Path
     settings: Settings
-    done: list[tuple[str, int]] = field(default_factory=list)
 
     def run_path(self, strategy: str, seed: int) -> Path:
         return self.folder / "runs" / strategy / f"seed-{seed:03d}.csv"
@@ -419,9 +413,6 @@ def prepare(settings: Settings, folder: Path) -> Backtest:
 
 
 def _check(settings: Settings, campaign: Campaign, oracle: PoolOracle | EmulatorOracle) -> None:
-    from formulate.acquisition import STRATEGIES
-    from formulate.baselines import BASELINES
-
     problems = [
         Problem("--strategy", s, f"use one of {[*STRATEGIES, *BASELINES]}")
         for s in settings.strategies

@@ -586,7 +586,10 @@ def _print_report(bt: object) -> None:
 
     report = Report(bt)  # type: ignore[arg-type]
     paths = report.write()
-    _print_frame(pd.read_csv(paths["summary.csv"], dtype=str), report.settings.describe())
+    table = pd.read_csv(paths["summary.csv"], dtype=str)
+    # the terminal gets the comparison; best values per objective are in the files
+    narrow = table[[c for c in table.columns if not c.startswith("best ") and c != "seeds"]]
+    _print_frame(narrow, report.settings.describe())
     out.print(f"Written: {', '.join(str(p) for p in paths.values())}", markup=False)
 
 

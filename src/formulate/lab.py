@@ -140,6 +140,8 @@ def resolve_lab(
 ) -> Lab:
     """``virtual``, ``module:function`` or ``cmd:COMMAND`` -> a lab."""
     if spec == "virtual":
+        if campaign is not None:
+            _check_virtual(campaign)
         fillers = _fillers(campaign) if campaign is not None else None
         return VirtualLab(
             seed=seed, noise=None if noise else Noise.off(), horizon_h=horizon_h, fillers=fillers
@@ -242,6 +244,22 @@ def measure_formulations(
     )
     results["provenance"] = VirtualLab.provenance
     return results
+
+
+def _check_virtual(campaign: Campaign) -> None:
+    from formulate.virtual_lab import unsupported
+
+    space = campaign.space
+    levels = {n: list(space.levels(n)) for n in space.categorical_names()}
+    problems = unsupported(space.names(), levels)
+    if problems:
+        raise FormulateError(
+            f"the virtual lab cannot emulate campaign {campaign.name}",
+            [
+                Problem(f"variables.{var}", what, "use a lab plug-in, or the cheng2023 levels")
+                for var, what in problems
+            ],
+        )
 
 
 def _fillers(campaign: Campaign) -> dict[str, dict[str, float]] | None:

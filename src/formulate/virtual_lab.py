@@ -452,6 +452,26 @@ class VirtualLab:
         return pd.DataFrame(rows, columns=["membrane", *OUTCOMES])
 
 
+def unsupported(names: list[str], levels: Mapping[str, list[str]]) -> list[tuple[str, str]]:
+    """What of a design space the emulator cannot answer: ``(variable, what)`` pairs for a
+    missing ``filler``/``polymer``/``solvent`` variable or a level it has no mechanism for
+    (``names``: the space's variables; ``levels``: each categorical's levels)."""
+    known = {
+        "filler": {f for f, _ in DISPERSION} | {"none"},
+        "polymer": set(DISSOLVES),
+        "solvent": {sv for _, sv in DISPERSION},
+    }
+    out = []
+    for var, allowed in known.items():
+        if var not in names:
+            out.append((var, "missing: the virtual lab emulates filler x polymer x solvent"))
+            continue
+        for level in levels.get(var, []):
+            if level not in allowed:
+                out.append((var, f"level '{level}' has no mechanism in the virtual lab"))
+    return out
+
+
 FILLER_RATIO_WT_PCT = (2.5, 5.0, 7.5, 10.0, 12.5)
 
 
