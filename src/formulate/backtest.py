@@ -86,7 +86,7 @@ class Settings:
     surrogate: str | None = None
 
     def describe(self) -> str:
-        where = f"pool {Path(self.pool).name}" if self.pool else "the virtual lab"
+        where = Path(self.pool).name if self.pool else "the virtual lab"
         return (
             f"{self.kind} backtest on {where}: {len(self.strategies)} strategies x "
             f"{self.seeds} seeds, {self.initial} initial + batches of {self.batch_size} "
