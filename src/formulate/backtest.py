@@ -260,8 +260,14 @@ def _average_replicates(campaign: Campaign, table: pd.DataFrame) -> pd.DataFrame
     return pd.DataFrame(rows).reset_index(drop=True)
 
 
-@lru_cache(maxsize=4)
 def _oracle(settings: Settings) -> tuple[Campaign, PoolOracle | EmulatorOracle]:
+    """The campaign and oracle of a backtest, built once per process (a pool is read and
+    validated once, not per run: only the fields that shape the oracle key the cache)."""
+    return _oracle_of(replace(settings, strategies=(), seeds=1, initial=1, batch_size=1, budget=1))
+
+
+@lru_cache(maxsize=4)
+def _oracle_of(settings: Settings) -> tuple[Campaign, PoolOracle | EmulatorOracle]:
     campaign = backtest_campaign(settings)
     if settings.kind == "pool":
         assert settings.pool is not None

@@ -231,7 +231,8 @@ def propose(
         )
         return out if candidates is not None else out.reset_index(drop=True)
     fixed = candidates is not None
-    if candidates is not None:
+    if fixed:
+        assert candidates is not None
         pool = candidates
         request = replace(request, batch_size=min(request.batch_size, len(candidates)))
     else:
