@@ -10,9 +10,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from formulate.campaign import CAMPAIGN_FILE, init_campaign, load_campaign
-from formulate.dataio import open_store
+from formulate.data import open_store
 from formulate.errors import FormulateError
+from formulate.spec.campaign import CAMPAIGN_FILE, init_campaign, load_campaign
 from formulate.ui import backtests, data, insights, log, plan
 from formulate.ui.context import Context, user_errors
 

@@ -15,24 +15,20 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from importlib import resources
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from bench_planner import emulated
-
-from formulate import surrogates
-from formulate.campaign import load_campaign
-from formulate.planner import Request, candidate_pool, fit_models, propose
+from formulate.model import surrogates
+from formulate.plan.planner import Request, fit_models, propose
+from formulate.spec.campaign import load_campaign
+from formulate.spec.pool import candidate_pool
+from formulate.testing import TEMPLATE, Realistic, realistic_campaign
 
 
 def run(pool: int, repeats: int, batch: int) -> None:
-    campaign = load_campaign(Path(str(resources.files("formulate") / "templates" / "cheng2023")))
-    table = emulated(campaign, 100, seed=1)
+    campaign = load_campaign(TEMPLATE)
+    table = realistic_campaign(campaign, Realistic(membranes=100, seed=1))
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     print(f"torch {torch.__version__}; {torch.get_num_threads()} CPU threads")
     if torch.cuda.is_available():

@@ -27,27 +27,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import optuna
 import pandas as pd
 import torch
 from botorch.optim import optimize_acqf_mixed
 
-from formulate import acquisition, surrogates
-from formulate.campaign import Campaign, load_campaign
-from formulate.planner import Request, combinations, fit_models, propose
-from formulate.space import Discrete
-from formulate.virtual_lab import Noise, VirtualLab
-
-
-def emulated(campaign: Campaign, n: int, seed: int) -> pd.DataFrame:
-    rows = pd.DataFrame(campaign.space.sample(n, seed=seed))
-    rows.insert(0, "membrane", [f"M{i}" for i in range(n)])
-    table = rows.merge(
-        VirtualLab(seed=seed, noise=Noise(film_failure=0.0)).measure(rows), on="membrane"
-    )
-    table = table[table["film_formed"] == 1].reset_index(drop=True)
-    return table.assign(status="measured", batch=None)
+from formulate.model import surrogates
+from formulate.plan import acquisition
+from formulate.plan.planner import Request, fit_models, propose
+from formulate.spec.campaign import Campaign, load_campaign
+from formulate.spec.pool import combinations
+from formulate.spec.space import Discrete
+from formulate.testing import emulated
 
 
 def timed(fn, repeats: int, cold: bool) -> tuple[float, object]:
@@ -67,15 +58,14 @@ def fresh_acqf(campaign: Campaign, table: pd.DataFrame) -> tuple[Any, Any]:
     fitted = fit_models(campaign, table, "gp-onehot")
     encoder = next(iter(fitted.objectives.values())).encoder
     acqf = acquisition.build(
-        "qlognehvi",
-        campaign,
-        fitted.model_list(),
-        encoder.encode(table),
-        len(fitted.objectives),
-        [c for _, c in fitted.constraints],
-        fitted.objectives,
-        None,
-        seed=0,
+        acquisition.AcquisitionInputs(
+            strategy="qlognehvi",
+            campaign=campaign,
+            model=fitted.model_list(),
+            models=fitted.objectives,
+            X_baseline=encoder.encode(table),
+            constraints=tuple(c for _, c in fitted.constraints),
+        )
     )
     return acqf, encoder
 
@@ -127,19 +117,14 @@ def optuna_asks(campaign: Campaign, table: pd.DataFrame, q: int) -> float:
         if name in space.categorical_names():
             dists[name] = optuna.distributions.CategoricalDistribution(list(space.levels(name)))
         else:
-            low, high = var.bounds  # type: ignore[union-attr]
+            low, high = space.bounds(name)
             step = var.step if isinstance(var, Discrete) else None
             dists[name] = optuna.distributions.FloatDistribution(low, high, step=step)
-    directions = [
-        "maximize" if o.direction == "maximize" else "minimize" for o in campaign.objectives
-    ]
+    directions = [o.direction for o in campaign.objectives]
     study = optuna.create_study(directions=directions, sampler=optuna.samplers.GPSampler(seed=0))
     for rec in table.to_dict("records"):
         params = {k: rec[k] for k in space.names() if rec[k] is not None and not pd.isna(rec[k])}
-        values = [
-            float(surrogates.to_model_scale(np.array([rec[o.property]]), o.transform)[0])
-            for o in campaign.objectives
-        ]
+        values = [float(o.to_model_scale([rec[o.property]])[0]) for o in campaign.objectives]
         study.add_trial(
             optuna.trial.create_trial(
                 params=params, distributions={k: dists[k] for k in params}, values=values
@@ -172,7 +157,7 @@ def main() -> None:
         shutil.copytree(template, Path(tmp) / "c")
         campaign = load_campaign(Path(tmp) / "c")
         for n in args.sizes:
-            table = emulated(campaign, n, seed=n)
+            table = emulated(campaign, n, seed=n).assign(batch=None)
             cache = campaign.folder / ".formulate-cache"
             for family in ("gp-physics", "gp-onehot"):
                 req = Request(batch_size=4, surrogate=family)

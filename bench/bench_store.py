@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from formulate.campaign import load_campaign
-from formulate.dataio import campaign_table, import_table, make_measurement, open_store
+from formulate.data import campaign_table, import_table, make_measurement, open_store
 from formulate.errors import Problem
-from formulate.lab import measure_formulations
+from formulate.lab.plugins import measure_formulations
+from formulate.spec.campaign import load_campaign
 
 
 def random_formulations(n: int, seed: int) -> pd.DataFrame:

@@ -14,27 +14,23 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
-from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from formulate import surrogates
-from formulate.campaign import load_campaign
-from formulate.diagnostics import metrics
-from formulate.surrogates import fit_campaign, to_model_scale
-from formulate.virtual_lab import Noise, VirtualLab
+from formulate.model import surrogates
+from formulate.model.diagnostics import metrics
+from formulate.model.surrogates import fit_campaign
+from formulate.spec.campaign import load_campaign
+from formulate.spec.objectives import to_model_scale
+from formulate.testing import TEMPLATE
+from formulate.testing import emulated as emulated_campaign
 
-CAMPAIGN = load_campaign(Path(str(resources.files("formulate") / "templates" / "cheng2023")))
+CAMPAIGN = load_campaign(TEMPLATE)
 
 
 def emulated(n: int, seed: int, horizon_h: float) -> pd.DataFrame:
-    rows = pd.DataFrame(CAMPAIGN.space.sample(n, seed=seed))
-    rows.insert(0, "membrane", [f"B{seed}-{i}" for i in range(n)])
-    lab = VirtualLab(seed=seed, noise=Noise(film_failure=0.0), horizon_h=horizon_h)
-    table = rows.merge(lab.measure(rows), on="membrane")
-    return table[table["film_formed"] == 1].reset_index(drop=True)
+    return emulated_campaign(CAMPAIGN, n, seed, horizon_h)
 
 
 def score(family: str, n: int, seed: int, test: pd.DataFrame) -> list[dict]:

@@ -1,4 +1,6 @@
-"""Shared fixtures: a fresh copy of the paper's campaign with its own SQLite store."""
+"""Shared fixtures: a fresh copy of the paper's campaign with its own SQLite store, a database
+on each store (SQLite, PostgreSQL), and hypothesis's settings. Helpers live in
+:mod:`formulate.testing`, not here."""
 
 from __future__ import annotations
 
@@ -6,18 +8,20 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
 
-from formulate.campaign import Campaign, load_campaign
-from formulate.dataio import open_store
-from formulate.store import Store
+from formulate.data import Store, open_store
+from formulate.spec.campaign import Campaign, load_campaign
+from formulate.testing import TEMPLATE, synthetic_pool
 
-TEMPLATE = Path(str(resources.files("formulate") / "templates" / "cheng2023"))
-SHARED_FACTS = Path(__file__).resolve().parents[2] / "shared" / "paper" / "cheng2023_facts.csv"
+# Property tests are part of CI: the same examples every run (a random test that can fail on an
+# unchanged tree blocks everyone).
+settings.register_profile("formulate", derandomize=True, deadline=None, print_blob=True)
+settings.load_profile("formulate")
 
 
 @pytest.fixture
@@ -35,20 +39,6 @@ def campaign(campaign_dir: Path) -> Campaign:
 @pytest.fixture
 def store(campaign: Campaign, tmp_path: Path) -> Store:
     return open_store(campaign, f"sqlite:///{tmp_path / 'test.db'}")
-
-
-def formulation(**overrides: object) -> dict[str, object]:
-    """A valid cheng2023 formulation (CPCSE's), with overrides."""
-    base: dict[str, object] = {
-        "filler": "cluster_chain",
-        "filler_wt_pct": 2.5,
-        "polymer": "PEO",
-        "solvent": "THF_DCM",
-        "thf_fraction": 0.5,
-        "eo_li_ratio": 16.0,
-    }
-    base.update(overrides)
-    return base
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -70,3 +60,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
     admin.dispose()
+
+
+@pytest.fixture
+def pool(tmp_path: Path) -> tuple[Path, Path]:
+    """The synthetic past-experiments table and its campaign files (see
+    :func:`formulate.testing.synthetic_pool`): ``(csv, folder)``."""
+    return synthetic_pool(tmp_path), tmp_path

@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from formulate.campaign import load_campaign
-from formulate.dataio import campaign_table, import_table, open_store
-from tests.conftest import TEMPLATE
-from tests.test_surrogates import emulated
+from formulate.data import campaign_table, import_table, open_store
+from formulate.spec.campaign import load_campaign
+from formulate.testing import TEMPLATE, emulated
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 SUBMIT_LOG = "FormSubmitter:log_form-Log outcome"

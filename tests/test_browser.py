@@ -18,10 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from formulate.campaign import load_campaign
-from formulate.dataio import campaign_table, import_table, open_store
-from tests.conftest import TEMPLATE
-from tests.test_surrogates import emulated
+from formulate.data import campaign_table, import_table, open_store
+from formulate.spec.campaign import load_campaign
+from formulate.testing import TEMPLATE, emulated
 
 pytestmark = pytest.mark.browser
 APP = str(Path(__file__).resolve().parents[1] / "app.py")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pydantic
 import pytest
 
-from formulate.campaign import Campaign, campaign_from_dict, load_campaign
 from formulate.errors import FormulateError
-from tests.conftest import TEMPLATE
+from formulate.spec.campaign import Campaign, campaign_from_dict, load_campaign
+from formulate.testing import TEMPLATE
 
 
 def raw_spec() -> dict:

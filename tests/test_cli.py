@@ -133,8 +133,8 @@ def test_diagnose_reports_metrics_and_writes_a_plot(
 ) -> None:
     import pandas as pd
 
-    from formulate.campaign import load_campaign
-    from formulate.lab import measure_formulations
+    from formulate.lab.plugins import measure_formulations
+    from formulate.spec.campaign import load_campaign
 
     run(capsys, "init", "c1")
     spec = load_campaign("c1")

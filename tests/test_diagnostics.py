@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from scipy.stats import norm
 
-from formulate.campaign import Campaign
-from formulate.diagnostics import cross_validate, diagnose, metrics, parity_plot
-from tests.test_surrogates import emulated
+from formulate.model.diagnostics import cross_validate, diagnose, metrics, parity_plot
+from formulate.spec.campaign import Campaign
+from formulate.testing import emulated
 
 
 def test_metrics_by_hand() -> None:

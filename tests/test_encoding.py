@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from formulate.campaign import Campaign
-from formulate.encoding import Encoder
-from tests.conftest import formulation
+from formulate.model.encoding import Encoder
+from formulate.spec.campaign import Campaign
+from formulate.testing import formulation
 
 
 def frame(*rows: dict) -> pd.DataFrame:
@@ -46,7 +46,7 @@ def test_physics_inputs_lie_in_the_unit_cube(campaign: Campaign) -> None:
 
 
 def test_physics_falls_back_to_onehot_for_levels_without_descriptors() -> None:
-    from formulate.space import DesignSpace
+    from formulate.spec.space import DesignSpace
 
     class Spec:  # the encoder needs only the space
         space = DesignSpace.model_validate(

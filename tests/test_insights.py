@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from formulate.campaign import Campaign
-from formulate.insights import model_slice
-from tests.conftest import formulation
-from tests.test_surrogates import emulated
+from formulate.report.insights import model_slice
+from formulate.spec.campaign import Campaign
+from formulate.testing import emulated, formulation
 
 
 def test_conductivity_along_filler_loading_per_filler(campaign: Campaign) -> None:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import csv
 import math
+from pathlib import Path
 
 import pytest
 
-from formulate.campaign import Campaign
-from formulate.dataio import campaign_table
-from formulate.store import Store
-from tests.conftest import SHARED_FACTS, TEMPLATE
+from formulate.data import Store, campaign_table
+from formulate.spec.campaign import Campaign
+from formulate.testing import TEMPLATE
 
+SHARED_FACTS = Path(__file__).resolve().parents[2] / "shared" / "paper" / "cheng2023_facts.csv"
+"""The paper's stated numbers (beside the repository; absent in a bare clone)."""
+REPO_CAMPAIGN = Path(__file__).resolve().parents[1] / "campaigns" / "cheng2023"
 SAMPLE = {"cluster_chain_GdOOH": "cluster_chain", "nanowire_GdOOH": "nanowire", "none": "none"}
 
 
@@ -62,3 +65,16 @@ def test_paper_formulations_match_the_facts_file() -> None:
         assert row["filler"] == SAMPLE[fact["filler"]]
         assert float(row["filler_wt_pct"] or 0) == float(fact["filler_wt_pct"])
         assert row["polymer"] == fact["polymer"]
+
+
+def test_the_repository_campaign_is_a_real_copy_of_the_template() -> None:
+    """campaigns/cheng2023 is a folder of its own (running the CLI there writes nothing under
+    src/) and holds exactly the shipped template's files."""
+    assert REPO_CAMPAIGN.is_dir() and not REPO_CAMPAIGN.is_symlink()
+    shipped = {p.name: p.read_bytes() for p in TEMPLATE.iterdir() if p.is_file()}
+    copied = {
+        p.name: p.read_bytes()
+        for p in REPO_CAMPAIGN.iterdir()
+        if p.is_file() and not p.name.endswith((".db", ".db-wal", ".db-shm"))
+    }
+    assert copied == shipped

@@ -7,15 +7,15 @@ import math
 import pandas as pd
 import pytest
 
-from formulate.campaign import Campaign
-from formulate.physics import (
+from formulate.model.physics import (
     FEATURES,
     features,
     formulation_features,
     salt_mass_fraction,
     volume_fractions,
 )
-from tests.conftest import formulation
+from formulate.spec.campaign import Campaign
+from formulate.testing import formulation
 
 
 def test_volume_fractions_by_hand() -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from formulate.campaign import Campaign
+from formulate.data import SCHEMA_VERSION, NewMeasurement, NewMembrane, Store, wide_table
 from formulate.errors import FormulateError
-from formulate.store import SCHEMA_VERSION, NewMeasurement, NewMembrane, Store
-from tests.conftest import formulation
+from formulate.spec.campaign import Campaign
+from formulate.testing import formulation
 
 
 def membrane(mid: str, **kw: object) -> NewMembrane:
@@ -51,7 +51,7 @@ def test_corrections_supersede_and_never_overwrite(db_url: str) -> None:
     assert list(history["value"]) == [3e-4, 3.3e-4]
     assert list(history["superseded"]) == [True, False]
     assert history.loc[1, "supersedes"] == history.loc[0, "id"]
-    table = store.table("c", ["filler"], 25.0)
+    table = wide_table(store.membranes("c"), store.measurements("c"), ["filler"], 25.0)
     assert table.loc[0, "ionic_conductivity"] == 3.3e-4
 
 
@@ -91,9 +91,9 @@ def test_other_temperature_is_its_own_column_and_censor_flags(db_url: str) -> No
             )
         ],
     )
-    table = store.table("c", ["filler"], 25.0, censorable=["li_symmetric_life"]).set_index(
-        "membrane"
-    )
+    table = wide_table(
+        store.membranes("c"), store.measurements("c"), ["filler"], 25.0, ["li_symmetric_life"]
+    ).set_index("membrane")
     assert table.loc["M1", "ionic_conductivity"] == 1e-3
     assert table.loc["M1", "ionic_conductivity@60C"] == 2e-3
     assert bool(table.loc["M1", "li_symmetric_life_censored"]) is True
@@ -154,13 +154,15 @@ def test_two_users_on_one_store_keep_each_others_records(db_url: str) -> None:
     alice.add("c", [membrane("A1")])
     bob.add("c", [membrane("B1")], [cond("A1", 1e-4, recorded_by="bob")])
     alice.add("c", [], [cond("B1", 2e-4, recorded_by="alice")])
-    members = Store(url).table("c", ["filler"], 25.0).set_index("membrane")
+    reader = Store(url)
+    members = wide_table(reader.membranes("c"), reader.measurements("c"), ["filler"], 25.0)
+    members = members.set_index("membrane")
     assert members.loc["A1", "ionic_conductivity"] == 1e-4
     assert members.loc["B1", "ionic_conductivity"] == 2e-4
 
 
 def test_paper_campaign_store_is_seeded_once(campaign: Campaign, store: Store) -> None:
-    from formulate.dataio import open_store
+    from formulate.data import open_store
 
     assert store.is_seeded("cheng2023")
     again = open_store(campaign, store.url)

@@ -11,14 +11,14 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
-from formulate.campaign import load_campaign
-from formulate.dataio import campaign_table, open_store
-from formulate.lab import measure_formulations
-from formulate.planner import Request
-from formulate.progress import plot_history
-from formulate.run import run_campaign
-from formulate.summary import frame_table, objective_summary, run_tables, status_counts
-from formulate.virtual_lab import VirtualLab
+from formulate.data import campaign_table, open_store
+from formulate.lab.plugins import measure_formulations
+from formulate.lab.run import run_campaign
+from formulate.lab.virtual import VirtualLab
+from formulate.plan.planner import Request
+from formulate.plan.progress import plot_history
+from formulate.report.summary import frame_table, objective_summary, run_tables, status_counts
+from formulate.spec.campaign import load_campaign
 
 
 def run_demo(folder: Path, console: Console) -> Path:

@@ -46,3 +46,29 @@ class FormulateError(Exception):
         lines = [f"{self.summary} ({len(self.problems)} problem(s)):"]
         lines += [f"  - {p}" for p in self.problems]
         return "\n".join(lines)
+
+
+class NotEnoughData(FormulateError):
+    """Too few membranes have a property to fit its model.
+
+    Code that can do without a model (the planner's warm-up) catches this type, never the
+    message text.
+
+    Attributes:
+        property: the property lacking data (``ionic_conductivity``).
+        have: membranes that have it.
+        need: membranes a model needs.
+    """
+
+    def __init__(self, prop: str, have: int, need: int) -> None:
+        self.property, self.have, self.need = prop, have, need
+        super().__init__(
+            f"{prop}: {have} membrane(s) have it; a model needs at least {need}",
+            [
+                Problem(
+                    prop,
+                    f"only {have} measured",
+                    "measure more membranes (or propose a space-filling first batch)",
+                )
+            ],
+        )

@@ -40,8 +40,7 @@ def render(ctx: Context) -> None:
 
 def show(folder: Path) -> None:
     """A folder's settings, summary table, plot and downloads (rebuilt from stored runs)."""
-    from formulate.backtest import open_backtest
-    from formulate.backtest_report import Report
+    from formulate.backtest import Report, open_backtest
 
     with user_errors():
         bt = open_backtest(folder)

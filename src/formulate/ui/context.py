@@ -9,10 +9,9 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from formulate.campaign import Campaign
-from formulate.dataio import campaign_table
+from formulate.data import Store, campaign_table
 from formulate.errors import FormulateError
-from formulate.store import Store
+from formulate.spec.campaign import Campaign
 
 
 @dataclass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from formulate.store import STATUSES
-from formulate.summary import objective_summary, status_counts
+from formulate.data import STATUSES
+from formulate.report.summary import objective_summary, status_counts
 from formulate.ui.context import Context
 
 

@@ -10,7 +10,7 @@ from formulate.ui.context import Context, unit_of, user_errors
 
 
 def render(ctx: Context) -> None:
-    from formulate.progress import history, pareto_front
+    from formulate.plan.progress import history, pareto_front
 
     spec = ctx.campaign
     table = ctx.table()
@@ -61,15 +61,15 @@ def render(ctx: Context) -> None:
         st.line_chart(hist, x="membranes", y="hypervolume")
     st.subheader("Model diagnostics")
     if st.button("Cross-validate the models", key="insights_cv"):
-        from formulate.diagnostics import diagnose
+        from formulate.model.diagnostics import diagnose
 
         with user_errors(), st.spinner("Cross-validating..."):
-            scores, _ = diagnose(spec, table, [spec.strategy.surrogate or "gp-physics"])
+            scores, _ = diagnose(spec, table, [spec.strategy.surrogate])
             st.dataframe(scores, hide_index=True)
 
 
 def _slice(ctx: Context, table: pd.DataFrame) -> None:
-    from formulate.insights import model_slice
+    from formulate.report.insights import model_slice
 
     spec = ctx.campaign
     numeric = spec.space.numeric_names()

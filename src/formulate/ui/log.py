@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from formulate.dataio import commit, make_measurement, plan_import
+from formulate.data import commit, make_measurement, plan_import
 from formulate.errors import FormulateError, Problem
 from formulate.ui.context import Context, unit_of, user_errors
 

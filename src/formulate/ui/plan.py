@@ -5,38 +5,24 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from formulate.summary import proposal_view
+from formulate.report.summary import proposal_view
+from formulate.spec.strategies import STRATEGIES
 from formulate.ui.context import Context, user_errors
-
-STRATEGY_HELP = {
-    "qlognehvi": "Pareto: improve the trade-off between all objectives (default)",
-    "parego": "weighted: your weights between the objectives",
-    "qlognei": "one objective only",
-    "active": "map the space: reduce the models' uncertainty",
-    "sobol": "space-filling, no model",
-    "random": "random, no model",
-    "ofat": "one factor at a time from the best so far (by hand)",
-    "optuna-tpe": "Optuna's TPE sampler",
-    "optuna-gp": "Optuna's GP sampler",
-    "optuna-nsga2": "Optuna's NSGA-II sampler",
-}
 
 
 def render(ctx: Context) -> None:
-    from formulate.planner import Request, propose, store_proposals
+    from formulate.plan.planner import Request, propose, store_proposals
 
     spec = ctx.campaign
     names = [o.property for o in spec.objectives]
     left, right = st.columns(2)
-    strategies = list(STRATEGY_HELP)
+    strategies = list(STRATEGIES)
     strategy = left.selectbox(
         "Strategy",
         strategies,
         key="plan_strategy",
-        index=strategies.index(spec.strategy.acquisition)
-        if spec.strategy.acquisition in strategies
-        else 0,
-        format_func=lambda s: f"{s}: {STRATEGY_HELP[s]}",
+        index=strategies.index(spec.strategy.acquisition),
+        format_func=lambda s: f"{s}: {STRATEGIES[s].summary}",
     )
     batch = right.number_input(
         "Membranes in the batch", 1, 24, spec.strategy.batch_size, key="plan_batch"

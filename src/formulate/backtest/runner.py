@@ -1,0 +1,322 @@
+"""Backtests: replay a campaign against an oracle and compare strategies over seeds.
+
+Two oracles:
+
+* **pool**: a table of past experiments (any CSV with a campaign file describing its
+  columns). Each step a strategy picks the next rows among those not yet revealed; replicates
+  of one formulation are averaged on each objective's model scale first.
+* **emulator**: the virtual lab over the whole design space, with its noise; strategies see
+  noisy outcomes and are scored on the noise-free truth (lives capped at the test horizon, as
+  the lab's test would show them).
+
+Every strategy of one seed starts from the same initial rows. A run (strategy, seed) is
+stored under ``DIR/runs/<strategy>/seed-<k>.csv`` as soon as it finishes, so an interrupted
+backtest continues where it stopped; runs go in parallel on the local cores (or on Ray).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from formulate.backtest.oracles import EmulatorOracle, PoolOracle, oracle_for
+from formulate.backtest.settings import (
+    KINDS,
+    SETTINGS_FILE,
+    Settings,
+    default_strategies,
+    load_settings,
+)
+from formulate.errors import FormulateError, Problem
+from formulate.plan.planner import Request, propose
+from formulate.spec.campaign import Campaign
+from formulate.spec.strategies import STRATEGIES
+
+REFERENCE_FILE = "reference.csv"
+
+StepHook = Callable[[str, int, int], None]
+"""Called as ``hook(strategy, seed, step)`` after each step of a run."""
+
+
+# --- one run -------------------------------------------------------------------------------
+
+
+def run_one(
+    settings: Settings, strategy: str, seed: int, hook: StepHook | None = None
+) -> pd.DataFrame:
+    """One strategy, one seed: the trace of its experiments in order (``experiment`` 1..,
+    ``step`` 0 for the initial rows, the formulation, the outcomes it saw, ``true_<objective>``
+    for scoring, ``row`` for a pool, ``wall_s`` of the step's proposal)."""
+    campaign, oracle = oracle_for(settings)
+    budget = settings.budget
+    if isinstance(oracle, PoolOracle):
+        budget = min(budget, len(oracle.rows))
+    table = _reveal(
+        campaign, oracle, pd.DataFrame(), oracle.initial(settings.initial, seed), seed, 0, 0.0
+    )
+    step = 0
+    while len(table) < budget:
+        step += 1
+        q = min(settings.batch_size, budget - len(table))
+        candidates = oracle.candidates(pd.Index(table["row"].dropna().astype(int)))
+        start = time.perf_counter()
+        picked = _propose(
+            campaign, table, strategy, q, seed * 1000 + step, settings.surrogate, candidates
+        )
+        wall = time.perf_counter() - start
+        table = _reveal(campaign, oracle, table, picked, seed * 1000 + step, step, wall)
+        if hook:
+            hook(strategy, seed, step)
+    table["experiment"] = np.arange(1, len(table) + 1)
+    table.insert(0, "seed", seed)
+    table.insert(0, "strategy", strategy)
+    return table
+
+
+def _propose(
+    campaign: Campaign,
+    table: pd.DataFrame,
+    strategy: str,
+    q: int,
+    seed: int,
+    surrogate: str | None,
+    candidates: pd.DataFrame | None,
+) -> pd.DataFrame:
+    request = Request(
+        batch_size=q, strategy=strategy, seed=seed, surrogate=surrogate, disk_cache=False
+    )
+    return propose(campaign, table, request, candidates)
+
+
+def _reveal(
+    campaign: Campaign,
+    oracle: PoolOracle | EmulatorOracle,
+    table: pd.DataFrame,
+    batch: pd.DataFrame,
+    seed: int,
+    step: int,
+    wall: float,
+) -> pd.DataFrame:
+    names = campaign.space.names()
+    batch = batch[names].copy()
+    seen = oracle.measure(batch, seed)
+    truth = oracle.truth(batch)
+    part = pd.concat([batch, seen], axis=1)
+    for o in campaign.objectives:
+        part[f"true_{o.property}"] = truth[o.property].to_numpy()
+    part["row"] = batch.index if isinstance(oracle, PoolOracle) else np.nan
+    part["step"] = step
+    part["wall_s"] = wall
+    start = len(table)
+    part["membrane"] = [f"M{start + i + 1}" for i in range(len(part))]
+    part["batch"] = step
+    return pd.concat([table, part], ignore_index=True)
+
+
+# --- many runs -----------------------------------------------------------------------------
+
+
+@dataclass
+class Backtest:
+    """A results folder: its settings, and the runs stored so far."""
+
+    folder: Path
+    settings: Settings
+
+    def run_path(self, strategy: str, seed: int) -> Path:
+        return self.folder / "runs" / strategy / f"seed-{seed:03d}.csv"
+
+    def missing(self) -> list[tuple[str, int]]:
+        return [
+            (s, k)
+            for k in range(self.settings.seeds)
+            for s in self.settings.strategies
+            if not self.run_path(s, k).is_file()
+        ]
+
+    def traces(self) -> pd.DataFrame:
+        files = sorted((self.folder / "runs").glob("*/seed-*.csv"))
+        if not files:
+            return pd.DataFrame()
+        return pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+
+    def reference(self) -> pd.DataFrame:
+        return pd.read_csv(self.folder / REFERENCE_FILE)
+
+
+def prepare(settings: Settings, folder: Path) -> Backtest:
+    """Create (or reopen, when the settings match) a results folder, validating the
+    settings and writing the oracle's reference set."""
+    campaign, oracle = oracle_for(settings)
+    if not settings.strategies:
+        settings = replace(settings, strategies=default_strategies(campaign))
+    _check(settings, campaign, oracle)
+    file = folder / SETTINGS_FILE
+    if file.is_file():
+        stored = load_settings(folder)
+        if stored != settings:
+            raise FormulateError(
+                f"{folder} holds a different backtest",
+                [
+                    Problem(
+                        str(file),
+                        f"stored: {stored.describe()}",
+                        "use another output folder (-o), or the same settings to resume",
+                    )
+                ],
+            )
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_atomic(file, json.dumps(asdict(settings), indent=2))
+        _write_atomic(folder / REFERENCE_FILE, oracle.reference().to_csv(index=False))
+    return Backtest(folder, settings)
+
+
+def _check(settings: Settings, campaign: Campaign, oracle: PoolOracle | EmulatorOracle) -> None:
+    problems = [
+        Problem("--strategy", s, f"use one of {list(STRATEGIES)}")
+        for s in settings.strategies
+        if s not in STRATEGIES
+    ]
+    if len(campaign.objectives) > 1:
+        problems += [
+            Problem("--strategy", s, "needs one objective (--objective)")
+            for s in settings.strategies
+            if s in STRATEGIES and STRATEGIES[s].objectives == "one"
+        ]
+    if settings.kind not in KINDS:
+        problems.append(Problem("kind", settings.kind, f"use one of {KINDS}"))
+    rows = len(oracle.rows) if isinstance(oracle, PoolOracle) else math.inf
+    if settings.initial < 1 or settings.initial >= min(rows, settings.budget):
+        problems.append(
+            Problem(
+                "--initial",
+                f"{settings.initial} initial rows of {min(rows, settings.budget)}",
+                "start from at least 1 row and fewer than the budget (and the pool)",
+            )
+        )
+    if settings.seeds < 1 or settings.batch_size < 1:
+        problems.append(Problem("--seeds/--batch-size", "below 1", "use 1 or more"))
+    if problems:
+        raise FormulateError("the backtest cannot run", problems)
+
+
+def open_backtest(folder: Path) -> Backtest:
+    return Backtest(folder, load_settings(folder))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _work(
+    settings: Settings, folder: str, strategy: str, seed: int, queue: object = None
+) -> tuple[str, int]:
+    """Run one (strategy, seed) and store its trace (in a worker process)."""
+    import torch
+
+    torch.set_num_threads(1)
+    hook = (lambda s, k, step: queue.put((s, k, step))) if queue is not None else None  # type: ignore[attr-defined]
+    trace = run_one(settings, strategy, seed, hook)
+    bt = Backtest(Path(folder), settings)
+    _write_atomic(bt.run_path(strategy, seed), trace.to_csv(index=False))
+    return strategy, seed
+
+
+Progress = Callable[[str, int, int, int], None]
+"""Called as ``progress(event, runs done, runs wanted, steps done)``."""
+
+
+def run_backtest(
+    bt: Backtest,
+    workers: int | None = None,
+    executor: str = "local",
+    progress: Progress | None = None,
+) -> Backtest:
+    """Run every missing (strategy, seed); each run is stored as it finishes.
+
+    Args:
+        workers: processes (``local``; default the machine's cores; 1 runs in this process).
+        executor: ``local`` (processes on this machine) or ``ray`` (a Ray cluster:
+            ``RAY_ADDRESS`` or a local instance; needs ``pip install formulate[ray]``).
+    """
+    todo = bt.missing()
+    total = bt.settings.seeds * len(bt.settings.strategies)
+    note = progress or (lambda *_: None)
+    done = total - len(todo)
+    steps = 0
+    note("start", done, total, steps)
+    if executor == "ray":
+        for _ in _run_ray(bt, todo):
+            done += 1
+            note("run", done, total, steps)
+        return bt
+    if executor != "local":
+        raise FormulateError(
+            f"unknown executor '{executor}'", [Problem("--executor", executor, "use local or ray")]
+        )
+    workers = workers or os.cpu_count() or 1
+    if workers == 1:
+
+        def hook(*_: object) -> None:
+            nonlocal steps
+            steps += 1
+            note("step", done, total, steps)
+
+        for strategy, seed in todo:
+            trace = run_one(bt.settings, strategy, seed, hook)
+            _write_atomic(bt.run_path(strategy, seed), trace.to_csv(index=False))
+            done += 1
+            note("run", done, total, steps)
+        return bt
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager, ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        queue = manager.Queue()
+        futures = {pool.submit(_work, bt.settings, str(bt.folder), s, k, queue) for s, k in todo}
+        while futures:
+            finished, futures = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
+            while not queue.empty():
+                queue.get()
+                steps += 1
+                note("step", done, total, steps)
+            for f in finished:
+                f.result()
+                done += 1
+                note("run", done, total, steps)
+    return bt
+
+
+def _run_ray(bt: Backtest, todo: list[tuple[str, int]]) -> Iterator[object]:
+    try:
+        import ray
+    except ImportError:
+        raise FormulateError(
+            "the Ray executor needs Ray",
+            [Problem("--executor ray", "ray is not installed", "pip install 'formulate[ray]'")],
+        ) from None
+    if not ray.is_initialized():
+        ray.init(
+            address=os.environ.get("RAY_ADDRESS"), include_dashboard=False, log_to_driver=False
+        )
+    task = ray.remote(_work)
+    pending = [task.remote(bt.settings, str(bt.folder.resolve()), s, k) for s, k in todo]
+    while pending:
+        finished, pending = ray.wait(pending, num_returns=1)
+        ray.get(finished)
+        yield finished

@@ -1,0 +1,160 @@
+"""``formulate backtest pool|emulator|report``: replay strategies, then report.
+
+The backtest package (torch, BoTorch) is imported when a command runs, not when the CLI starts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import pandas as pd
+import typer
+
+from formulate.cli.common import CampaignArg, err, out, print_frame
+from formulate.spec.campaign import campaign_dir
+
+if TYPE_CHECKING:
+    from formulate.backtest import Settings
+
+backtest_app = typer.Typer(
+    help="Backtests: replay strategies on past data or the virtual lab, against baselines.",
+    no_args_is_help=True,
+)
+
+
+StrategiesOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--strategy", "--strategies", help="strategy to compare (repeat; default: all that fit)"
+    ),
+]
+ObjectivesOpt = Annotated[
+    list[str] | None, typer.Option("--objective", help="objective scored (repeat; default all)")
+]
+SeedsOpt = Annotated[int, typer.Option(help="seeds per strategy")]
+WorkersOpt = Annotated[int | None, typer.Option(help="processes (default: all cores)")]
+ExecutorOpt = Annotated[str, typer.Option(help="local or ray")]
+
+
+@backtest_app.command("pool")
+def backtest_pool(
+    file: Annotated[Path, typer.Argument(help="CSV of past experiments")],
+    spec: Annotated[
+        Path, typer.Option(help="campaign folder or campaign.toml describing the columns")
+    ],
+    strategy: StrategiesOpt = None,
+    objective: ObjectivesOpt = None,
+    seeds: SeedsOpt = 20,
+    initial: Annotated[int, typer.Option(help="random rows every run starts from")] = 3,
+    batch_size: Annotated[int, typer.Option(help="rows revealed per step")] = 1,
+    budget: Annotated[int, typer.Option(help="experiments per run (initial included)")] = 10,
+    workers: WorkersOpt = None,
+    executor: ExecutorOpt = "local",
+    output: Annotated[Path, typer.Option("-o", "--output", help="results folder")] = Path(
+        "backtests/pool"
+    ),
+) -> None:
+    """Replay strategies on a table of past experiments (rows not yet revealed are the pool)."""
+
+    from formulate.backtest import Settings
+
+    settings = Settings(
+        kind="pool",
+        campaign=str(spec),
+        pool=str(file),
+        objectives=tuple(objective or ()),
+        strategies=tuple(strategy or ()),
+        seeds=seeds,
+        initial=initial,
+        batch_size=batch_size,
+        budget=budget,
+    )
+    _backtest(settings, output, workers, executor)
+
+
+@backtest_app.command("emulator")
+def backtest_emulator(
+    campaign: CampaignArg,
+    strategy: StrategiesOpt = None,
+    objective: ObjectivesOpt = None,
+    seeds: SeedsOpt = 20,
+    initial: Annotated[int, typer.Option(help="random membranes every run starts from")] = 6,
+    batch_size: Annotated[int, typer.Option(help="membranes per batch")] = 4,
+    budget: Annotated[int, typer.Option(help="membranes per run (initial included)")] = 30,
+    noise: Annotated[bool, typer.Option("--noise/--no-noise", help="virtual-lab noise")] = True,
+    horizon: Annotated[float, typer.Option(help="virtual Li|Li test horizon in h")] = 1500.0,
+    surrogate: Annotated[str | None, typer.Option(help="surrogate of the planner")] = None,
+    workers: WorkersOpt = None,
+    executor: ExecutorOpt = "local",
+    output: Annotated[Path, typer.Option("-o", "--output", help="results folder")] = Path(
+        "backtests/emulator"
+    ),
+) -> None:
+    """Replay strategies against the virtual lab (noisy outcomes, scored on its truth)."""
+
+    from formulate.backtest import Settings
+
+    settings = Settings(
+        kind="emulator",
+        campaign=str(campaign_dir(campaign)),
+        objectives=tuple(objective or ()),
+        strategies=tuple(strategy or ()),
+        seeds=seeds,
+        initial=initial,
+        batch_size=batch_size,
+        budget=budget,
+        noise=noise,
+        horizon_h=horizon,
+        surrogate=surrogate,
+    )
+    _backtest(settings, output, workers, executor)
+
+
+@backtest_app.command("report")
+def backtest_report(
+    folder: Annotated[Path, typer.Argument(help="results folder of a backtest")],
+) -> None:
+    """Rebuild the table (CSV, markdown) and plots from a folder's stored runs."""
+    from formulate.backtest import open_backtest
+
+    _print_report(open_backtest(folder))
+
+
+def _backtest(settings: Settings, output: Path, workers: int | None, executor: str) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
+
+    from formulate.backtest import prepare, run_backtest
+
+    bt = prepare(settings, output)
+    out.print(f"{bt.settings.describe()}; results in {output}", markup=False)
+    left = len(bt.missing())
+    if left < bt.settings.seeds * len(bt.settings.strategies):
+        out.print(f"resuming: {left} run(s) left", markup=False)
+    columns = (
+        *Bar.get_default_columns()[:1],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Bar(*columns, console=err, transient=True) as bar:
+        task = bar.add_task("runs", total=bt.settings.seeds * len(bt.settings.strategies))
+
+        def update(event: str, done: int, total: int, steps: int) -> None:
+            bar.update(task, completed=done, description=f"runs (steps done: {steps})")
+
+        run_backtest(bt, workers, executor, update)
+    _print_report(bt)
+
+
+def _print_report(bt: object) -> None:
+    from formulate.backtest import Report
+
+    report = Report(bt)  # type: ignore[arg-type]
+    paths = report.write()
+    table = pd.read_csv(paths["summary.csv"], dtype=str)
+    # the terminal gets the comparison; best values per objective are in the files
+    narrow = table[[c for c in table.columns if not c.startswith("best ") and c != "seeds"]]
+    print_frame(narrow, report.settings.describe())
+    out.print(f"Written: {', '.join(str(p) for p in paths.values())}", markup=False)

@@ -1,0 +1,31 @@
+"""The data layer: the store (SQLite or PostgreSQL), its schema, imports and exports.
+
+Imports no torch: the CLI's cheap verbs (status, log, import, export) stay fast.
+"""
+
+from formulate.data.cells import make_measurement, read_table
+from formulate.data.export import export_measurements, export_table
+from formulate.data.importer import ImportPlan, commit, import_table, open_store, plan_import
+from formulate.data.schema import SCHEMA_VERSION, STATUSES
+from formulate.data.store import NewMeasurement, NewMembrane, Store
+from formulate.data.table import campaign_table, column_name, wide_table
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "ImportPlan",
+    "NewMeasurement",
+    "NewMembrane",
+    "Store",
+    "campaign_table",
+    "column_name",
+    "commit",
+    "export_measurements",
+    "export_table",
+    "import_table",
+    "make_measurement",
+    "open_store",
+    "plan_import",
+    "read_table",
+    "wide_table",
+]

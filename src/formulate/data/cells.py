@@ -1,0 +1,148 @@
+"""Cells and headers of lab tables: reading a CSV, a header such as
+``ionic_conductivity@60C [mS/cm]``, a true/false flag, and one value into a measurement."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from formulate.data.store import NewMeasurement
+from formulate.errors import FormulateError, Problem
+from formulate.spec.campaign import Campaign
+from formulate.units import parse_value
+
+HEADER = re.compile(
+    r"^(?P<prop>[A-Za-z_][A-Za-z0-9_]*?)(?:@(?P<temp>-?\d+(?:\.\d+)?)\s*C)?"
+    r"(?P<censored>_censored)?(?:\s*\[(?P<unit>[^\]]*)\])?$"
+)
+WIDE_META = (
+    "status",
+    "batch",
+    "provenance",
+    "source",
+    "assumed",
+    "notes",
+    "recorded_by",
+    "method",
+)
+LONG_COLUMNS = (
+    "membrane",
+    "property",
+    "value",
+    "unit",
+    "temperature_C",
+    "censored",
+    "provenance",
+    "method",
+    "recorded_by",
+    "note",
+    "where",
+)
+_TRUE = {"true", "1", "yes", "y", "t", "running", "censored"}
+_FALSE = {"false", "0", "no", "n", "f", ""}
+
+
+def outcome_header(campaign: Campaign, column: str) -> re.Match[str] | None:
+    """The parts of a column header naming a property of the campaign (``prop``, ``temp``,
+    ``censored``, ``unit``), or None when the column is not an outcome column."""
+    m = HEADER.match(column.strip())
+    return m if m and m["prop"] in campaign.all_properties() else None
+
+
+def importable_columns(campaign: Campaign, columns: Iterable[str]) -> list[str]:
+    """The columns a wide import reads: ``membrane``, the variables, the optional columns
+    and outcome columns; the rest are not for formulate."""
+    names = set(campaign.space.names()) | {*WIDE_META, "membrane"}
+    return [c for c in columns if c in names or outcome_header(campaign, str(c)) is not None]
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV as strings (no type guessing), with a clear error for an unreadable file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FormulateError(f"no file {path}", [Problem(str(path), "not found", "check the path")])
+    try:
+        return pd.read_csv(
+            path, dtype=str, keep_default_na=False, skipinitialspace=True, comment=None
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise FormulateError(
+            f"{path} is not a readable CSV",
+            [Problem(str(path), str(err).strip(), "save it as UTF-8 CSV")],
+        ) from None
+
+
+def make_measurement(
+    campaign: Campaign,
+    membrane: str,
+    prop: str,
+    cell: object,
+    *,
+    where: str,
+    unit: str | None = None,
+    censored: bool = False,
+    temperature_C: float | None = None,
+    provenance: str = "measured",
+    **meta: Any,
+) -> NewMeasurement | Problem:
+    """Turn one value (number, ``"0.52 mS/cm"``, ``">1500 h"``) into a measurement in
+    canonical units, or a :class:`Problem` saying what is wrong at ``where``."""
+    props = campaign.all_properties()
+    spec = props.get(prop)
+    if spec is None:
+        return Problem(where, f"unknown property '{prop}'", suggest(prop, props))
+    try:
+        parsed = parse_value(cell, spec.unit, unit)
+    except ValueError as err:
+        return Problem(where, str(err), f"write a number in {spec.unit or 'plain units'}")
+    value, is_censored = parsed.value, parsed.censored or censored
+    if spec.low is not None and value < spec.low:
+        return Problem(
+            where,
+            f"{prop} {value:g} {spec.unit} is below {spec.low:g}".replace("  ", " "),
+            f"a {prop} must be at least {spec.low:g}",
+        )
+    if spec.high is not None and value > spec.high:
+        return Problem(
+            where,
+            f"{prop} {value:g} is above {spec.high:g}",
+            f"a {prop} lies in [{spec.low:g}, {spec.high:g}]",
+        )
+    if is_censored and prop not in campaign.censorable():
+        return Problem(
+            where, f"{prop} cannot be censored (marked '>' or _censored)", "give the measured value"
+        )
+    if temperature_C is None and spec.at_temperature:
+        temperature_C = campaign.reference_temperature_C
+    return NewMeasurement(
+        membrane=membrane,
+        property=prop,
+        value=value,
+        unit=spec.unit,
+        censored=is_censored,
+        temperature_C=temperature_C,
+        provenance=provenance,
+        **meta,
+    )
+
+
+def suggest(name: str, options: Iterable[str]) -> str:
+    """A fix for a name not among ``options``: the closest one, or the list."""
+    options = list(options)
+    close = difflib.get_close_matches(name, options, n=1)
+    return f"did you mean '{close[0]}'?" if close else f"use one of {sorted(options)}"
+
+
+def flag(cell: str) -> bool | None:
+    """A true/false cell (``true``, ``running``, ``0``, empty...); None when it is neither."""
+    text = str(cell).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return None

@@ -1,0 +1,441 @@
+"""Import of membranes and outcomes (CSV files and pandas DataFrames), and seeding a store.
+
+Two table shapes are read:
+
+* **wide**, one row per membrane: ``membrane``, the formulation variables, then outcome
+  columns named by property, optionally with a temperature and a unit in the header
+  (``ionic_conductivity@60C [mS/cm]``); cells may carry their own unit (``0.52 mS/cm``) and a
+  leading ``>`` for a censored value; ``<property>_censored`` columns flag cells still running.
+  Optional: ``status``, ``batch``, ``provenance``, ``source``, ``assumed``, ``notes``,
+  ``recorded_by``, ``method``.
+* **long**, one row per measurement of an existing membrane: ``membrane``, ``property``,
+  ``value``, and optionally ``unit``, ``temperature_C``, ``censored``, ``provenance``,
+  ``method``, ``recorded_by``, ``note`` (or ``where``).
+
+Import is all or nothing: every bad row and column is reported at once, with the fix, and
+nothing is written unless the whole input is valid.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from formulate.data.cells import (
+    HEADER,
+    LONG_COLUMNS,
+    WIDE_META,
+    flag,
+    make_measurement,
+    read_table,
+    suggest,
+)
+from formulate.data.schema import STATUSES
+from formulate.data.store import NewMeasurement, NewMembrane, Store
+from formulate.data.table import wide_table
+from formulate.errors import FormulateError, Problem
+from formulate.spec.campaign import PROVENANCES, Campaign
+
+
+@dataclass
+class ImportPlan:
+    """What an import would write, validated against the campaign and the store."""
+
+    membranes: list[NewMembrane] = field(default_factory=list)
+    measurements: list[NewMeasurement] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    def extend(self, other: ImportPlan) -> None:
+        self.membranes += other.membranes
+        self.measurements += other.measurements
+        self.problems += other.problems
+
+    def table(self, campaign: Campaign) -> pd.DataFrame:
+        """What the plan would write, as the campaign's wide table (one row per membrane),
+        without a store: for tables that are read, not kept (a backtest's pool)."""
+        members = pd.DataFrame(
+            [
+                {
+                    "membrane": m.membrane,
+                    "status": m.status,
+                    "batch": m.batch,
+                    "provenance": m.provenance,
+                    "assumed": ";".join(m.assumed),
+                    **m.formulation,
+                }
+                for m in self.membranes
+            ]
+        )
+        values = pd.DataFrame(
+            [
+                {
+                    "membrane": m.membrane,
+                    "property": m.property,
+                    "value": m.value,
+                    "censored": m.censored,
+                    "temperature_C": m.temperature_C,
+                }
+                for m in self.measurements
+            ],
+            columns=["membrane", "property", "value", "censored", "temperature_C"],
+        )
+        return wide_table(
+            members,
+            values,
+            campaign.space.names(),
+            campaign.reference_temperature_C,
+            campaign.censorable(),
+        )
+
+
+def plan_import(
+    campaign: Campaign,
+    store: Store | None,
+    frame: pd.DataFrame,
+    source: str = "DataFrame",
+    provenance: str = "imported",
+    planned: ImportPlan | None = None,
+) -> ImportPlan:
+    """Validate a wide or long table against the campaign and the store (None: a table read
+    on its own, with no membranes before it); write nothing.
+
+    ``planned``: membranes already planned earlier in the same transaction (seed files).
+    Rows are numbered as in a spreadsheet: the header is row 1.
+    """
+    frame = frame.astype(object).where(frame.notna(), "").astype(str)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if {"property", "value"} <= set(frame.columns):
+        return _plan_long(campaign, store, frame, source, provenance, planned)
+    return _plan_wide(campaign, store, frame, source, provenance, planned)
+
+
+def _known_membranes(
+    campaign: Campaign, store: Store | None, planned: ImportPlan | None
+) -> dict[str, dict]:
+    frame = store.membranes(campaign.name) if store is not None else pd.DataFrame()
+    known = {}
+    if not frame.empty:
+        names = campaign.space.names()
+        for rec in frame.to_dict("records"):
+            known[rec["membrane"]] = {n: rec.get(n) for n in names}
+    for m in planned.membranes if planned else []:
+        known[m.membrane] = m.formulation
+    return known
+
+
+def _plan_wide(
+    campaign: Campaign,
+    store: Store | None,
+    frame: pd.DataFrame,
+    source: str,
+    provenance: str,
+    planned: ImportPlan | None,
+) -> ImportPlan:
+    plan = ImportPlan()
+    space = campaign.space
+    props = campaign.all_properties()
+    outcome_cols: dict[str, tuple[str, float | None, str | None]] = {}
+    censor_cols: dict[tuple[str, float | None], str] = {}
+    if "membrane" not in frame.columns:
+        plan.problems.append(
+            Problem(source, "no 'membrane' column", "add a column of membrane ids")
+        )
+        return plan
+    for col in frame.columns:
+        if col == "membrane" or col in space.variables or col in WIDE_META:
+            continue
+        m = HEADER.match(col)
+        if m and m["prop"] in props:
+            temp = float(m["temp"]) if m["temp"] else None
+            if m["censored"]:
+                censor_cols[(m["prop"], temp)] = col
+            else:
+                outcome_cols[col] = (m["prop"], temp, m["unit"])
+            continue
+        options = [*space.names(), *props, *WIDE_META]
+        plan.problems.append(
+            Problem(
+                f"{source}, column {col}",
+                "unknown column",
+                suggest(m["prop"] if m else col, options),
+            )
+        )
+    known = _known_membranes(campaign, store, planned)
+    ids = list(frame["membrane"].str.strip())
+    for i, rec in enumerate(frame.to_dict("records")):
+        where = f"{source} row {i + 2}"
+        mid = ids[i]
+        if not mid:
+            plan.problems.append(
+                Problem(f"{where}, column membrane", "empty id", "give each row an id")
+            )
+            continue
+        if ids.count(mid) > 1:
+            plan.problems.append(
+                Problem(
+                    f"{where}, column membrane",
+                    f"duplicate membrane id '{mid}' in the file",
+                    "give each membrane its own id",
+                )
+            )
+            continue
+        row_prov = rec.get("provenance", "").strip() or provenance
+        if row_prov not in PROVENANCES:
+            plan.problems.append(
+                Problem(
+                    f"{where}, column provenance",
+                    f"unknown '{row_prov}'",
+                    f"use one of {list(PROVENANCES)}",
+                )
+            )
+            continue
+        if mid in known:
+            _check_same_formulation(space.names(), rec, known[mid], mid, where, plan)
+        else:
+            _plan_membrane(campaign, rec, mid, where, row_prov, source, plan)
+        meta = {k: rec.get(k, "").strip() for k in ("recorded_by", "method")}
+        for col, (prop, temp, unit) in outcome_cols.items():
+            cell = rec[col].strip()
+            if not cell:
+                continue
+            flag_col = censor_cols.get((prop, temp))
+            censored = flag(rec[flag_col]) if flag_col else False
+            if censored is None:
+                plan.problems.append(
+                    Problem(
+                        f"{where}, column {flag_col}",
+                        f"'{rec[flag_col]}' is not true/false",
+                        "write true for a cell still running, else false",
+                    )
+                )
+                continue
+            made = make_measurement(
+                campaign,
+                mid,
+                prop,
+                cell,
+                where=f"{where}, column {col}",
+                unit=unit,
+                censored=censored,
+                temperature_C=temp,
+                provenance=row_prov,
+                source=source,
+                **meta,
+            )
+            (plan.problems if isinstance(made, Problem) else plan.measurements).append(made)  # type: ignore[arg-type]
+    return plan
+
+
+def _check_same_formulation(
+    names: list[str],
+    rec: Mapping[str, str],
+    stored: Mapping[str, Any],
+    mid: str,
+    where: str,
+    plan: ImportPlan,
+) -> None:
+    """A row for a membrane already in the campaign adds outcomes; its formulation cells must
+    be empty or equal to what is stored."""
+    for name in names:
+        cell = rec.get(name, "").strip()
+        if not cell:
+            continue
+        have = stored.get(name)
+        same = str(have) == cell
+        if not same and isinstance(have, float):
+            try:
+                same = math.isclose(float(cell), have)
+            except ValueError:
+                same = False
+        if not same:
+            plan.problems.append(
+                Problem(
+                    f"{where}, column membrane",
+                    f"duplicate membrane id '{mid}': already in the campaign with {name}={have}",
+                    "use a new id, or leave the formulation cells empty to add outcomes to it",
+                )
+            )
+            return
+
+
+def _plan_membrane(
+    campaign: Campaign,
+    rec: Mapping[str, str],
+    mid: str,
+    where: str,
+    provenance: str,
+    source: str,
+    plan: ImportPlan,
+) -> None:
+    clean, problems = campaign.space.check(rec, where)
+    status = rec.get("status", "").strip() or "pending"
+    if status not in STATUSES:
+        problems.append(
+            Problem(
+                f"{where}, column status",
+                f"unknown status '{status}'",
+                f"use one of {list(STATUSES)}",
+            )
+        )
+    batch_cell = rec.get("batch", "").strip()
+    batch = None
+    if batch_cell:
+        try:
+            batch = int(float(batch_cell))
+        except ValueError:
+            problems.append(
+                Problem(
+                    f"{where}, column batch",
+                    f"'{batch_cell}' is not a whole number",
+                    "write a batch number or leave it empty",
+                )
+            )
+    assumed = tuple(a.strip() for a in rec.get("assumed", "").split(";") if a.strip())
+    for name in assumed:
+        if name not in campaign.space.variables:
+            problems.append(
+                Problem(
+                    f"{where}, column assumed",
+                    f"'{name}' is not a variable",
+                    "list variable names separated by ';'",
+                )
+            )
+    plan.problems += problems
+    if not problems:
+        plan.membranes.append(
+            NewMembrane(
+                membrane=mid,
+                formulation=clean,
+                provenance=provenance,
+                status=status,
+                batch=batch,
+                source=rec.get("source", "").strip() or source,
+                assumed=assumed,
+                notes=rec.get("notes", "").strip(),
+            )
+        )
+
+
+def _plan_long(
+    campaign: Campaign,
+    store: Store | None,
+    frame: pd.DataFrame,
+    source: str,
+    provenance: str,
+    planned: ImportPlan | None,
+) -> ImportPlan:
+    plan = ImportPlan()
+    for col in frame.columns:
+        if col not in LONG_COLUMNS:
+            plan.problems.append(
+                Problem(f"{source}, column {col}", "unknown column", suggest(col, LONG_COLUMNS))
+            )
+    if "membrane" not in frame.columns:
+        plan.problems.append(Problem(source, "no 'membrane' column", "add the membrane ids"))
+        return plan
+    known = _known_membranes(campaign, store, planned)
+    for i, rec in enumerate(frame.to_dict("records")):
+        where = f"{source} row {i + 2}"
+        mid = rec["membrane"].strip()
+        if mid not in known:
+            plan.problems.append(
+                Problem(
+                    f"{where}, column membrane",
+                    f"unknown membrane '{mid}'",
+                    "import its formulation first (a wide table)",
+                )
+            )
+            continue
+        censored = flag(rec.get("censored", ""))
+        temp = rec.get("temperature_C", "").strip()
+        row_prov = rec.get("provenance", "").strip() or provenance
+        try:
+            temperature = float(temp) if temp else None
+        except ValueError:
+            plan.problems.append(
+                Problem(
+                    f"{where}, column temperature_C",
+                    f"'{temp}' is not a number",
+                    "write the temperature in C or leave it empty",
+                )
+            )
+            continue
+        if censored is None or row_prov not in PROVENANCES:
+            bad = (
+                ("censored", "write true or false")
+                if censored is None
+                else ("provenance", f"use one of {list(PROVENANCES)}")
+            )
+            plan.problems.append(Problem(f"{where}, column {bad[0]}", "invalid value", bad[1]))
+            continue
+        made = make_measurement(
+            campaign,
+            mid,
+            rec["property"].strip(),
+            rec["value"],
+            where=f"{where}, column value",
+            unit=rec.get("unit", "").strip() or None,
+            censored=censored,
+            temperature_C=temperature,
+            provenance=row_prov,
+            source=source,
+            method=rec.get("method", "").strip(),
+            recorded_by=rec.get("recorded_by", "").strip(),
+            note=(rec.get("note", "") or rec.get("where", "")).strip(),
+        )
+        (plan.problems if isinstance(made, Problem) else plan.measurements).append(made)  # type: ignore[arg-type]
+    return plan
+
+
+def commit(campaign: Campaign, store: Store, plan: ImportPlan, mark_seeded: bool = False) -> None:
+    """Write a plan if it has no problems; otherwise raise, writing nothing."""
+    if plan.problems:
+        raise FormulateError("nothing was imported", plan.problems)
+    store.add(campaign.name, plan.membranes, plan.measurements, mark_seeded=mark_seeded)
+
+
+def import_table(
+    campaign: Campaign,
+    store: Store,
+    table: str | Path | pd.DataFrame,
+    provenance: str = "imported",
+) -> ImportPlan:
+    """Import a CSV file or a DataFrame, all or nothing. Returns what was written."""
+    if isinstance(table, pd.DataFrame):
+        frame, source = table, "DataFrame"
+    else:
+        frame, source = read_table(table), Path(table).name
+    plan = plan_import(campaign, store, frame, source=source, provenance=provenance)
+    commit(campaign, store, plan)
+    return plan
+
+
+def seed(campaign: Campaign, store: Store) -> None:
+    """Load the campaign's seed files the first time its store is opened, in one transaction."""
+    if store.is_seeded(campaign.name):
+        return
+    plan = ImportPlan()
+    for entry in campaign.seed_data:
+        path = campaign.folder / entry.file
+        part = plan_import(
+            campaign,
+            store,
+            read_table(path),
+            source=entry.file,
+            provenance=entry.provenance,
+            planned=plan,
+        )
+        plan.extend(part)
+    commit(campaign, store, plan, mark_seeded=True)
+
+
+def open_store(campaign: Campaign, url: str | None = None) -> Store:
+    """The campaign's store (seeded on first use)."""
+    store = Store(url or campaign.store_url())
+    seed(campaign, store)
+    return store

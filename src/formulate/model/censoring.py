@@ -1,0 +1,58 @@
+"""Right-censored outcomes (a cycling cell still running at N h says life >= N h): the
+Gaussian arithmetic the surrogates use to impute and predict them, on the model scale."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from botorch.models import SingleTaskGP
+from botorch.models.transforms.outcome import Standardize
+from scipy.stats import norm
+
+
+def truncated_mean(mean: np.ndarray, std: np.ndarray, bound: np.ndarray) -> np.ndarray:
+    """E[Y | Y > bound] for Y ~ N(mean, std^2); never below ``bound`` (all shape ``n``)."""
+    alpha = (bound - mean) / std
+    tail = norm.sf(alpha)
+    hazard = np.where(tail > 1e-12, norm.pdf(alpha) / np.maximum(tail, 1e-300), alpha)
+    return np.maximum(mean + std * hazard, bound)
+
+
+def truncated_interval(
+    mean: np.ndarray, std: np.ndarray, cut: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and central ``level`` interval of N(mean, std) truncated below at ``cut`` where
+    ``cut`` is finite (elsewhere untruncated). Returns ``(mean, lower, upper)``, shape ``n``."""
+    lower, upper = norm.interval(level, loc=mean, scale=std)
+    mask = np.isfinite(cut)
+    if not mask.any():
+        return mean, lower, upper
+    mean, lower, upper = mean.copy(), lower.copy(), upper.copy()
+    m, s, c = mean[mask], std[mask], cut[mask]
+    a = norm.cdf((c - m) / s)
+    mean[mask] = truncated_mean(m, s, c)
+    lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
+    lower[mask] = m + s * norm.ppf(a + (1 - a) * lo_q)
+    upper[mask] = m + s * norm.ppf(a + (1 - a) * hi_q)
+    return mean, lower, upper
+
+
+def loo_predictive(model: SingleTaskGP) -> tuple[np.ndarray, np.ndarray]:
+    """Leave-one-out predictive mean and sd (model scale, noise included) of every training
+    point, in closed form: mu_i = y_i - [K^-1 r]_i / [K^-1]_ii, var_i = 1 / [K^-1]_ii, with K
+    the prior covariance of the noisy targets and r the targets minus the prior mean."""
+    was_training = model.training
+    model.train()
+    with torch.no_grad():
+        X = model.train_inputs[0]
+        prior = model.likelihood(model(X))
+        K = prior.covariance_matrix
+        r = (model.train_targets - prior.mean).unsqueeze(-1)
+        K_inv = torch.cholesky_inverse(torch.linalg.cholesky(K))
+        diag = K_inv.diagonal()
+        mean = model.train_targets - (K_inv @ r).squeeze(-1) / diag
+        std = diag.rsqrt()
+    model.train(was_training)
+    standardize: Standardize = model.outcome_transform  # type: ignore[assignment]
+    scale, shift = standardize.stdvs.squeeze(), standardize.means.squeeze()
+    return (mean * scale + shift).cpu().numpy(), (std * scale).cpu().numpy()

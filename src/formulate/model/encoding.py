@@ -1,0 +1,140 @@
+"""Encodings: formulations (DataFrame rows) -> model inputs (float64 tensors, ``n x d``).
+
+* ``onehot``: numeric variables scaled to [0, 1] by their bounds, categoricals one-hot;
+* ``mixed``: numeric variables scaled, categoricals as level indices (for BoTorch's
+  mixed categorical kernel, ``cat_dims`` gives their columns);
+* ``physics``: numeric variables scaled, then the physics features of
+  :mod:`formulate.model.physics` and each categorical level's descriptors (min-max scaled over the
+  levels) instead of one-hot columns; a categorical without descriptors stays one-hot.
+
+An inactive numeric variable (no ``filler_wt_pct`` without a filler) is encoded as 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+
+from formulate.model.physics import FEATURES, features
+from formulate.spec.campaign import Campaign
+
+Kind = Literal["onehot", "mixed", "physics"]
+
+# Physics features are min-max scaled over a fixed reference sample of the design space, so
+# in-space inputs lie in [0, 1]; area and percolation ratio span decades and are log-scaled.
+_LOG_FEATURES = {"interfacial_area_per_volume", "percolation_ratio"}
+_REFERENCE_SAMPLES = 512
+
+
+@dataclass
+class Encoder:
+    """Turns a campaign's formulations into model inputs.
+
+    Attributes:
+        columns: the name of each encoded column (``d`` of them).
+        cat_dims: columns holding categorical indices (``mixed`` only).
+    """
+
+    campaign: Campaign
+    kind: Kind
+    columns: list[str] = field(init=False)
+    cat_dims: list[int] = field(init=False)
+    _span: dict[str, tuple[float, float]] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        space = self.campaign.space
+        self.columns = list(space.numeric_names())
+        self.cat_dims = []
+        for name in space.categorical_names():
+            levels = space.levels(name)
+            if self.kind == "mixed":
+                self.cat_dims.append(len(self.columns))
+                self.columns.append(name)
+            elif self.kind == "onehot" or not _descriptor_keys(levels):
+                self.columns += [f"{name}={lvl}" for lvl in levels]
+            else:
+                self.columns += [f"{name}.{k}" for k in _descriptor_keys(levels)]
+        if self.kind == "physics" and _has_physics(self.campaign):
+            self.columns += list(FEATURES)
+            raw = _raw_features(self.campaign, _reference(self.campaign))
+            self._span = {k: (float(v.min()), float(v.max())) for k, v in raw.items()}
+
+    @property
+    def dim(self) -> int:
+        return len(self.columns)
+
+    def encode(self, table: pd.DataFrame) -> torch.Tensor:
+        """``n x d`` float64 tensor for the formulation columns of ``table``."""
+        space = self.campaign.space
+        parts: list[np.ndarray] = []
+        for name in space.numeric_names():
+            low, high = space.bounds(name)
+            values = pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=float)
+            parts.append(np.nan_to_num((values - low) / (high - low), nan=0.0)[:, None])
+        for name in space.categorical_names():
+            levels = space.levels(name)
+            names = list(levels)
+            codes = np.array([names.index(str(v)) for v in table[name]])
+            if self.kind == "mixed":
+                parts.append(codes[:, None].astype(float))
+            elif self.kind == "onehot" or not _descriptor_keys(levels):
+                parts.append(np.eye(len(names))[codes])
+            else:
+                for k in _descriptor_keys(levels):
+                    col = np.array([levels[n][k] for n in names])
+                    scaled = (col - col.min()) / (col.max() - col.min())
+                    parts.append(scaled[codes][:, None])
+        if self.kind == "physics" and _has_physics(self.campaign):
+            for name, values in _raw_features(self.campaign, table).items():
+                low, high = self._span[name]
+                scaled = (values - low) / (high - low) if high > low else values * 0
+                parts.append(scaled[:, None])
+        matrix = np.hstack(parts) if parts else np.zeros((len(table), 0))
+        return torch.as_tensor(matrix, dtype=torch.float64)
+
+
+def _reference(campaign: Campaign) -> pd.DataFrame:
+    """Random feasible formulations, plus copies with every active number at its low and at
+    its high bound, so that the (monotone) features reach their extremes."""
+    space = campaign.space
+    draws = pd.DataFrame(space.sample(_REFERENCE_SAMPLES, seed=0))
+    copies = [draws]
+    for end in (0, 1):
+        copy = draws.copy()
+        for name in space.numeric_names():
+            value = space.bounds(name)[end]
+            copy[name] = copy[name].where(copy[name].isna(), value)
+        copies.append(copy)
+    return pd.concat(copies, ignore_index=True)
+
+
+def _raw_features(campaign: Campaign, table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Physics features per row, log10 for those that span decades."""
+    feats = features(campaign, table)
+    out = {}
+    for name in FEATURES:
+        values = feats[name].to_numpy(dtype=float)
+        out[name] = np.log10(values + 1e-6) if name in _LOG_FEATURES else values
+    return out
+
+
+def _descriptor_keys(levels: dict[str, dict[str, float]]) -> list[str]:
+    """Descriptors that tell the levels apart (empty: encode the variable one-hot)."""
+    first = next(iter(levels.values()))
+    return [k for k in first if not all(math.isclose(d[k], first[k]) for d in levels.values())]
+
+
+def _has_physics(campaign: Campaign) -> bool:
+    """Physics features need categorical ``filler`` and ``solvent`` with descriptor tables."""
+    cats = campaign.space.categorical_names()
+    if "filler" not in cats or "solvent" not in cats:
+        return False
+    filler = next(iter(campaign.space.levels("filler").values()))
+    needed = {"diameter_nm", "length_nm", "inorganic_mass_fraction", "density_g_cm3"}
+    solvent = next(iter(campaign.space.levels("solvent").values()))
+    return needed <= set(filler) and "dielectric_constant" in solvent

@@ -1,0 +1,79 @@
+"""Surrogate specs: declarative families of surrogate models, named in campaign files.
+
+Built-in specs ship with the package (``formulate/surrogate_specs/*.toml``); a file
+``surrogates/NAME.toml`` in the working directory overrides a built-in of the same name or adds
+a family.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from formulate.errors import FormulateError, Problem
+from formulate.model.encoding import Kind
+
+USER_SPECS = Path("surrogates")
+
+
+class SurrogateSpec(BaseModel):
+    """A surrogate family.
+
+    Attributes:
+        encoding: ``onehot``, ``mixed`` or ``physics``.
+        censoring: ``em`` (impute censored values against the posterior), ``drop`` (ignore
+            censored rows) or ``as_observed`` (treat the bound as the value); the last two are
+            the naive treatments, kept for comparison.
+        em_iterations: refits for ``em``.
+        noise_prior_median: median of the log-normal prior on the noise variance, as a
+            fraction of the outcome's variance (0.2: lab data with 10-25% scatter; BoTorch's
+            default, about 0.02, suits near-noiseless simulators and made life models
+            overconfident here: see bench/bench_surrogates.py).
+        auxiliary: measured intermediates (e.g. ``mobile_li_fraction``) whose GP predictions
+            are appended to the inputs of every objective's GP (a two-stage model).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    description: str = ""
+    encoding: Kind = "onehot"
+    censoring: Literal["em", "drop", "as_observed"] = "em"
+    em_iterations: int = 4
+    noise_prior_median: float = Field(default=0.2, gt=0, lt=10)
+    auxiliary: tuple[str, ...] = ()
+
+
+def spec_names() -> list[str]:
+    """Names of the available specs: the user's ``surrogates/`` folder, then built-ins."""
+    names = {p.stem for p in _bundled().glob("*.toml")}
+    if USER_SPECS.is_dir():
+        names |= {p.stem for p in USER_SPECS.glob("*.toml")}
+    return sorted(names)
+
+
+def _bundled() -> Path:
+    return Path(str(resources.files("formulate") / "surrogate_specs"))
+
+
+def load_spec(name: str) -> SurrogateSpec:
+    """The spec called ``name`` (``./surrogates/NAME.toml`` wins over the built-in)."""
+    for folder in (USER_SPECS, _bundled()):
+        path = folder / f"{name}.toml"
+        if path.is_file():
+            try:
+                return SurrogateSpec.model_validate(
+                    {"name": name, **tomllib.loads(path.read_text())}
+                )
+            except (ValidationError, tomllib.TOMLDecodeError) as err:
+                raise FormulateError(
+                    f"{path} is not a valid surrogate spec",
+                    [Problem(str(path), str(err).splitlines()[0])],
+                ) from None
+    raise FormulateError(
+        f"no surrogate '{name}'", [Problem("surrogate", name, f"use one of {spec_names()}")]
+    )

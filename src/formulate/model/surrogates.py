@@ -1,0 +1,361 @@
+"""Surrogates: one Gaussian process per objective, on the membranes that have that outcome.
+
+Families are declared as TOML specs (``surrogates/<name>.toml``; built-ins ship with the
+package) and differ in how formulations are encoded (:mod:`formulate.model.encoding`):
+``gp-onehot``, ``gp-mixed`` (BoTorch's mixed categorical kernel) and ``gp-physics``.
+
+Models work on the objective's transformed scale (log10 conductivity, logit t+, log10 life),
+float64, on the configured device. A right-censored value (a cell still running at 600 h says
+life >= 600 h) is imputed by EM against the GP: the mean of its leave-one-out predictive
+truncated below at the bound, refitted until it settles. Fitted models are cached by a hash of
+their training data, in memory and as state dicts on disk (no pickles).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from botorch.exceptions.warnings import InputDataWarning, OptimizationWarning
+from botorch.fit import fit_gpytorch_mll
+from botorch.models import MixedSingleTaskGP, SingleTaskGP
+from botorch.models.transforms.outcome import Standardize
+from gpytorch.constraints import GreaterThan
+from gpytorch.likelihoods import GaussianLikelihood
+from gpytorch.mlls import ExactMarginalLogLikelihood
+from gpytorch.priors import LogNormalPrior
+
+from formulate.errors import FormulateError, NotEnoughData, Problem
+from formulate.model.cache import Memory, cache_key, load_state, save_state
+from formulate.model.censoring import loo_predictive, truncated_interval, truncated_mean
+from formulate.model.device import resolve_device
+from formulate.model.encoding import Encoder, Kind
+from formulate.model.specs import SurrogateSpec, load_spec
+from formulate.spec.campaign import Campaign
+from formulate.spec.objectives import from_model_scale, to_model_scale
+
+MIN_POINTS = 3
+"""Fewest membranes with an outcome that give a usable model."""
+
+
+@dataclass
+class TrainingData:
+    """One property's training rows: formulations, model-scale values (``n``), censor flags,
+    and the transform that made the model scale."""
+
+    rows: pd.DataFrame
+    y: np.ndarray
+    censored: np.ndarray
+    transform: str = "none"
+
+
+def training_data(
+    campaign: Campaign, table: pd.DataFrame, prop: str, transform: str = "none"
+) -> TrainingData:
+    """Rows of ``table`` that have ``prop`` (pending and failed membranes have none).
+
+    Raises:
+        NotEnoughData: fewer than MIN_POINTS rows.
+        FormulateError: values the transform cannot take.
+    """
+    have = table[prop].notna() if prop in table else pd.Series(False, index=table.index)
+    rows = table.loc[have].reset_index(drop=True)
+    values = rows[prop].to_numpy(dtype=float, copy=True) if len(rows) else np.zeros(0)
+    flag = f"{prop}_censored"
+    censored = (
+        rows[flag].to_numpy(dtype=bool, copy=True) if flag in rows else np.zeros(len(rows), bool)
+    )
+    if len(rows) < MIN_POINTS:
+        raise NotEnoughData(prop, len(rows), MIN_POINTS)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = to_model_scale(values, transform)
+    bad = [str(m) for m, v in zip(rows["membrane"], y, strict=True) if not np.isfinite(v)]
+    if bad:
+        raise FormulateError(
+            f"{prop}: values the {transform} scale cannot take",
+            [
+                Problem(
+                    f"membrane {m}", f"{prop} is zero, negative or missing", "correct the value"
+                )
+                for m in bad
+            ],
+        )
+    return TrainingData(rows, y, censored, transform)
+
+
+@dataclass
+class StackedEncoder:
+    """A base encoding plus the posterior means of auxiliary GPs (one column each)."""
+
+    base: Encoder
+    auxiliary: list[ObjectiveModel]
+
+    @property
+    def kind(self) -> Kind:
+        return self.base.kind
+
+    @property
+    def cat_dims(self) -> list[int]:
+        return self.base.cat_dims
+
+    @property
+    def columns(self) -> list[str]:
+        return self.base.columns + [f"predicted {m.objective}" for m in self.auxiliary]
+
+    @property
+    def dim(self) -> int:
+        return len(self.columns)
+
+    def encode(self, table: pd.DataFrame) -> torch.Tensor:
+        parts = [self.base.encode(table)]
+        for aux in self.auxiliary:
+            mean, _ = aux.predict_scale(table)
+            parts.append(torch.as_tensor(mean, dtype=torch.float64).unsqueeze(-1))
+        return torch.cat(parts, dim=-1)
+
+
+@dataclass
+class ObjectiveModel:
+    """A fitted GP for one objective, with what it was trained on."""
+
+    objective: str
+    transform: str
+    spec: SurrogateSpec
+    encoder: Encoder | StackedEncoder
+    model: SingleTaskGP
+    data: TrainingData
+    y_fit: np.ndarray  # training targets after imputation of censored values
+    key: str
+
+    def predict_scale(
+        self, table: pd.DataFrame, observation_noise: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and standard deviation on the model scale (``n`` each)."""
+        X = self.encoder.encode(table).to(self._device)
+        self.model.eval()
+        with torch.no_grad():
+            post = self.model.posterior(X, observation_noise=observation_noise)
+            mean = post.mean.squeeze(-1).cpu().numpy()
+            std = post.variance.clamp_min(1e-12).sqrt().squeeze(-1).cpu().numpy()
+        return mean, std
+
+    @property
+    def _device(self) -> torch.device:
+        return self.model.train_inputs[0].device
+
+    def predict(self, table: pd.DataFrame, level: float = 0.95) -> pd.DataFrame:
+        """Mean and central ``level`` interval in the property's units, one row per input row.
+
+        For membranes whose value is censored in the training data, the prediction is
+        conditioned on what is known (life >= the bound): a truncated posterior.
+        """
+        mean, std = self.predict_scale(table)
+        bounds = dict(
+            zip(
+                self.data.rows["membrane"],
+                np.where(self.data.censored, self.data.y, -np.inf),
+                strict=True,
+            )
+        )
+        ids = table["membrane"] if "membrane" in table else [None] * len(mean)
+        cut = np.array([bounds.get(m, -np.inf) for m in ids], dtype=float)
+        mean, lower, upper = truncated_interval(mean, std, cut, level)
+        return pd.DataFrame(
+            {
+                "mean": from_model_scale(mean, self.transform),
+                "lower": from_model_scale(lower, self.transform),
+                "upper": from_model_scale(upper, self.transform),
+                "std_model_scale": std,
+            },
+            index=table.index,
+        )
+
+
+def _build(
+    X: torch.Tensor, y: np.ndarray, encoder: Encoder | StackedEncoder, spec: SurrogateSpec
+) -> SingleTaskGP:
+    Y = torch.as_tensor(y, dtype=torch.float64, device=X.device).unsqueeze(-1)
+    likelihood = GaussianLikelihood(
+        noise_prior=LogNormalPrior(math.log(spec.noise_prior_median), 1.0),
+        noise_constraint=GreaterThan(1e-6),
+    ).to(X)
+    if encoder.kind == "mixed" and encoder.cat_dims:
+        return MixedSingleTaskGP(
+            X,
+            Y,
+            cat_dims=encoder.cat_dims,
+            likelihood=likelihood,
+            outcome_transform=Standardize(m=1),
+        )
+    return SingleTaskGP(X, Y, likelihood=likelihood, outcome_transform=Standardize(m=1))
+
+
+def _fit(
+    X: torch.Tensor, y: np.ndarray, encoder: Encoder | StackedEncoder, spec: SurrogateSpec
+) -> SingleTaskGP:
+    model = _build(X, y, encoder, spec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputDataWarning)
+        warnings.simplefilter("ignore", OptimizationWarning)
+        fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
+    return model
+
+
+def _impute(
+    X: torch.Tensor, data: TrainingData, spec: SurrogateSpec, encoder: Encoder | StackedEncoder
+) -> tuple[SingleTaskGP, np.ndarray]:
+    """EM for right-censored values: each censored target becomes the mean of its
+    leave-one-out predictive truncated below at its bound; refit until it settles."""
+    y = data.y.copy()
+    cens = data.censored
+    model = _fit(X, y, encoder, spec)
+    for _ in range(spec.em_iterations):
+        mean, std = loo_predictive(model)
+        new = truncated_mean(mean[cens], std[cens], data.y[cens])
+        converged = np.max(np.abs(new - y[cens])) < 1e-3
+        y[cens] = new
+        model = _fit(X, y, encoder, spec)
+        if converged:
+            break
+    return model, y
+
+
+def fit_objective(
+    campaign: Campaign,
+    table: pd.DataFrame,
+    prop: str,
+    spec: SurrogateSpec | str = "gp-onehot",
+    device: str = "auto",
+    cache_dir: Path | None = None,
+) -> ObjectiveModel:
+    """Fit (or fetch from cache) the GP for one property of the campaign.
+
+    Args:
+        table: the campaign table (one row per membrane; see ``campaign_table``).
+        prop: the property (an objective or an intermediate such as ``stability_window``).
+        cache_dir: where fitted state dicts are kept (None: memory cache only).
+    """
+    spec = load_spec(spec) if isinstance(spec, str) else spec
+    transform = transform_of(campaign, prop)
+    data = training_data(campaign, table, prop, transform)
+    encoder: Encoder | StackedEncoder = Encoder(campaign, spec.encoding)
+    if spec.auxiliary:
+        first = spec.model_copy(update={"auxiliary": ()})
+        aux = [fit_objective(campaign, table, a, first, device, cache_dir) for a in spec.auxiliary]
+        encoder = StackedEncoder(Encoder(campaign, spec.encoding), aux)
+    X = encoder.encode(data.rows).to(resolve_device(device))
+    key = cache_key(spec.model_dump_json(), prop, X, data.y, data.censored)
+    fitted: ObjectiveModel | None = _MEMORY.get_recent(key)
+    if fitted is not None:
+        return fitted
+    fitted = _from_state(load_state(cache_dir, key, X.device), X, data, encoder, spec, prop, key)
+    if fitted is None:
+        fitted = _fit_fresh(X, data, encoder, spec, prop, key)
+        save_state(
+            cache_dir,
+            key,
+            {"state_dict": fitted.model.state_dict(), "y_fit": torch.as_tensor(fitted.y_fit)},
+        )
+    _MEMORY.keep(key, fitted)
+    return fitted
+
+
+_MEMORY = Memory()
+
+
+def transform_of(campaign: Campaign, prop: str) -> str:
+    """The modelling transform of ``prop``: its objective's, else ``none`` (intermediates,
+    constraint properties)."""
+    return next((o.transform for o in campaign.objectives if o.property == prop), "none")
+
+
+def _from_state(
+    state: dict | None,
+    X: torch.Tensor,
+    data: TrainingData,
+    encoder: Encoder | StackedEncoder,
+    spec: SurrogateSpec,
+    prop: str,
+    key: str,
+) -> ObjectiveModel | None:
+    """Rebuild a cached model from its state dict, or None when it does not fit (stale)."""
+    if state is None:
+        return None
+    try:
+        y_fit = state["y_fit"].cpu().numpy()
+        rows = X if len(y_fit) == len(X) else X[torch.as_tensor(~data.censored)]
+        model = _build(rows, y_fit, encoder, spec)
+        model.load_state_dict(state["state_dict"])
+    except (RuntimeError, KeyError, ValueError):
+        return None
+    return ObjectiveModel(prop, data.transform, spec, encoder, model, data, y_fit, key)
+
+
+def _fit_fresh(
+    X: torch.Tensor,
+    data: TrainingData,
+    encoder: Encoder | StackedEncoder,
+    spec: SurrogateSpec,
+    prop: str,
+    key: str,
+) -> ObjectiveModel:
+    if data.censored.any() and spec.censoring == "em":
+        model, y_fit = _impute(X, data, spec, encoder)
+    elif data.censored.any() and spec.censoring == "drop":
+        keep = ~data.censored
+        if keep.sum() < MIN_POINTS:
+            raise FormulateError(
+                f"{prop}: too few uncensored values to drop the censored ones",
+                [Problem(prop, "censoring = drop", "use censoring = em")],
+            )
+        model, y_fit = _fit(X[torch.as_tensor(keep)], data.y[keep], encoder, spec), data.y[keep]
+    else:
+        model, y_fit = _fit(X, data.y, encoder, spec), data.y
+    return ObjectiveModel(prop, data.transform, spec, encoder, model, data, y_fit, key)
+
+
+def fit_campaign(
+    campaign: Campaign,
+    table: pd.DataFrame,
+    spec: SurrogateSpec | str | None = None,
+    device: str = "auto",
+    cache_dir: Path | None = None,
+) -> dict[str, ObjectiveModel]:
+    """One model per objective (each on its own rows). Raises if any objective has too few."""
+    name = spec or campaign.strategy.surrogate
+    return {
+        o.property: fit_objective(campaign, table, o.property, name, device, cache_dir)
+        for o in campaign.objectives
+    }
+
+
+def lengthscales(fitted: ObjectiveModel) -> pd.Series:
+    """ARD length-scales per encoded column (shorter = more relevant), when the kernel has one."""
+    found = [
+        m.lengthscale
+        for m in fitted.model.covar_module.modules()
+        if getattr(m, "ard_num_dims", None) == fitted.encoder.dim
+        and getattr(m, "lengthscale", None) is not None
+    ]
+    if not found:
+        return pd.Series(dtype=float)
+    values = found[0].detach().cpu().numpy().ravel()
+    return pd.Series(values, index=fitted.encoder.columns[: len(values)]).sort_values()
+
+
+__all__ = [
+    "MIN_POINTS",
+    "ObjectiveModel",
+    "StackedEncoder",
+    "TrainingData",
+    "fit_campaign",
+    "fit_objective",
+    "lengthscales",
+    "training_data",
+    "transform_of",
+]

@@ -1,0 +1,227 @@
+"""Acquisition: how the value of a candidate membrane is scored, built on BoTorch.
+
+Strategies (names from :data:`formulate.spec.strategies.STRATEGIES`):
+
+* ``qlognehvi``: batch noisy expected hypervolume improvement over all objectives (Pareto);
+* ``parego``: qLogNParEGO, random Chebyshev scalarizations weighted by the objectives' weights;
+* ``qlognei``: noisy expected improvement of one objective (the first, or ``target``);
+* ``active``: integrated posterior variance reduction (map the space, do not optimize); see
+  :func:`integrated_variance_batch` (BoTorch's ``qNegIntegratedPosteriorVariance`` scores one
+  candidate batch at a time by Monte-Carlo; for a discrete pool the closed form below scores
+  every candidate at once and builds the batch greedily by rank-one downdates).
+
+Objectives are modelled on their transformed scale (log10, logit); minimized ones are negated
+here so that every acquisition maximizes. Outcome constraints (e.g. stability window >= 4.5 V,
+a film that forms) enter as feasibility on extra model outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from botorch.acquisition import (
+    AcquisitionFunction,
+    qLogNoisyExpectedImprovement,
+)
+from botorch.acquisition.multi_objective import qLogNoisyExpectedHypervolumeImprovement
+from botorch.acquisition.multi_objective.objective import WeightedMCMultiOutputObjective
+from botorch.acquisition.multi_objective.parego import qLogNParEGO
+from botorch.acquisition.objective import GenericMCObjective
+from botorch.models import ModelListGP
+from botorch.sampling import SobolQMCNormalSampler
+
+from formulate.model.surrogates import ObjectiveModel
+from formulate.plan import progress
+from formulate.spec.campaign import Campaign
+
+MC_SAMPLES = 64
+"""Quasi-MC samples per acquisition value (box decompositions are computed per sample)."""
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """Feasibility of a modelled output: ``sign * (value - threshold) >= 0`` on model scale."""
+
+    output: int
+    threshold: float
+    sign: float
+
+    def __call__(self, samples: torch.Tensor) -> torch.Tensor:
+        # BoTorch convention: feasible where the returned value is <= 0
+        return -self.sign * (samples[..., self.output] - self.threshold)
+
+
+def signs(campaign: Campaign) -> torch.Tensor:
+    """+1 for maximized, -1 for minimized objectives (``m``)."""
+    return torch.tensor([o.sign for o in campaign.objectives], dtype=torch.float64)
+
+
+def reference_point(campaign: Campaign, models: dict[str, ObjectiveModel]) -> torch.Tensor:
+    """Hypervolume reference point (sign-adjusted model scale, ``m``) from the campaign's
+    reference values, else from the models' training data (see
+    :func:`formulate.plan.progress.reference_point`).
+
+    Where no membrane measured so far reaches an objective's reference value (an early
+    campaign far from the good region), that objective's reference drops to the data's:
+    otherwise no candidate could improve the hypervolume in any sample and the acquisition
+    would be flat, blind to which candidate comes closest.
+    """
+    observed = {o.property: o.sign * models[o.property].data.y for o in campaign.objectives}
+    ref = progress.reference_point(campaign, observed)
+    from_data = progress.reference_point(campaign, observed, use_campaign=False)
+    for i, o in enumerate(campaign.objectives):
+        if observed[o.property].max() <= ref[i]:
+            ref[i] = from_data[i]
+    return torch.as_tensor(ref, dtype=torch.float64)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AcquisitionInputs:
+    """Everything an acquisition function is built from.
+
+    Attributes:
+        strategy: a model-based strategy other than ``active`` (see :data:`BUILDERS`).
+        campaign: its objectives (order, signs, weights, reference values).
+        model: outputs are the objectives (campaign order) followed by constraint outputs.
+        models: the objectives' fitted models, by property.
+        X_baseline: ``n x d`` encoded membranes already measured (noisy incumbents).
+        X_pending: ``p x d`` encoded membranes proposed or made but not measured, or None.
+        constraints: feasibility of the constraint outputs.
+        seed: of the quasi-MC sampler.
+        weights: per objective, for ``parego`` (default: the campaign's weights).
+        target: the objective ``qlognei`` improves (default: the first).
+    """
+
+    strategy: str
+    campaign: Campaign
+    model: ModelListGP
+    models: dict[str, ObjectiveModel]
+    X_baseline: torch.Tensor
+    X_pending: torch.Tensor | None = None
+    constraints: tuple[Constraint, ...] = ()
+    seed: int = 0
+    weights: dict[str, float] | None = None
+    target: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.strategy not in BUILDERS:
+            raise ValueError(f"no acquisition function for strategy '{self.strategy}'")
+        names = [o.property for o in self.campaign.objectives]
+        if self.target is not None and self.target not in names:
+            raise ValueError(f"target '{self.target}' is not an objective ({names})")
+
+    def common(self) -> dict[str, Any]:
+        """The keyword arguments every BoTorch noisy acquisition here takes."""
+        return {
+            "model": self.model,
+            "X_baseline": self.X_baseline,
+            "sampler": SobolQMCNormalSampler(torch.Size([MC_SAMPLES]), seed=self.seed),
+            "constraints": list(self.constraints) or None,
+            "X_pending": self.X_pending,
+            "prune_baseline": True,
+            "cache_root": False,
+        }
+
+    def objectives_sign_adjusted(self) -> WeightedMCMultiOutputObjective:
+        """The objectives' outputs, each multiplied by its sign (so all are maximized)."""
+        sgn = signs(self.campaign).to(self.X_baseline)
+        return WeightedMCMultiOutputObjective(weights=sgn, outcomes=list(range(len(sgn))))
+
+
+def _qlognehvi(inputs: AcquisitionInputs) -> AcquisitionFunction:
+    ref = reference_point(inputs.campaign, inputs.models).to(inputs.X_baseline)
+    return qLogNoisyExpectedHypervolumeImprovement(
+        ref_point=ref, objective=inputs.objectives_sign_adjusted(), **inputs.common()
+    )
+
+
+def _parego(inputs: AcquisitionInputs) -> AcquisitionFunction:
+    given = inputs.weights or {}
+    w = torch.tensor(
+        [given.get(o.property, o.weight) for o in inputs.campaign.objectives],
+        dtype=torch.float64,
+    ).to(inputs.X_baseline)
+    return qLogNParEGO(
+        scalarization_weights=w / w.sum(),
+        objective=inputs.objectives_sign_adjusted(),
+        **inputs.common(),
+    )
+
+
+def _qlognei(inputs: AcquisitionInputs) -> AcquisitionFunction:
+    names = [o.property for o in inputs.campaign.objectives]
+    k = names.index(inputs.target) if inputs.target else 0
+    sign = inputs.campaign.objectives[k].sign
+
+    def one(Z: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
+        return sign * Z[..., k]
+
+    return qLogNoisyExpectedImprovement(objective=GenericMCObjective(one), **inputs.common())
+
+
+BUILDERS: dict[str, Callable[[AcquisitionInputs], AcquisitionFunction]] = {
+    "qlognehvi": _qlognehvi,
+    "parego": _parego,
+    "qlognei": _qlognei,
+}
+"""One BoTorch acquisition per model-based strategy; ``active`` is
+:func:`integrated_variance_batch`."""
+
+
+def build(inputs: AcquisitionInputs) -> AcquisitionFunction:
+    """The BoTorch acquisition function of ``inputs.strategy``."""
+    return BUILDERS[inputs.strategy](inputs)
+
+
+def integrated_variance_batch(
+    models: list[ObjectiveModel],
+    X: torch.Tensor,
+    X_space: torch.Tensor,
+    X_pending: torch.Tensor | None,
+    q: int,
+) -> tuple[list[int], np.ndarray]:
+    """Greedy batch that most reduces the posterior variance integrated over ``X_space``.
+
+    For a GP the variance after observing x does not depend on the outcome, so the reduction
+    at z is Cov(z, x)^2 / (Var(x) + noise), and a chosen point updates the joint covariance by a
+    rank-one downdate (pending membranes are conditioned on first). Each objective's reduction
+    is divided by its current integrated variance, so objectives on different scales count
+    equally.
+
+    Returns:
+        The chosen rows of ``X`` (``q`` indices) and the score of each when chosen.
+    """
+    n, s = len(X), len(X_space)
+    pend = X_pending if X_pending is not None else X[:0]
+    joint = torch.cat([X, X_space, pend])
+    covs, noises, scales = [], [], []
+    with torch.no_grad():
+        for m in models:
+            post: Any = m.model.posterior(joint)
+            cov = post.mvn.covariance_matrix.squeeze(0).clone()
+            model: Any = m.model
+            std = model.outcome_transform.stdvs.squeeze()
+            noise = float(model.likelihood.noise.mean() * std**2)
+            for p in range(n + s, n + s + len(pend)):
+                cov -= torch.outer(cov[:, p], cov[p]) / (cov[p, p] + noise)
+            covs.append(cov)
+            noises.append(noise)
+            scales.append(float(cov.diagonal()[n : n + s].mean()))
+    chosen: list[int] = []
+    values: list[float] = []
+    for _ in range(min(q, n)):
+        score = torch.zeros(n, dtype=X.dtype, device=X.device)
+        for cov, noise, scale in zip(covs, noises, scales, strict=True):
+            cross = cov[n : n + s, :n]
+            score += (cross**2).mean(0) / (cov.diagonal()[:n] + noise) / scale
+        score[chosen] = -torch.inf
+        best = int(score.argmax())
+        chosen.append(best)
+        values.append(float(score[best]))
+        for i, (cov, noise) in enumerate(zip(covs, noises, strict=True)):
+            covs[i] = cov - torch.outer(cov[:, best], cov[best]) / (cov[best, best] + noise)
+    return chosen, np.array(values)

@@ -1,0 +1,424 @@
+"""Planner: propose the next batch of membranes.
+
+The search runs over a *candidate pool* of feasible formulations: every allowed combination
+of categorical levels (forbidden ones never appear) times scrambled Sobol points over the
+variables active in it (inactive ones stay empty, discrete grids snapped, linear constraints
+kept). The pool is scored once, one candidate at a time; the best (a shortlist) plus local
+neighbours of the very best (the same pool rules; this refines continuous variables) go to
+BoTorch's ``optimize_acqf_discrete``, which picks the batch greedily with the earlier picks and
+the campaign's pending membranes as pending points. Every
+proposal is therefore feasible by construction, with any encoding.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+import torch
+from botorch.exceptions.warnings import BotorchWarning, InputDataWarning
+from botorch.models import ModelListGP
+from botorch.optim import optimize_acqf_discrete
+from botorch.utils.sampling import manual_seed
+
+from formulate.data import NewMembrane, Store
+from formulate.errors import FormulateError, NotEnoughData, Problem
+from formulate.model.cache import model_cache
+from formulate.model.device import resolve_device
+from formulate.model.surrogates import MIN_POINTS, ObjectiveModel, fit_objective
+from formulate.plan import acquisition
+from formulate.plan.baselines import pick as pick_baseline
+from formulate.spec.campaign import Campaign
+from formulate.spec.objectives import to_model_scale
+from formulate.spec.pool import POOL_SIZE, candidate_pool, exclude, neighbours
+from formulate.spec.strategies import STRATEGIES, WARM_UP_STRATEGY
+
+ACTIVE_POINTS = 256
+"""Points of the pool over which ``active`` integrates the posterior variance."""
+SHORTLIST = 256
+"""Best single candidates of the pool that the greedy batch search chooses among."""
+SCORE_CHUNK = (512, 8192)
+"""Candidates scored at once on the CPU and on a GPU."""
+REFINE_TOP = 8
+REFINE_PER_POINT = 32
+"""Local neighbours of the best candidates added to the shortlist (continuous refinement)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Request:
+    """What to propose, checked once on construction.
+
+    Attributes:
+        batch_size: membranes in the batch (1-96).
+        strategy: a name of :data:`formulate.spec.strategies.STRATEGIES`.
+        seed: makes the proposal reproducible (scoped: no global random state is touched).
+        device: ``auto``, ``cpu`` or ``cuda``.
+        surrogate: surrogate spec (default: the campaign's).
+        weights: per objective, for ``parego``.
+        target: the objective ``qlognei`` improves.
+        replicates: allow formulations already made.
+        pool_size: candidates scored.
+        disk_cache: keep fitted models in the campaign folder (off for backtests).
+        warm_up: while a model-based strategy cannot fit its models, propose the warm-up
+            strategy's batch instead (False: raise :class:`NotEnoughData`).
+
+    Raises:
+        FormulateError: an unknown strategy or a batch size out of range.
+    """
+
+    batch_size: int = 4
+    strategy: str = "qlognehvi"
+    seed: int = 0
+    device: str = "auto"
+    surrogate: str | None = None
+    weights: dict[str, float] | None = field(default=None, hash=False)
+    target: str | None = None
+    replicates: bool = False
+    pool_size: int = POOL_SIZE
+    disk_cache: bool = True
+    warm_up: bool = True
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.strategy not in STRATEGIES:
+            problems.append(Problem("strategy", self.strategy, f"use one of {list(STRATEGIES)}"))
+        if not 1 <= self.batch_size <= 96:
+            problems.append(Problem("batch size", str(self.batch_size), "use 1 to 96"))
+        if any(w <= 0 for w in (self.weights or {}).values()):
+            problems.append(Problem("--weight", str(self.weights), "weights must be positive"))
+        if problems:
+            raise FormulateError("cannot propose", problems)
+
+    @classmethod
+    def for_campaign(
+        cls, campaign: Campaign, weight_args: list[str] | None = None, **given: object
+    ) -> Request:
+        """A request with the campaign's defaults for what is not ``given`` (None counts as
+        not given) and weights parsed from ``OBJECTIVE=NUMBER`` strings.
+
+        Raises:
+            FormulateError: a bad weight, or a weight or target that is not an objective.
+        """
+        given = {k: v for k, v in given.items() if v is not None}
+        weights = parse_weights(weight_args or [])
+        names = [o.property for o in campaign.objectives]
+        target = given.get("target")
+        unknown = [n for n in [*weights, *([target] if target else [])] if n not in names]
+        if unknown:
+            raise FormulateError(
+                "unknown objective",
+                [Problem("--weight/--target", str(n), f"use one of {names}") for n in unknown],
+            )
+        defaults: dict[str, object] = {
+            "batch_size": campaign.strategy.batch_size,
+            "strategy": campaign.strategy.acquisition,
+            "seed": campaign.strategy.seed,
+        }
+        return cls(**{**defaults, **given, "weights": weights or None})  # type: ignore[arg-type]
+
+
+def parse_weights(items: list[str]) -> dict[str, float]:
+    """``["transference_number=2"]`` -> ``{"transference_number": 2.0}``.
+
+    Raises:
+        FormulateError: an item that is not ``OBJECTIVE=NUMBER``.
+    """
+    weights: dict[str, float] = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            weights[name.strip()] = float(value)
+        except ValueError:
+            raise FormulateError(
+                f"bad weight '{item}'",
+                [Problem("--weight", item, "write OBJECTIVE=NUMBER, e.g. transference_number=2")],
+            ) from None
+    return weights
+
+
+# --- models --------------------------------------------------------------------------------
+
+
+@dataclass
+class Fitted:
+    """The models behind a proposal: objectives first, then constraint outputs."""
+
+    objectives: dict[str, ObjectiveModel]
+    constraints: list[tuple[ObjectiveModel, acquisition.Constraint]]
+    notes: list[str]
+
+    def model_list(self) -> ModelListGP:
+        parts = [m.model for m in self.objectives.values()] + [m.model for m, _ in self.constraints]
+        return ModelListGP(*parts)
+
+
+def fit_models(
+    campaign: Campaign,
+    table: pd.DataFrame,
+    surrogate: str | None = None,
+    device: str = "auto",
+    disk_cache: bool = True,
+) -> Fitted:
+    """Objective models, plus models for outcome constraints with enough data and for film
+    formation when some films failed (learned feasibility). ``disk_cache``: keep fitted
+    models in the campaign folder (off for backtests, which fit thousands once each)."""
+    name = surrogate or campaign.strategy.surrogate
+    cache = model_cache(campaign) if disk_cache else None
+    objectives = {
+        o.property: fit_objective(campaign, table, o.property, name, device, cache)
+        for o in campaign.objectives
+    }
+    constraints: list[tuple[ObjectiveModel, acquisition.Constraint]] = []
+    notes: list[str] = []
+    n_obj = len(objectives)
+    wanted = [(c.property, c.value, c.sign) for c in campaign.outcome_constraints]
+    if "film_formed" in table and (table["film_formed"] == 0).any():
+        wanted.append(("film_formed", 0.5, 1.0))
+    for prop, value, sign in wanted:
+        have = int(table[prop].notna().sum()) if prop in table else 0
+        if have < MIN_POINTS:
+            notes.append(f"constraint on {prop} not applied: {have} membrane(s) measured")
+            continue
+        model = fit_objective(campaign, table, prop, name, device, cache)
+        threshold = float(to_model_scale([value], model.transform)[0])
+        constraints.append(
+            (model, acquisition.Constraint(n_obj + len(constraints), threshold, sign))
+        )
+    return Fitted(objectives, constraints, notes)
+
+
+# --- proposing -----------------------------------------------------------------------------
+
+
+def _rows(table: pd.DataFrame, statuses: tuple[str, ...]) -> pd.DataFrame:
+    return table[table["status"].isin(statuses)] if len(table) else table
+
+
+def propose(
+    campaign: Campaign,
+    table: pd.DataFrame,
+    request: Request,
+    candidates: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The next batch as a DataFrame: formulation, predicted mean and 95% interval per
+    objective (property units), acquisition value, a one-line reason and ``warm_up`` (True
+    where the warm-up rule chose it); nothing is stored. ``candidates`` (a pool backtest: the
+    rows not yet revealed) replaces the candidate pool; proposals are then rows of it, with
+    their index kept.
+
+    The warm-up rule: a model-based strategy whose models cannot be fitted yet (an objective
+    measured on fewer than ``MIN_POINTS`` membranes) proposes the warm-up strategy's batch
+    (:data:`formulate.spec.strategies.WARM_UP_STRATEGY`) and says so in each reason.
+
+    Raises:
+        NotEnoughData: too little data and ``request.warm_up`` is False.
+    """
+    fixed = candidates is not None
+    with manual_seed(request.seed):
+        if not STRATEGIES[request.strategy].model:
+            out = _baseline(campaign, table, request, candidates)
+        else:
+            try:
+                fitted = fit_models(
+                    campaign, table, request.surrogate, request.device, request.disk_cache
+                )
+            except NotEnoughData as missing:
+                if not request.warm_up:
+                    raise
+                return warm_up(campaign, table, request, missing, candidates)
+            pool = candidates if candidates is not None else _pool(campaign, table, request)
+            if fixed:
+                request = replace(request, batch_size=min(request.batch_size, len(pool)))
+            picked, values = _optimize(campaign, table, pool, fitted, request, refine=not fixed)
+            out = _describe(campaign, picked, values, fitted, request)
+    return out if fixed else out.reset_index(drop=True)
+
+
+def warm_up(
+    campaign: Campaign,
+    table: pd.DataFrame,
+    request: Request,
+    missing: NotEnoughData,
+    candidates: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The warm-up batch: the warm-up strategy's picks, each reason saying why."""
+    start = replace(request, strategy=WARM_UP_STRATEGY)
+    out = _baseline(campaign, table, start, candidates)
+    out["reason"] = (
+        f"warm-up ({WARM_UP_STRATEGY}) until {request.strategy}'s models can be fitted: "
+        f"{missing.property} measured on {missing.have} membrane(s), {missing.need} needed"
+    )
+    out["warm_up"] = True
+    out["strategy"] = request.strategy
+    return out if candidates is not None else out.reset_index(drop=True)
+
+
+def _baseline(
+    campaign: Campaign, table: pd.DataFrame, request: Request, candidates: pd.DataFrame | None
+) -> pd.DataFrame:
+    out = pick_baseline(
+        request.strategy, campaign, table, request.batch_size, request.seed, candidates
+    )
+    out["warm_up"] = False
+    return out
+
+
+def _pool(campaign: Campaign, table: pd.DataFrame, request: Request) -> pd.DataFrame:
+    pool = candidate_pool(campaign.space, request.pool_size, request.seed)
+    if request.replicates or table.empty:
+        return pool
+    return exclude(pool, table, campaign.space.names())
+
+
+def _optimize(
+    campaign: Campaign,
+    table: pd.DataFrame,
+    pool: pd.DataFrame,
+    fitted: Fitted,
+    request: Request,
+    refine: bool = True,
+) -> tuple[pd.DataFrame, np.ndarray]:
+    encoder = next(iter(fitted.objectives.values())).encoder
+    device = resolve_device(request.device)
+    model = fitted.model_list()
+    measured = _rows(table, ("measured",))
+    measured = measured[measured[[o.property for o in campaign.objectives]].notna().any(axis=1)]
+    pending = _rows(table, ("pending", "made"))
+    X_base = encoder.encode(measured).to(device)
+    X_pending = encoder.encode(pending).to(device) if len(pending) else None
+
+    X_pool = encoder.encode(pool).to(device)
+    if request.strategy == "active":
+        space = X_pool[:: max(1, len(X_pool) // ACTIVE_POINTS)]
+        index, values = acquisition.integrated_variance_batch(
+            list(fitted.objectives.values()), X_pool, space, X_pending, request.batch_size
+        )
+        return pool.iloc[index], values
+    acqf = acquisition.build(
+        acquisition.AcquisitionInputs(
+            strategy=request.strategy,
+            campaign=campaign,
+            model=model,
+            models=fitted.objectives,
+            X_baseline=X_base,
+            X_pending=X_pending,
+            constraints=tuple(c for _, c in fitted.constraints),
+            seed=request.seed,
+            weights=request.weights,
+            target=request.target,
+        )
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", BotorchWarning)
+        warnings.simplefilter("ignore", InputDataWarning)
+        with torch.no_grad():
+            scores = torch.cat(
+                [
+                    acqf(chunk.unsqueeze(-2))
+                    for chunk in X_pool.split(SCORE_CHUNK[device.type == "cuda"])
+                ]
+            )
+        top = scores.argsort(descending=True)[:SHORTLIST].cpu().numpy()
+        shortlist = pool.iloc[top]
+        if refine:
+            local = neighbours(
+                campaign.space, pool.iloc[top[:REFINE_TOP]], REFINE_PER_POINT, request.seed
+            )
+            if not request.replicates and len(local):
+                local = exclude(local, table, campaign.space.names())
+            shortlist = pd.concat([shortlist, local], ignore_index=True).drop_duplicates(
+                ignore_index=True
+            )
+        X = encoder.encode(shortlist).to(device)
+        chosen, acq_values = optimize_acqf_discrete(
+            acqf, q=request.batch_size, choices=X, max_batch_size=512, unique=True
+        )
+    index = [int(torch.where((row == X).all(dim=-1))[0][0]) for row in chosen]
+    return shortlist.iloc[index], acq_values.detach().cpu().numpy()
+
+
+def _describe(
+    campaign: Campaign, picked: pd.DataFrame, values: np.ndarray, fitted: Fitted, request: Request
+) -> pd.DataFrame:
+    out = picked[campaign.space.names()].copy()
+    gains = {}
+    for obj in campaign.objectives:
+        model = fitted.objectives[obj.property]
+        pred = model.predict(out)
+        out[f"{obj.property}_mean"] = pred["mean"].to_numpy()
+        out[f"{obj.property}_lower"] = pred["lower"].to_numpy()
+        out[f"{obj.property}_upper"] = pred["upper"].to_numpy()
+        y = obj.sign * model.data.y
+        spread = float(np.std(y)) or 1.0
+        mean, std = model.predict_scale(out)
+        gains[obj.property] = (obj.sign * mean - y.max()) / spread, std / spread
+    out["acquisition"] = values
+    if request.strategy == "active":
+        out["reason"] = [
+            "maps the space: most uncertain for "
+            + max(gains, key=lambda k: gains[k][1][i])
+            + f" (cuts the integrated variance by {100 * v / len(gains):.0f}% on average)"
+            for i, v in enumerate(values)
+        ]
+    else:
+        out["reason"] = [_reason(campaign, gains, i) for i in range(len(out))]
+    if fitted.notes:
+        out["reason"] = out["reason"] + "; " + "; ".join(fitted.notes)
+    out["strategy"] = request.strategy
+    out["warm_up"] = False
+    return out
+
+
+def _reason(campaign: Campaign, gains: dict[str, tuple[np.ndarray, np.ndarray]], i: int) -> str:
+    """Which objective drives a proposal, and whether by its predicted value or uncertainty."""
+    props = campaign.all_properties()
+    best = max(gains, key=lambda k: gains[k][0][i] + 2 * gains[k][1][i])
+    improve, unsure = gains[best][0][i], gains[best][1][i]
+    unit = props[best].unit
+    if improve > 0:
+        return f"predicted to beat the best {best} so far ({unit or 'model scale'})".replace(
+            " ()", ""
+        )
+    if unsure > abs(improve):
+        return f"explores: {best} is uncertain here (sd {unsure:.2g} of the observed spread)"
+    return f"balances the objectives; {best} close to the best so far"
+
+
+def store_proposals(
+    campaign: Campaign,
+    store: Store,
+    proposals: pd.DataFrame,
+    provenance: str = "measured",
+    source: str = "formulate propose",
+) -> pd.DataFrame:
+    """Save proposals as pending membranes of a new numbered batch; returns them with their
+    ``membrane`` ids and ``batch``. ``provenance`` is what their outcomes will be: measured
+    in a lab, or emulated by the virtual lab."""
+    batch = store.next_batch(campaign.name)
+    taken = set(store.membranes(campaign.name).get("membrane", pd.Series(dtype=str)))
+    ids, k = [], 1
+    for _ in range(len(proposals)):
+        while f"B{batch}-{k}" in taken:
+            k += 1
+        ids.append(f"B{batch}-{k}")
+        k += 1
+    names = campaign.space.names()
+    members = [
+        NewMembrane(
+            membrane=mid,
+            formulation={n: rec.get(n) for n in names},
+            provenance=provenance,
+            status="pending",
+            batch=batch,
+            source=f"{source} ({rec.get('strategy', '')})",
+            notes=str(rec.get("reason", "")),
+        )
+        for mid, rec in zip(ids, proposals.to_dict("records"), strict=True)
+    ]
+    store.add(campaign.name, members)
+    out = proposals.copy()
+    out.insert(0, "batch", batch)
+    out.insert(0, "membrane", ids)
+    return out

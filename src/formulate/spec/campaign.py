@@ -1,0 +1,287 @@
+"""Campaign: a design space, objectives, a strategy and where its data lives.
+
+Defined in ``campaigns/<name>/campaign.toml`` and validated once into an immutable
+:class:`Campaign`; every problem in the file is reported at once, with its key and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from formulate.errors import FormulateError, Problem
+from formulate.spec.objectives import Objective, OutcomeConstraint
+from formulate.spec.properties import BUILTIN_PROPERTIES, Property
+from formulate.spec.space import DesignSpace, SpecProblems
+from formulate.spec.strategies import DEFAULT_STRATEGY, STRATEGIES
+
+Provenance = Literal["stated", "measured", "emulated", "imported"]
+PROVENANCES: tuple[str, ...] = ("stated", "measured", "emulated", "imported")
+CAMPAIGN_FILE = "campaign.toml"
+DEFAULT_SURROGATE = "gp-physics"
+"""The surrogate family a campaign uses unless it names one: it had the best NLPD for life and
+t+ at 10-40 membranes on the virtual lab (bench/bench_surrogates.py); gp-physics-aux is better
+still where the intermediates are measured on every membrane."""
+DB_ENV = "FORMULATE_DB_URL"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Strategy(_Frozen):
+    """Defaults for proposing the next batch."""
+
+    acquisition: str = DEFAULT_STRATEGY
+    batch_size: int = Field(default=4, ge=1, le=96)
+    seed: int = 0
+    surrogate: str = DEFAULT_SURROGATE
+
+    @field_validator("acquisition")
+    @classmethod
+    def _known_strategy(cls, name: str) -> str:
+        if name not in STRATEGIES:
+            raise ValueError(f"unknown strategy '{name}'; use one of {list(STRATEGIES)}")
+        return name
+
+
+class SeedFile(_Frozen):
+    """A data file loaded into the campaign's store the first time the store is opened."""
+
+    file: str
+    provenance: Provenance = "imported"
+    description: str = ""
+
+
+class StoreSettings(_Frozen):
+    """Where the records live: a database URL; empty means ``formulate.db`` in the folder."""
+
+    url: str = ""
+
+
+class Campaign(_Frozen):
+    """A validated campaign. ``folder`` is where ``campaign.toml`` lives."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    title: str = ""
+    description: str = ""
+    folder: Path
+    reference_temperature_C: float = 25.0
+    space: DesignSpace
+    objectives: tuple[Objective, ...] = Field(min_length=1)
+    outcome_constraints: tuple[OutcomeConstraint, ...] = ()
+    properties: dict[str, Property] = Field(default_factory=dict)
+    strategy: Strategy = Strategy()
+    seed_data: tuple[SeedFile, ...] = ()
+    store: StoreSettings = StoreSettings()
+
+    @model_validator(mode="after")
+    def _references(self) -> Campaign:
+        problems: list[Problem] = []
+        known = self.all_properties()
+        for i, obj in enumerate(self.objectives):
+            prop = known.get(obj.property)
+            if prop is None:
+                problems.append(_unknown_property(f"objectives[{i}].property", obj.property, known))
+            elif obj.unit is not None and obj.unit != prop.unit:
+                problems.append(
+                    Problem(
+                        f"objectives[{i}].unit",
+                        f"'{obj.unit}' is not the canonical unit of {obj.property}",
+                        f'write unit = "{prop.unit}"',
+                    )
+                )
+            if obj.transform == "logit" and prop and (prop.low, prop.high) != (0.0, 1.0):
+                problems.append(
+                    Problem(
+                        f"objectives[{i}].transform",
+                        "logit needs a property in [0, 1]",
+                        "use log10 or none",
+                    )
+                )
+        names = [o.property for o in self.objectives]
+        if len(set(names)) != len(names):
+            problems.append(Problem("objectives", "an objective is listed twice", "list each once"))
+        for i, con in enumerate(self.outcome_constraints):
+            if con.property not in known:
+                problems.append(
+                    _unknown_property(f"outcome_constraints[{i}].property", con.property, known)
+                )
+        for i, seed in enumerate(self.seed_data):
+            if not (self.folder / seed.file).is_file():
+                problems.append(
+                    Problem(
+                        f"seed_data[{i}].file",
+                        f"no file '{seed.file}' in {self.folder}",
+                        "fix the name or remove the entry",
+                    )
+                )
+        if problems:
+            raise SpecProblems(problems)
+        return self
+
+    def all_properties(self) -> dict[str, Property]:
+        """Built-in properties plus the campaign's own (the campaign's win)."""
+        return {**BUILTIN_PROPERTIES, **self.properties}
+
+    def censorable(self) -> list[str]:
+        """Properties whose values may be right-censored."""
+        props = self.all_properties()
+        out = {name for name, p in props.items() if p.censorable}
+        out |= {o.property for o in self.objectives if o.censorable}
+        return sorted(out - {o.property for o in self.objectives if o.censorable is False})
+
+    def store_url(self) -> str:
+        """Database URL: ``$FORMULATE_DB_URL``, else the file's ``[store] url``, else SQLite."""
+        url = os.environ.get(DB_ENV) or self.store.url
+        return url or f"sqlite:///{(self.folder / 'formulate.db').resolve()}"
+
+    def describe(self) -> list[str]:
+        """The campaign in plain words: space, objectives, constraints."""
+        lines = [f"Campaign {self.name}: {self.title}".rstrip(": ")]
+        lines += ["Variables:"] + [f"  {line}" for line in self.space.describe()]
+        lines.append("Objectives:")
+        props = self.all_properties()
+        for o in self.objectives:
+            unit = props[o.property].unit
+            ref = f", reference {o.reference:g} {unit}" if o.reference is not None else ""
+            cens = ", right-censored while running" if o.property in self.censorable() else ""
+            lines.append(
+                f"  {o.direction} {o.property} [{unit or '-'}] on {o.transform} scale{ref}{cens}"
+            )
+        lines += [f"  constraint: {c.describe()}" for c in self.outcome_constraints]
+        return lines
+
+
+def _unknown_property(key: str, name: str, known: dict[str, Property]) -> Problem:
+    return Problem(
+        key,
+        f"unknown property '{name}'",
+        f"use one of {sorted(known)} or declare it under [properties.{name}]",
+    )
+
+
+def campaign_dir(ref: str | Path, root: Path | None = None) -> Path:
+    """Resolve a campaign reference: a folder, a ``campaign.toml``, or a name under
+    ``campaigns/`` (relative to ``root`` or the working directory)."""
+    path = Path(ref)
+    if path.name == CAMPAIGN_FILE:
+        path = path.parent
+    if (path / CAMPAIGN_FILE).is_file():
+        return path
+    base = (root or Path.cwd()) / "campaigns"
+    if (base / str(ref) / CAMPAIGN_FILE).is_file():
+        return base / str(ref)
+    known = sorted(p.parent.name for p in base.glob(f"*/{CAMPAIGN_FILE}")) if base.is_dir() else []
+    raise FormulateError(
+        f"no campaign '{ref}': neither a folder with {CAMPAIGN_FILE} nor a name under {base}",
+        [
+            Problem(
+                str(ref),
+                "not found",
+                f"use one of {known}" if known else "run 'formulate init NAME' first",
+            )
+        ],
+    )
+
+
+def load_campaign(ref: str | Path, root: Path | None = None) -> Campaign:
+    """Read and validate ``campaign.toml``; raise :class:`FormulateError` listing every problem."""
+    folder = campaign_dir(ref, root)
+    file = folder / CAMPAIGN_FILE
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as err:
+        raise FormulateError(f"{file} is not valid TOML", [Problem(str(file), str(err))]) from err
+    return campaign_from_dict(raw, folder, source=str(file))
+
+
+def campaign_from_dict(raw: dict[str, Any], folder: Path, source: str = CAMPAIGN_FILE) -> Campaign:
+    """Validate a parsed campaign file (``source`` names it in messages)."""
+    data = dict(raw)
+    space_keys = ("variables", "forbidden", "linear_constraints")
+    data["space"] = {k: data.pop(k) for k in space_keys if k in data}
+    data["folder"] = folder.resolve()
+    try:
+        return Campaign.model_validate(data)
+    except ValidationError as err:
+        problems = [_problem_from_pydantic(source, e) for e in err.errors()]
+        raise FormulateError(f"{source} has errors", problems) from None
+    except SpecProblems as err:
+        problems = [Problem(f"{source}: {p.where}", p.what, p.fix) for p in err.problems]
+        raise FormulateError(f"{source} has errors", problems) from None
+
+
+def _problem_from_pydantic(source: str, error: Any) -> Problem:
+    loc = [str(p) for p in error["loc"] if p not in ("space",)]
+    # drop the union tag pydantic adds for discriminated variables (e.g. 'continuous')
+    if (
+        len(loc) >= 3
+        and loc[0] == "variables"
+        and loc[2] in ("continuous", "discrete", "categorical")
+    ):
+        del loc[2]
+    key = ".".join(loc) or "(top level)"
+    what = error["msg"]
+    fix = ""
+    if error["type"] == "extra_forbidden":
+        what, fix = "unknown key", "remove it or check its spelling"
+    elif error["type"] == "missing":
+        what, fix = "missing", "add this key"
+    elif error["type"] == "union_tag_invalid" or error["type"] == "union_tag_not_found":
+        fix = 'set kind = "continuous", "discrete" or "categorical"'
+    return Problem(f"{source}: {key}", what, fix)
+
+
+def template_dir(template: str) -> Path:
+    """A bundled template by name (``cheng2023``), or a campaign folder to copy."""
+    bundled = Path(str(resources.files("formulate") / "templates" / template))
+    if (bundled / CAMPAIGN_FILE).is_file():
+        return bundled
+    path = Path(template)
+    if (path / CAMPAIGN_FILE).is_file():
+        return path
+    names = sorted(p.name for p in bundled.parent.iterdir() if (p / CAMPAIGN_FILE).is_file())
+    raise FormulateError(
+        f"no template '{template}'",
+        [Problem("template", template, f"use one of {names} or a folder")],
+    )
+
+
+def init_campaign(
+    name: str, template: str = "cheng2023", folder: Path = Path("campaigns")
+) -> Campaign:
+    """Create ``folder/name`` from a template (its data files come along; no database)."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
+        raise FormulateError(
+            f"bad campaign name '{name}'",
+            [Problem("name", name, "use letters, digits, '.', '_' and '-'")],
+        )
+    target = folder / name
+    if target.exists():
+        raise FormulateError(
+            f"{target} already exists", [Problem(str(target), "exists", "choose another name")]
+        )
+    source = template_dir(template)
+    old = load_campaign(source).name
+    shutil.copytree(
+        source, target, ignore=shutil.ignore_patterns("*.db*", "__pycache__", ".formulate-cache")
+    )
+    toml = target / CAMPAIGN_FILE
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text.replace(f'name = "{old}"', f'name = "{name}"', 1), encoding="utf-8")
+    return load_campaign(target)

@@ -1,0 +1,112 @@
+"""Acquisition: reference point, constraints, weights and targets that change the choice, and
+the integrated-variance batch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from formulate.plan.acquisition import (
+    AcquisitionInputs,
+    Constraint,
+    build,
+    integrated_variance_batch,
+    reference_point,
+)
+from formulate.plan.planner import fit_models
+from formulate.spec.pool import candidate_pool
+from formulate.testing import emulated
+
+
+@pytest.fixture(scope="module")
+def fitted_setup():
+    from formulate.spec.campaign import load_campaign
+    from formulate.testing import TEMPLATE
+
+    campaign = load_campaign(TEMPLATE)
+    table = emulated(campaign, 24, seed=11)
+    fitted = fit_models(campaign, table, "gp-onehot", "cpu", disk_cache=False)
+    pool = candidate_pool(campaign.space, 256, seed=0)
+    return campaign, table, fitted, pool
+
+
+def _inputs(setup, strategy: str, **extra: object) -> tuple[AcquisitionInputs, torch.Tensor]:
+    campaign, table, fitted, pool = setup
+    encoder = next(iter(fitted.objectives.values())).encoder
+    inputs = AcquisitionInputs(
+        strategy=strategy,
+        campaign=campaign,
+        model=fitted.model_list(),
+        models=fitted.objectives,
+        X_baseline=encoder.encode(table),
+        seed=0,
+        **extra,  # type: ignore[arg-type]
+    )
+    return inputs, encoder.encode(pool)
+
+
+def _best(setup, strategy: str, **extra: object) -> int:
+    inputs, X = _inputs(setup, strategy, **extra)
+    with torch.no_grad():
+        scores = build(inputs)(X.unsqueeze(-2))
+    return int(scores.argmax())
+
+
+def test_reference_drops_to_the_data_when_nothing_reaches_the_campaigns(fitted_setup) -> None:
+    campaign, table, fitted, _ = fitted_setup
+    ref = reference_point(campaign, fitted.objectives)
+    # conductivity's campaign reference is 1e-5 S/cm and some membranes reach it
+    assert ref[0].item() == pytest.approx(-5.0)
+    low = table.assign(ionic_conductivity=table["ionic_conductivity"] * 1e-3)  # all < 1e-5
+    low_fit = fit_models(campaign, low, "gp-onehot", "cpu", disk_cache=False)
+    ref_low = reference_point(campaign, low_fit.objectives)
+    observed = np.log10(low["ionic_conductivity"].to_numpy(dtype=float))
+    assert ref_low[0].item() < observed.min() and ref_low[0].item() > -5.0 - 6
+
+
+def test_constraint_is_feasible_on_its_side_of_the_threshold() -> None:
+    at_least = Constraint(output=1, threshold=4.5, sign=1.0)
+    samples = torch.tensor([[0.0, 4.0], [0.0, 5.0]])
+    assert (at_least(samples) > 0).tolist() == [True, False]  # BoTorch: feasible where <= 0
+    at_most = Constraint(output=1, threshold=4.5, sign=-1.0)
+    assert (at_most(samples) > 0).tolist() == [False, True]
+
+
+def test_parego_uses_the_requested_weights_and_they_change_the_scores(fitted_setup) -> None:
+    inputs, X = _inputs(fitted_setup, "parego", weights={"transference_number": 3.0})
+    acqf = build(inputs)
+    # campaign order: conductivity, t+, life; unnamed objectives keep their campaign weight (1)
+    assert acqf.scalarization_weights.tolist() == pytest.approx([0.2, 0.6, 0.2])
+    plain_inputs, _ = _inputs(fitted_setup, "parego")
+    assert build(plain_inputs).scalarization_weights.tolist() == pytest.approx([1 / 3] * 3)
+    with torch.no_grad():
+        weighted, plain = acqf(X.unsqueeze(-2)), build(plain_inputs)(X.unsqueeze(-2))
+    assert not torch.allclose(weighted, plain)
+
+
+def test_qlognei_improves_its_target(fitted_setup) -> None:
+    _, _, fitted, pool = fitted_setup
+    for target in ("ionic_conductivity", "transference_number"):
+        mean = fitted.objectives[target].predict(pool)["mean"].to_numpy()
+        chosen = _best(fitted_setup, "qlognei", target=target)
+        assert mean[chosen] >= np.quantile(mean, 0.9), target
+
+
+def test_inputs_are_checked_once(fitted_setup) -> None:
+    with pytest.raises(ValueError, match="no acquisition function for strategy 'active'"):
+        _inputs(fitted_setup, "active")
+    with pytest.raises(ValueError, match="target 'yield' is not an objective"):
+        _inputs(fitted_setup, "qlognei", target="yield")
+
+
+def test_integrated_variance_batch_spreads_and_respects_pending(fitted_setup) -> None:
+    _, _, fitted, pool = fitted_setup
+    models = list(fitted.objectives.values())
+    X = models[0].encoder.encode(pool)
+    chosen, values = integrated_variance_batch(models, X, X[::4], None, 4)
+    assert len(set(chosen)) == 4
+    assert np.all(np.diff(values) <= 1e-12)  # each pick reduces less than the one before
+    pending = X[chosen[:1]]
+    again, _ = integrated_variance_batch(models, X, X[::4], pending, 4)
+    assert chosen[0] not in again  # a pending membrane is already informative

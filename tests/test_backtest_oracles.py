@@ -1,0 +1,57 @@
+"""Oracles: pools validated like an import and averaged, the emulator's limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from formulate.backtest import Settings, load_pool, prepare
+from formulate.errors import FormulateError
+from formulate.testing import synthetic_yield
+
+
+def test_pool_replicates_are_averaged_and_extra_columns_ignored(pool) -> None:
+    csv, folder = pool
+    campaign = load_campaign_toml(folder / "one.toml")
+    rows = load_pool(campaign, csv)
+    assert len(rows) == 45
+    first = rows.iloc[0]
+    assert first["replicates"] == 2
+    assert first["yield_pct"] == pytest.approx(
+        synthetic_yield(first["catalyst"], first["temperature"], first["ratio"]) + 1.0
+    )
+
+
+def load_campaign_toml(path: Path):
+    from formulate.backtest import backtest_campaign
+
+    return backtest_campaign(Settings(kind="pool", campaign=str(path)))
+
+
+def test_bad_pool_row_is_named_and_nothing_runs(pool, tmp_path: Path) -> None:
+    csv, folder = pool
+    frame = pd.read_csv(csv)
+    frame.loc[6, "catalyst"] = "Z"
+    bad = tmp_path / "bad.csv"
+    frame.to_csv(bad, index=False)
+    settings = Settings(kind="pool", campaign=str(folder / "one.toml"), pool=str(bad), seeds=1)
+    with pytest.raises(FormulateError) as err:
+        prepare(settings, tmp_path / "out")
+    text = err.value.message()
+    assert "bad.csv" in text and "catalyst" in text and "Z" in text
+    assert not (tmp_path / "out").exists()
+
+
+def test_emulator_refuses_a_space_it_has_no_mechanisms_for(pool, tmp_path: Path) -> None:
+    _, folder = pool
+    settings = Settings(kind="emulator", campaign=str(folder / "one.toml"), seeds=1)
+    with pytest.raises(FormulateError) as err:
+        prepare(settings, tmp_path / "emu")
+    assert {p.where for p in err.value.problems} == {
+        "variables.filler",
+        "variables.polymer",
+        "variables.solvent",
+    }
+    assert not (tmp_path / "emu").exists()

@@ -1,0 +1,49 @@
+"""The backtest report: curves from stored runs, the summary against an independent count, and
+the files it writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from formulate.backtest import Report, Settings, prepare, run_backtest
+from formulate.backtest.metrics import top_rows
+
+
+def test_summary_matches_a_count_from_the_traces(pool, tmp_path: Path) -> None:
+    csv, folder = pool
+    settings = Settings(
+        kind="pool",
+        campaign=str(folder / "one.toml"),
+        pool=str(csv),
+        strategies=("random", "ofat"),
+        seeds=3,
+        initial=3,
+        batch_size=2,
+        budget=11,
+    )
+    bt = run_backtest(prepare(settings, tmp_path / "out"), workers=1)
+    report = Report(bt)
+    reference = bt.reference()
+    top = set(top_rows(reference[["yield_pct"]].to_numpy(), 0.05).tolist())
+    assert len(top) == 3  # ceil(5% of 45)
+    traces = bt.traces()
+    summary = report.summary().set_index("strategy")
+    for strategy in ("random", "ofat"):
+        found = []
+        for _, run in traces[traces["strategy"] == strategy].groupby("seed"):
+            hits = [i + 1 for i, row in enumerate(run["row"].astype(int)) if row in top]
+            found.append(hits[0] if hits else np.inf)
+        median = np.median(found)
+        text = summary.loc[strategy, "n to top 5%"]
+        assert text.split()[0] == (f"{median:.0f}" if np.isfinite(median) else ">11"), text
+    curves = report.curves()
+    assert set(curves.groupby(["strategy", "seed"]).size()) == {11}
+    best = curves.groupby(["strategy", "seed"])["best yield_pct"]
+    assert (best.diff().dropna() >= 0).all()  # best so far never falls
+    paths = report.write()
+    table = pd.read_csv(paths["summary.csv"])
+    assert list(table["strategy"]) == ["random", "ofat"]
+    assert paths["backtest.png"].stat().st_size > 10_000

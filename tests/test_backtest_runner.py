@@ -1,0 +1,186 @@
+"""Backtest runs: identical starts, finding the top, resumption, processes, Ray, the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from formulate.backtest import Report, Settings, prepare, run_backtest, run_one
+from formulate.backtest.metrics import random_experiments_to
+from formulate.cli import main
+from formulate.errors import FormulateError
+
+
+def test_every_strategy_of_a_seed_starts_from_the_same_rows(pool) -> None:
+    csv, folder = pool
+    settings = Settings(
+        kind="pool",
+        campaign=str(folder / "one.toml"),
+        pool=str(csv),
+        initial=4,
+        budget=6,
+        batch_size=2,
+    )
+    starts = {
+        s: run_one(settings, s, seed=3).query("step == 0")["row"].tolist()
+        for s in ("random", "ofat", "optuna-tpe", "qlognei")
+    }
+    assert len({tuple(v) for v in starts.values()}) == 1
+    other = run_one(settings, "random", seed=4).query("step == 0")["row"].tolist()
+    assert other != starts["random"]
+
+
+def test_pool_backtest_finds_the_top_faster_than_random(pool, tmp_path: Path) -> None:
+    csv, folder = pool
+    settings = Settings(
+        kind="pool",
+        campaign=str(folder / "one.toml"),
+        pool=str(csv),
+        strategies=("qlognei", "random"),
+        seeds=4,
+        initial=4,
+        batch_size=2,
+        budget=16,
+    )
+    bt = run_backtest(prepare(settings, tmp_path / "out"), workers=1)
+    traces = bt.traces()
+    for _, run in traces.groupby(["strategy", "seed"]):
+        assert run["row"].is_unique and len(run) == 16  # no row revealed twice
+    report = Report(bt)
+    table = report.summary().set_index("strategy")
+    n_model = float(table.loc["qlognei", "n to top 5%"].split()[0].lstrip(">"))
+    expected_random = random_experiments_to(1 / 3, 45, 3)  # (45 + 1) / (3 + 1) = 11.5
+    assert n_model < expected_random
+    paths = report.write()
+    assert all(p.is_file() for p in paths.values())
+    assert "| qlognei |" in paths["summary.md"].read_text()
+
+
+def test_two_objective_pool_reaches_full_hypervolume_when_all_rows_are_revealed(
+    pool, tmp_path: Path
+) -> None:
+    csv, folder = pool
+    settings = Settings(
+        kind="pool",
+        campaign=str(folder / "two.toml"),
+        pool=str(csv),
+        strategies=("qlognehvi", "sobol"),
+        seeds=1,
+        initial=5,
+        batch_size=10,
+        budget=45,
+    )
+    bt = run_backtest(prepare(settings, tmp_path / "out"), workers=1)
+    curves = Report(bt).curves()
+    for _, c in curves.groupby("strategy"):
+        hv = c["hypervolume fraction"].to_numpy()
+        assert np.all(np.diff(hv) >= -1e-12) and hv[-1] == pytest.approx(1.0)
+        assert c["top5% found"].iloc[-1] == 1.0
+
+
+def test_interrupted_backtest_resumes_only_missing_runs(pool, tmp_path: Path) -> None:
+    csv, folder = pool
+    settings = Settings(
+        kind="pool",
+        campaign=str(folder / "one.toml"),
+        pool=str(csv),
+        strategies=("random", "ofat"),
+        seeds=2,
+        initial=3,
+        batch_size=2,
+        budget=9,
+    )
+    bt = run_backtest(prepare(settings, tmp_path / "out"), workers=1)
+    lost = bt.run_path("ofat", 1)
+    before = pd.read_csv(lost).drop(columns="wall_s")
+    lost.unlink()  # as if killed before this run finished
+    kept = {p: p.stat().st_mtime_ns for p in (tmp_path / "out" / "runs").glob("*/*.csv")}
+    bt = prepare(settings, tmp_path / "out")
+    assert bt.missing() == [("ofat", 1)]
+    run_backtest(bt, workers=1)
+    pd.testing.assert_frame_equal(pd.read_csv(lost).drop(columns="wall_s"), before)
+    assert all(p.stat().st_mtime_ns == t for p, t in kept.items())
+    with pytest.raises(FormulateError, match="holds a different backtest"):
+        prepare(Settings(**{**settings.__dict__, "seeds": 3}), tmp_path / "out")
+
+
+def test_ray_executor_on_a_local_instance(pool, tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    csv, folder = pool
+    settings = Settings(
+        kind="pool",
+        campaign=str(folder / "one.toml"),
+        pool=str(csv),
+        strategies=("random",),
+        seeds=2,
+        initial=3,
+        batch_size=2,
+        budget=7,
+    )
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        bt = run_backtest(prepare(settings, tmp_path / "ray"), executor="ray")
+    finally:
+        ray.shutdown()
+    local = run_backtest(prepare(settings, tmp_path / "local"), workers=1)
+    pd.testing.assert_frame_equal(
+        bt.traces().drop(columns="wall_s"), local.traces().drop(columns="wall_s")
+    )
+
+
+def test_cli_backtest_pool_and_report(pool, tmp_path: Path, capsys) -> None:
+    csv, folder = pool
+    out = tmp_path / "cli"
+    args = [
+        "backtest",
+        "pool",
+        str(csv),
+        "--spec",
+        str(folder / "one.toml"),
+        "--strategy",
+        "random",
+        "--strategy",
+        "sobol",
+        "--seeds",
+        "2",
+        "--budget",
+        "6",
+        "--workers",
+        "1",
+        "-o",
+        str(out),
+    ]
+    assert main(args) == 0
+    assert (out / "summary.md").is_file() and (out / "backtest.png").is_file()
+    (out / "summary.md").unlink()
+    assert main(["backtest", "report", str(out)]) == 0
+    assert (out / "summary.md").is_file()
+    assert main(["backtest", "report", str(tmp_path / "nothing")]) == 2
+    assert "no backtest in" in capsys.readouterr().err
+
+
+def test_parallel_processes_give_the_runs_of_one_process(pool, tmp_path: Path) -> None:
+    csv, folder = pool
+    settings = Settings(
+        kind="pool",
+        campaign=str(folder / "one.toml"),
+        pool=str(csv),
+        strategies=("sobol", "ofat"),
+        seeds=2,
+        initial=3,
+        batch_size=2,
+        budget=7,
+    )
+    events: list[tuple[str, int, int, int]] = []
+    two = run_backtest(
+        prepare(settings, tmp_path / "two"), workers=2, progress=lambda *e: events.append(e)
+    )
+    one = run_backtest(prepare(settings, tmp_path / "one"), workers=1)
+    pd.testing.assert_frame_equal(
+        two.traces().drop(columns="wall_s"), one.traces().drop(columns="wall_s")
+    )
+    assert events[-1][1:3] == (4, 4)  # runs done of runs wanted
+    assert max(e[3] for e in events) == 4 * 2  # steps reported: 2 per run
