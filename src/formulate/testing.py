@@ -254,7 +254,7 @@ def synthetic_pool(folder: Path) -> Path:
     input, an extra column, and replicates of the first five rows), ``one.toml`` (maximize
     yield) and ``two.toml`` (and minimize cost) into ``folder``; returns the CSV's path."""
     rng = np.random.default_rng(0)
-    rows = []
+    rows: list[dict[str, str | float]] = []
     for i in range(45):
         c, t, r = "ABC"[i % 3], round(float(rng.uniform(20, 80)), 1), float(rng.integers(1, 6))
         rows.append(
@@ -268,7 +268,7 @@ def synthetic_pool(folder: Path) -> Path:
             }
         )
     for rec in rows[:5]:
-        rows.append({**rec, "yield_pct": rec["yield_pct"] + 2.0})
+        rows.append({**rec, "yield_pct": float(rec["yield_pct"]) + 2.0})
     csv = folder / "past.csv"
     pd.DataFrame(rows).to_csv(csv, index=False)
     (folder / "one.toml").write_text(SYNTHETIC_SPEC.replace("{second}", ""))
