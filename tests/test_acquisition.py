@@ -8,13 +8,16 @@ import pytest
 import torch
 
 from formulate.plan.acquisition import (
+    MAX_BASELINE,
     AcquisitionInputs,
     Constraint,
     build,
     integrated_variance_batch,
     reference_point,
+    screen,
 )
 from formulate.plan.planner import fit_models
+from formulate.spec.campaign import Campaign
 from formulate.spec.pool import candidate_pool
 from formulate.testing import emulated
 
@@ -110,3 +113,28 @@ def test_integrated_variance_batch_spreads_and_respects_pending(fitted_setup) ->
     pending = X[chosen[:1]]
     again, _ = integrated_variance_batch(models, X, X[::4], pending, 4)
     assert chosen[0] not in again  # a pending membrane is already informative
+
+
+def test_screen_ranks_like_the_noisy_acquisition_on_a_large_campaign(campaign: Campaign) -> None:
+    from formulate.testing import Realistic, realistic_campaign
+
+    table = realistic_campaign(campaign, Realistic(membranes=90, seed=21))
+    fitted = fit_models(campaign, table, "gp-onehot", "cpu", disk_cache=False)
+    encoder = next(iter(fitted.objectives.values())).encoder
+    measured = table[table["status"] == "measured"].dropna(subset=["ionic_conductivity"])
+    inputs = AcquisitionInputs(
+        strategy="qlognehvi",
+        campaign=campaign,
+        model=fitted.model_list(),
+        models=fitted.objectives,
+        X_baseline=encoder.encode(measured),
+        constraints=tuple(c for _, c in fitted.constraints),
+    )
+    assert len(inputs.baseline) <= MAX_BASELINE < len(measured)
+    X = encoder.encode(candidate_pool(campaign.space, 512, seed=2))
+    with torch.no_grad():
+        cheap = screen(inputs)(X.unsqueeze(-2))
+        full = build(inputs)(X.unsqueeze(-2))
+    kept = set(cheap.argsort(descending=True)[:128].tolist())
+    best_five = full.argsort(descending=True)[:5].tolist()
+    assert sum(i in kept for i in best_five) >= 4

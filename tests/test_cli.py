@@ -145,11 +145,13 @@ def test_diagnose_reports_metrics_and_writes_a_plot(
     )
     assert run(capsys, "import", "c1", "emu.csv")[0] == 0
     code, out, _ = run(capsys, "diagnose", "c1", "--surrogate", "gp-onehot", "--json")
-    scores = json.loads(out)
+    scores = json.loads(out)["scores"]
     assert code == 0 and {s["objective"] for s in scores} == {
         "ionic_conductivity",
         "transference_number",
         "li_symmetric_life",
     }
+    code, out, _ = run(capsys, "diagnose", "c1", "--json")  # the campaign's own surrogate
+    assert code == 0 and {s["surrogate"] for s in json.loads(out)["scores"]} == {"gp-physics"}
     code, out, _ = run(capsys, "diagnose", "c1", "--surrogate", "gp-onehot", "--plot", "p.png")
     assert code == 0 and (workdir / "p.png").is_file() and "most relevant" in out

@@ -1,4 +1,5 @@
-"""Cross-validation metrics, computed by hand on small examples, and the parity plot."""
+"""Leave-one-out diagnostics: metrics by hand, the closed form against conditioning, skipped
+families, the parity plot."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from scipy.stats import norm
 
+from formulate.errors import NotEnoughData
 from formulate.model.diagnostics import cross_validate, diagnose, metrics, parity_plot
+from formulate.model.surrogates import fit_objective
 from formulate.spec.campaign import Campaign
-from formulate.testing import emulated
+from formulate.testing import Realistic, emulated, realistic_campaign
 
 
 def test_metrics_by_hand() -> None:
@@ -32,7 +36,8 @@ def test_metrics_by_hand() -> None:
     assert m["coverage95"] == pytest.approx(1.0)
 
 
-def test_cross_validation_is_out_of_fold(campaign: Campaign) -> None:
+def test_leave_one_out_matches_refitting_without_the_point(campaign: Campaign) -> None:
+    """The closed form equals conditioning on the other points with the same hyperparameters."""
     table = emulated(campaign, 14, seed=11)
     preds = cross_validate(campaign, table, "ionic_conductivity", "gp-onehot")
     assert sorted(preds["membrane"]) == sorted(table["membrane"])
@@ -40,21 +45,38 @@ def test_cross_validation_is_out_of_fold(campaign: Campaign) -> None:
         table.set_index("membrane").loc[preds["membrane"], "ionic_conductivity"].astype(float)
     )
     assert preds["observed"].to_numpy() == pytest.approx(observed.to_numpy())
-    assert (preds["mean"] != preds["observed"]).all()  # never predicted from its own value
+    model = fit_objective(campaign, table, "ionic_conductivity", "gp-onehot").model
+    i = 5
+    rest = [j for j in range(len(table)) if j != i]
+    X, y = model.train_inputs[0], model.train_targets
+    model.eval()
+    with torch.no_grad():
+        model.set_train_data(X[rest], y[rest], strict=False)
+        post = model.posterior(X[i : i + 1], observation_noise=True)
+        model.set_train_data(X, y, strict=False)
+    membrane = table["membrane"].iloc[i]
+    row = preds.set_index("membrane").loc[membrane]
+    assert row["mean"] == pytest.approx(post.mean.item(), rel=1e-6)
+    assert row["std"] == pytest.approx(post.variance.sqrt().item(), rel=1e-6)
 
 
-def test_diagnose_table_and_plot(campaign: Campaign, tmp_path: Path) -> None:
-    table = emulated(campaign, 12, seed=12)
-    scores, preds = diagnose(campaign, table, ["gp-onehot"])
-    assert list(scores["objective"]) == [o.property for o in campaign.objectives]
-    assert set(scores.columns) >= {"rmse", "r2", "nlpd", "coverage95"}
-    png = parity_plot(preds, tmp_path / "parity.png")
+def test_a_family_or_objective_without_data_is_skipped_not_fatal(
+    campaign: Campaign, tmp_path: Path
+) -> None:
+    table = realistic_campaign(campaign, Realistic(membranes=24, seed=12))
+    table.loc[table.index[1:], "mobile_li_fraction"] = np.nan  # one membrane has it
+    found = diagnose(campaign, table, ["gp-onehot", "gp-physics-aux"])
+    assert list(found.scores["surrogate"]) == ["gp-onehot"] * 3
+    assert set(found.scores.columns) >= {"rmse", "r2", "nlpd", "coverage95"}
+    assert [p.where for p in found.skipped] == [
+        f"{o.property} (gp-physics-aux)" for o in campaign.objectives
+    ]
+    assert "mobile_li_fraction measured on 1 membrane(s), 3 needed" in found.skipped[0].what
+    png = parity_plot(found.predictions, tmp_path / "parity.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_too_few_membranes_to_cross_validate_is_a_clear_message(campaign: Campaign) -> None:
-    from formulate.errors import FormulateError
-
     table = emulated(campaign, 4, seed=15).iloc[:3]
-    with pytest.raises(FormulateError, match="cross-validation needs at least 4"):
+    with pytest.raises(NotEnoughData, match="a model needs at least 4"):
         cross_validate(campaign, table, "ionic_conductivity", "gp-onehot")

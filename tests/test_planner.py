@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from formulate.data import Store
 from formulate.plan.planner import Request, fit_models, propose, store_proposals
 from formulate.spec.campaign import Campaign, campaign_from_dict
-from formulate.testing import emulated
+from formulate.testing import Realistic, emulated, realistic_campaign
 
 FAST = {"pool_size": 256}
 
@@ -257,3 +257,28 @@ def test_closed_loop_improves_hypervolume(campaign: Campaign, store: Store) -> N
     assert hypervolume(campaign, after, ref) > hypervolume(campaign, before, ref)
     assert result.batches == [1, 2, 3]
     assert len(result.history) == 4
+
+
+def test_warm_up_rule_until_models_can_be_fitted(campaign: Campaign) -> None:
+    from formulate.errors import NotEnoughData
+
+    table = measured(emulated(campaign, 2, seed=40))
+    out = propose(campaign, table, Request(batch_size=3, **FAST))
+    assert len(out) == 3 and out["warm_up"].all() and (out["strategy"] == "qlognehvi").all()
+    assert out["reason"].iloc[0] == (
+        "warm-up (sobol) until qlognehvi's models can be fitted: ionic_conductivity measured "
+        "on 2 membrane(s), 3 needed"
+    )
+    assert all(campaign.space.is_feasible(r) for r in out.to_dict("records"))
+    with pytest.raises(NotEnoughData, match="a model needs at least 3"):
+        propose(campaign, table, Request(batch_size=3, warm_up=False, **FAST))
+
+
+def test_a_failure_marked_by_a_person_trains_the_film_model(campaign: Campaign) -> None:
+    table = realistic_campaign(campaign, Realistic(membranes=24, seed=8))
+    by_hand = table.drop(columns="film_formed")  # people mark "failed"; nobody logs film_formed
+    fitted = fit_models(campaign, by_hand, "gp-onehot", "cpu", disk_cache=False)
+    films = [m for m, _ in fitted.constraints if m.objective == "film_formed"]
+    assert len(films) == 1
+    failed = (by_hand["status"] == "failed").sum()
+    assert (films[0].data.y < 0).sum() == failed > 0

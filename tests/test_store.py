@@ -167,3 +167,14 @@ def test_paper_campaign_store_is_seeded_once(campaign: Campaign, store: Store) -
     assert store.is_seeded("cheng2023")
     again = open_store(campaign, store.url)
     assert len(again.membranes("cheng2023")) == 3
+
+
+def test_data_version_changes_with_every_write(db_url: str) -> None:
+    store = Store(db_url)
+    first = store.data_version("c")
+    store.add("c", [NewMembrane("m1", formulation(), "measured", status="made")])
+    second = store.data_version("c")
+    store.add("c", [], [NewMeasurement("m1", "ionic_conductivity", 1e-4, "S/cm", "measured")])
+    third = store.data_version("c")
+    assert len({first, second, third}) == 3
+    assert store.data_version("c") == third  # reading changes nothing

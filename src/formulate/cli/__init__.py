@@ -371,8 +371,9 @@ def _print_run(spec: Campaign, result: RunResult, plot: Path) -> None:
 def diagnose(
     campaign: CampaignArg,
     surrogate: Annotated[
-        list[str] | None, typer.Option(help="surrogate spec(s); default: all")
+        list[str] | None, typer.Option(help="surrogate spec(s); default: the campaign's")
     ] = None,
+    every: Annotated[bool, typer.Option("--all", help="every surrogate family")] = False,
     plot: Annotated[
         Path | None,
         typer.Option(help="parity plot PNG (default: <campaign>/diagnostics/parity.png)"),
@@ -380,29 +381,37 @@ def diagnose(
     as_json: JsonOpt = False,
     db: DbOpt = None,
 ) -> None:
-    """Cross-validate each objective's surrogate: RMSE, R2, NLPD, 95% coverage; parity plot."""
-    from formulate.model import fit_objective, lengthscales, model_cache, spec_names
+    """Leave-one-out check of each objective's surrogate: RMSE, R2, NLPD, 95% coverage."""
+    from formulate.model import lengthscales, model_cache, spec_names
     from formulate.model.diagnostics import diagnose as run_diagnose
     from formulate.model.diagnostics import parity_plot
 
     spec, store = open_campaign(campaign, db)
     table = campaign_table(spec, store)
-    names = surrogate or spec_names()
-    scores, preds = run_diagnose(spec, table, names)
+    names = spec_names() if every else (surrogate or [spec.strategy.surrogate])
+    with err.status("fitting the models (cached ones are reused)..."):
+        found = run_diagnose(spec, table, names, cache_dir=model_cache(spec))
     if as_json:
-        out.print_json(scores.to_json(orient="records"))
+        skipped = [{"where": p.where, "what": p.what} for p in found.skipped]
+        scores = json.loads(found.scores.to_json(orient="records"))
+        out.print_json(json.dumps({"scores": scores, "skipped": skipped}))
         return
-    print_frame(scores, "Cross-validation (model scale: log10 S/cm, logit t+, log10 h)")
-    path = parity_plot(preds, plot or spec.folder / "diagnostics" / "parity.png")
-    out.print(f"Parity plot: {path}")
-    for obj in spec.objectives:
-        fitted = fit_objective(spec, table, obj.property, names[0], cache_dir=model_cache(spec))
-        ls = lengthscales(fitted)
+    print_frame(found.scores, "Leave-one-out (model scale: log10 S/cm, logit t+, log10 h)")
+    for problem in found.skipped:
+        out.print(f"{problem.where}: {problem.what}", markup=False)
+    if found.predictions:
+        path = parity_plot(found.predictions, plot or spec.folder / "diagnostics" / "parity.png")
+        out.print(f"Parity plot: {path}", markup=False)
+    from formulate.model import fit_objective
+
+    for obj, name in found.predictions:
+        if name != names[0]:
+            continue
+        ls = lengthscales(fit_objective(spec, table, obj, name, cache_dir=model_cache(spec)))
         if not ls.empty:
             top = ", ".join(f"{k} {v:.2g}" for k, v in ls.head(4).items())
             out.print(
-                f"{obj.property} ({names[0]}): most relevant (shortest length-scales): {top}",
-                markup=False,
+                f"{obj} ({name}): most relevant (shortest length-scales): {top}", markup=False
             )
 
 

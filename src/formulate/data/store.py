@@ -336,6 +336,22 @@ class Store:
             )
         return row
 
+    def data_version(self, campaign: str) -> str:
+        """A short text that changes with every write to the campaign's records (membranes
+        added or moved along, measurements logged): a cache key for views."""
+        with Session(self.engine) as s:
+            members = s.execute(
+                select(func.count(MembraneRow.id), func.max(MembraneRow.updated_at)).where(
+                    MembraneRow.campaign == campaign
+                )
+            ).one()
+            logged = s.execute(
+                select(func.count(MeasurementRow.id), func.max(MeasurementRow.id))
+                .join(MembraneRow, MembraneRow.id == MeasurementRow.membrane_id)
+                .where(MembraneRow.campaign == campaign)
+            ).one()
+        return f"{members[0]}:{members[1]}:{logged[0]}:{logged[1]}"
+
     def next_batch(self, campaign: str) -> int:
         """The number the next batch of proposals gets (1 for the first)."""
         with Session(self.engine) as s:

@@ -2,68 +2,67 @@
 
 All metrics are on the objective's model scale (log10 conductivity, logit t+, log10 life),
 with predictive intervals that include measurement noise. Censored held-out values are
-left out of the metrics: their true value is unknown.
+left out of the metrics: their true value is unknown. Leave-one-out comes in closed form from
+the fitted GP, so a diagnosis costs one fit per objective (usually cached), not one per fold.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from formulate.errors import FormulateError, Problem
-from formulate.model.surrogates import (
-    MIN_POINTS,
-    SurrogateSpec,
-    fit_objective,
-    load_spec,
-    training_data,
-)
+from formulate.errors import NotEnoughData, Problem
+from formulate.model.censoring import loo_predictive
+from formulate.model.specs import SurrogateSpec
+from formulate.model.surrogates import MIN_POINTS, fit_objective
 from formulate.spec.campaign import Campaign
-
-LOO_UP_TO = 20
-"""Leave-one-out up to this many membranes; 5-fold above."""
 
 
 def cross_validate(
-    campaign: Campaign, table: pd.DataFrame, prop: str, spec: SurrogateSpec | str, seed: int = 0
+    campaign: Campaign,
+    table: pd.DataFrame,
+    prop: str,
+    spec: SurrogateSpec | str,
+    device: str = "cpu",
+    cache_dir: Path | None = None,
 ) -> pd.DataFrame:
-    """Out-of-fold predictions for every membrane with ``prop``.
+    """Leave-one-out predictions for every membrane with ``prop``, in closed form from the GP
+    fitted to all of them (no refits: Rasmussen & Williams 2006, sec. 5.4.2). The
+    hyperparameters (and a two-stage family's auxiliary models) are those of the full fit, the
+    usual approximation; the model comes from the cache when the campaign was planned on.
 
     Returns:
         One row per membrane: ``membrane``, ``observed``, ``mean``, ``std`` (model scale,
         predictive incl. noise) and ``censored``.
+
+    Raises:
+        NotEnoughData: fewer than ``MIN_POINTS + 1`` membranes have ``prop``.
     """
-    spec = load_spec(spec) if isinstance(spec, str) else spec
-    transform = next((o.transform for o in campaign.objectives if o.property == prop), "none")
-    data = training_data(campaign, table, prop, transform)
-    n = len(data.rows)
-    if n <= MIN_POINTS:
-        raise FormulateError(
-            f"{prop}: cross-validation needs at least {MIN_POINTS + 1} membranes with it, has {n}",
-            [Problem(prop, f"{n} measured", "measure more membranes first")],
-        )
-    folds = n if n <= LOO_UP_TO else 5
-    order = np.random.default_rng(seed).permutation(n)
-    out = []
-    for k in range(folds):
-        test = order[k::folds]
-        train = np.setdiff1d(np.arange(n), test)
-        fitted = fit_objective(campaign, data.rows.iloc[train], prop, spec, device="cpu")
-        mean, std = fitted.predict_scale(data.rows.iloc[test], observation_noise=True)
-        out += [
+    fitted = fit_objective(campaign, table, prop, spec, device, cache_dir)
+    rows, y, censored = fitted.data.rows, fitted.data.y, fitted.data.censored
+    if len(fitted.y_fit) != len(y):  # censored rows dropped from the fit: not predicted
+        keep = ~censored
+        rows, y, censored = rows[keep].reset_index(drop=True), y[keep], censored[keep]
+    if len(y) <= MIN_POINTS:
+        raise NotEnoughData(prop, len(y), MIN_POINTS + 1)
+    mean, std = loo_predictive(fitted.model)
+    return (
+        pd.DataFrame(
             {
-                "membrane": data.rows["membrane"].iloc[i],
-                "observed": data.y[i],
-                "mean": m,
-                "std": s,
-                "censored": bool(data.censored[i]),
+                "membrane": rows["membrane"].to_numpy(),
+                "observed": y,
+                "mean": mean,
+                "std": std,
+                "censored": censored.astype(bool),
             }
-            for i, m, s in zip(test, mean, std, strict=True)
-        ]
-    return pd.DataFrame(out).sort_values("membrane").reset_index(drop=True)
+        )
+        .sort_values("membrane")
+        .reset_index(drop=True)
+    )
 
 
 def metrics(predictions: pd.DataFrame) -> dict[str, float]:
@@ -83,22 +82,46 @@ def metrics(predictions: pd.DataFrame) -> dict[str, float]:
 
 
 def diagnose(
-    campaign: Campaign, table: pd.DataFrame, specs: list[str], seed: int = 0
-) -> tuple[pd.DataFrame, dict[tuple[str, str], pd.DataFrame]]:
-    """Cross-validate every objective with every spec.
-
-    Returns:
-        A metrics table (one row per objective and spec) and the predictions behind it.
-    """
-    rows, preds = [], {}
+    campaign: Campaign,
+    table: pd.DataFrame,
+    specs: list[str],
+    device: str = "cpu",
+    cache_dir: Path | None = None,
+) -> Diagnosis:
+    """Cross-validate every objective with every spec; an objective or a family that lacks
+    data (e.g. a two-stage family whose intermediate was measured on one membrane) is
+    reported in ``skipped``, never fatal."""
+    rows, preds, skipped = [], {}, []
     for obj in campaign.objectives:
         for name in specs:
-            p = cross_validate(campaign, table, obj.property, name, seed)
+            try:
+                p = cross_validate(campaign, table, obj.property, name, device, cache_dir)
+            except NotEnoughData as missing:
+                skipped.append(
+                    Problem(
+                        f"{obj.property} ({name})",
+                        f"skipped: {missing.property} measured on {missing.have} membrane(s), "
+                        f"{missing.need} needed",
+                        "measure more membranes",
+                    )
+                )
+                continue
             preds[(obj.property, name)] = p
             rows.append(
                 {"objective": obj.property, "surrogate": name, "scale": obj.transform, **metrics(p)}
             )
-    return pd.DataFrame(rows), preds
+    return Diagnosis(pd.DataFrame(rows), preds, skipped)
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Cross-validation of a campaign: ``scores`` (one row per objective and family: n, RMSE,
+    R2, NLPD, 95% coverage on the model scale), the ``predictions`` behind them, and what was
+    ``skipped`` for lack of data."""
+
+    scores: pd.DataFrame
+    predictions: dict[tuple[str, str], pd.DataFrame]
+    skipped: list[Problem] = field(default_factory=list)
 
 
 def parity_plot(preds: dict[tuple[str, str], pd.DataFrame], path: Path) -> Path:

@@ -61,8 +61,7 @@ class Encoder:
                 self.columns += [f"{name}.{k}" for k in _descriptor_keys(levels)]
         if self.kind == "physics" and _has_physics(self.campaign):
             self.columns += list(FEATURES)
-            raw = _raw_features(self.campaign, _reference(self.campaign))
-            self._span = {k: (float(v.min()), float(v.max())) for k, v in raw.items()}
+            self._span = _spans(self.campaign)
 
     @property
     def dim(self) -> int:
@@ -79,7 +78,7 @@ class Encoder:
         for name in space.categorical_names():
             levels = space.levels(name)
             names = list(levels)
-            codes = np.array([names.index(str(v)) for v in table[name]])
+            codes = np.array([names.index(str(v)) for v in table[name]], dtype=int)
             if self.kind == "mixed":
                 parts.append(codes[:, None].astype(float))
             elif self.kind == "onehot" or not _descriptor_keys(levels):
@@ -96,6 +95,19 @@ class Encoder:
                 parts.append(scaled[:, None])
         matrix = np.hstack(parts) if parts else np.zeros((len(table), 0))
         return torch.as_tensor(matrix, dtype=torch.float64)
+
+
+_SPANS: dict[str, dict[str, tuple[float, float]]] = {}
+
+
+def _spans(campaign: Campaign) -> dict[str, tuple[float, float]]:
+    """Each physics feature's range over the reference sample of the campaign's space
+    (computed once per design space: it draws 1,536 formulations)."""
+    key = campaign.space.model_dump_json()
+    if key not in _SPANS:
+        raw = _raw_features(campaign, _reference(campaign))
+        _SPANS[key] = {k: (float(v.min()), float(v.max())) for k, v in raw.items()}
+    return _SPANS[key]
 
 
 def _reference(campaign: Campaign) -> pd.DataFrame:

@@ -13,6 +13,7 @@ their training data, in memory and as state dicts on disk (no pickles).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from gpytorch.constraints import GreaterThan
 from gpytorch.likelihoods import GaussianLikelihood
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from gpytorch.priors import LogNormalPrior
+from linear_operator.utils.warnings import NumericalWarning
 
 from formulate.errors import FormulateError, NotEnoughData, Problem
 from formulate.model.cache import Memory, cache_key, load_state, save_state
@@ -41,6 +43,10 @@ from formulate.spec.objectives import from_model_scale, to_model_scale
 
 MIN_POINTS = 3
 """Fewest membranes with an outcome that give a usable model."""
+FIT_OPTIONS = {"maxiter": 150}
+"""L-BFGS-B options for hyperparameter fits: on the realistic campaign the marginal likelihood
+settles within ~100 steps; scipy's default (15,000) lets an ill-conditioned fit run for
+tens of seconds without improving it (bench/bench_planner.py)."""
 
 
 @dataclass
@@ -195,31 +201,63 @@ def _build(
     return SingleTaskGP(X, Y, likelihood=likelihood, outcome_transform=Standardize(m=1))
 
 
-def _fit(
-    X: torch.Tensor, y: np.ndarray, encoder: Encoder | StackedEncoder, spec: SurrogateSpec
-) -> SingleTaskGP:
-    model = _build(X, y, encoder, spec)
+def fit_hyperparameters(model: SingleTaskGP, start: dict[str, torch.Tensor] | None = None) -> None:
+    """Maximize the marginal likelihood of ``model``'s hyperparameters (L-BFGS-B, at most
+    ``FIT_OPTIONS["maxiter"]`` steps), from ``start`` (a previous fit's hyperparameters, see
+    :func:`hyperparameters`) when it fits this model's shapes, else from the priors."""
+    if start:
+        with contextlib.suppress(RuntimeError):  # another encoding: the shapes differ
+            model.load_state_dict(start, strict=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InputDataWarning)
         warnings.simplefilter("ignore", OptimizationWarning)
-        fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
+        warnings.simplefilter("ignore", NumericalWarning)
+        fit_gpytorch_mll(
+            ExactMarginalLogLikelihood(model.likelihood, model),
+            optimizer_kwargs={"options": FIT_OPTIONS},
+        )
+
+
+def hyperparameters(model: SingleTaskGP) -> dict[str, torch.Tensor]:
+    """A fitted model's hyperparameters (kernel, mean, noise), without anything that depends
+    on its training data (the outcome transform's means and scales)."""
+    return {
+        k: v.detach().clone()
+        for k, v in model.state_dict().items()
+        if not k.startswith("outcome_transform")
+    }
+
+
+def _fit(
+    X: torch.Tensor,
+    y: np.ndarray,
+    encoder: Encoder | StackedEncoder,
+    spec: SurrogateSpec,
+    start: dict[str, torch.Tensor] | None = None,
+) -> SingleTaskGP:
+    model = _build(X, y, encoder, spec)
+    fit_hyperparameters(model, start)
     return model
 
 
 def _impute(
-    X: torch.Tensor, data: TrainingData, spec: SurrogateSpec, encoder: Encoder | StackedEncoder
+    X: torch.Tensor,
+    data: TrainingData,
+    spec: SurrogateSpec,
+    encoder: Encoder | StackedEncoder,
+    start: dict[str, torch.Tensor] | None = None,
 ) -> tuple[SingleTaskGP, np.ndarray]:
     """EM for right-censored values: each censored target becomes the mean of its
     leave-one-out predictive truncated below at its bound; refit until it settles."""
     y = data.y.copy()
     cens = data.censored
-    model = _fit(X, y, encoder, spec)
+    model = _fit(X, y, encoder, spec, start)
     for _ in range(spec.em_iterations):
         mean, std = loo_predictive(model)
         new = truncated_mean(mean[cens], std[cens], data.y[cens])
         converged = np.max(np.abs(new - y[cens])) < 1e-3
         y[cens] = new
-        model = _fit(X, y, encoder, spec)
+        model = _fit(X, y, encoder, spec, hyperparameters(model))  # each refit starts warm
         if converged:
             break
     return model, y
@@ -255,14 +293,35 @@ def fit_objective(
         return fitted
     fitted = _from_state(load_state(cache_dir, key, X.device), X, data, encoder, spec, prop, key)
     if fitted is None:
-        fitted = _fit_fresh(X, data, encoder, spec, prop, key)
+        last = cache_key("last fit", spec.model_dump_json(), prop, "|".join(encoder.columns))
+        start = _last_fit(cache_dir, last, X.device)
+        fitted = _fit_fresh(X, data, encoder, spec, prop, key, start)
         save_state(
             cache_dir,
             key,
             {"state_dict": fitted.model.state_dict(), "y_fit": torch.as_tensor(fitted.y_fit)},
         )
+        if cache_dir is not None:
+            _LAST_FIT[(str(cache_dir), last)] = hyperparameters(fitted.model)
+            save_state(cache_dir, last, hyperparameters(fitted.model))
     _MEMORY.keep(key, fitted)
     return fitted
+
+
+_LAST_FIT: dict[tuple[str, str], dict[str, torch.Tensor]] = {}
+
+
+def _last_fit(
+    cache_dir: Path | None, last: str, device: torch.device
+) -> dict[str, torch.Tensor] | None:
+    """The hyperparameters of the campaign's last fit of this property and family (a warm
+    start when new membranes came in), from memory or the campaign's cache folder. Only a
+    campaign with a cache folder has one: backtests fit from the priors, reproducibly."""
+    if cache_dir is None:
+        return None
+    if (str(cache_dir), last) in _LAST_FIT:
+        return _LAST_FIT[(str(cache_dir), last)]
+    return load_state(cache_dir, last, device)
 
 
 _MEMORY = Memory()
@@ -303,9 +362,10 @@ def _fit_fresh(
     spec: SurrogateSpec,
     prop: str,
     key: str,
+    start: dict[str, torch.Tensor] | None = None,
 ) -> ObjectiveModel:
     if data.censored.any() and spec.censoring == "em":
-        model, y_fit = _impute(X, data, spec, encoder)
+        model, y_fit = _impute(X, data, spec, encoder, start)
     elif data.censored.any() and spec.censoring == "drop":
         keep = ~data.censored
         if keep.sum() < MIN_POINTS:
@@ -313,9 +373,10 @@ def _fit_fresh(
                 f"{prop}: too few uncensored values to drop the censored ones",
                 [Problem(prop, "censoring = drop", "use censoring = em")],
             )
-        model, y_fit = _fit(X[torch.as_tensor(keep)], data.y[keep], encoder, spec), data.y[keep]
+        rows = X[torch.as_tensor(keep)]
+        model, y_fit = _fit(rows, data.y[keep], encoder, spec, start), data.y[keep]
     else:
-        model, y_fit = _fit(X, data.y, encoder, spec), data.y
+        model, y_fit = _fit(X, data.y, encoder, spec, start), data.y
     return ObjectiveModel(prop, data.transform, spec, encoder, model, data, y_fit, key)
 
 

@@ -19,20 +19,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import torch
 from botorch.acquisition import (
     AcquisitionFunction,
+    qLogExpectedImprovement,
     qLogNoisyExpectedImprovement,
 )
-from botorch.acquisition.multi_objective import qLogNoisyExpectedHypervolumeImprovement
+from botorch.acquisition.multi_objective import (
+    qLogExpectedHypervolumeImprovement,
+    qLogNoisyExpectedHypervolumeImprovement,
+)
 from botorch.acquisition.multi_objective.objective import WeightedMCMultiOutputObjective
 from botorch.acquisition.multi_objective.parego import qLogNParEGO
+from botorch.acquisition.multi_objective.utils import prune_inferior_points_multi_objective
 from botorch.acquisition.objective import GenericMCObjective
 from botorch.models import ModelListGP
 from botorch.sampling import SobolQMCNormalSampler
+from botorch.utils.multi_objective.box_decompositions import NondominatedPartitioning
+from botorch.utils.multi_objective.scalarization import get_chebyshev_scalarization
 
 from formulate.model.surrogates import ObjectiveModel
 from formulate.plan import progress
@@ -40,15 +48,29 @@ from formulate.spec.campaign import Campaign
 
 MC_SAMPLES = 64
 """Quasi-MC samples per acquisition value (box decompositions are computed per sample)."""
+SCREEN_SAMPLES = 16
+"""Quasi-MC samples of :func:`screen` (it ranks; the shortlist is scored with MC_SAMPLES)."""
+MAX_BASELINE = 32
+"""Measured membranes a noisy acquisition integrates over (see ``AcquisitionInputs.baseline``)."""
+MAX_IEP = 3
+"""Points of a greedy batch that qLogNEHVI handles by inclusion-exclusion rather than by
+recomputing its 64 box decompositions (BoTorch's ``max_iep``): a batch of up to 4 costs one set
+of decompositions instead of four. The campaign's pending membranes join the baseline, where
+their outcomes are sampled from the posterior like any unobserved baseline point."""
 
 
 @dataclass(frozen=True)
 class Constraint:
-    """Feasibility of a modelled output: ``sign * (value - threshold) >= 0`` on model scale."""
+    """Feasibility of a modelled output: ``sign * (value - threshold) >= 0`` on model scale.
+
+    ``eta`` is BoTorch's smoothing temperature of the feasibility indicator (model-scale units):
+    nearly a step for a measured property; 1 for film formation's log-odds, so that the weight
+    of a sample is the logistic of its log-odds, the classifier's probability of forming."""
 
     output: int
     threshold: float
     sign: float
+    eta: float = 1e-3
 
     def __call__(self, samples: torch.Tensor) -> torch.Tensor:
         # BoTorch convention: feasible where the returned value is <= 0
@@ -118,13 +140,39 @@ class AcquisitionInputs:
         """The keyword arguments every BoTorch noisy acquisition here takes."""
         return {
             "model": self.model,
-            "X_baseline": self.X_baseline,
+            "X_baseline": self.baseline,
             "sampler": SobolQMCNormalSampler(torch.Size([MC_SAMPLES]), seed=self.seed),
             "constraints": list(self.constraints) or None,
+            "eta": self.etas(),
             "X_pending": self.X_pending,
             "prune_baseline": True,
             "cache_root": False,
         }
+
+    def etas(self) -> torch.Tensor | float:
+        """Each constraint's smoothing temperature (BoTorch's ``eta``)."""
+        if not self.constraints:
+            return 1e-3
+        return torch.tensor([c.eta for c in self.constraints], dtype=torch.float64)
+
+    @cached_property
+    def baseline(self) -> torch.Tensor:
+        """The measured membranes the noisy acquisitions integrate over (``n' x d``): at most
+        ``MAX_BASELINE``, those most likely to be Pareto-optimal and feasible (BoTorch's
+        ``prune_inferior_points_multi_objective``). Each candidate is sampled jointly with
+        them, so the cost of a score grows with the cube of their number; a membrane that is
+        almost surely dominated adds nothing to a hypervolume or an incumbent."""
+        X = self.X_baseline
+        if len(X) <= MAX_BASELINE:
+            return X
+        return prune_inferior_points_multi_objective(
+            self.model,
+            X,
+            reference_point(self.campaign, self.models).to(X),
+            objective=self.objectives_sign_adjusted(),
+            constraints=list(self.constraints) or None,
+            max_frac=MAX_BASELINE / len(X),
+        )
 
     def objectives_sign_adjusted(self) -> WeightedMCMultiOutputObjective:
         """The objectives' outputs, each multiplied by its sign (so all are maximized)."""
@@ -134,25 +182,35 @@ class AcquisitionInputs:
 
 def _qlognehvi(inputs: AcquisitionInputs) -> AcquisitionFunction:
     ref = reference_point(inputs.campaign, inputs.models).to(inputs.X_baseline)
+    common = inputs.common()
+    if inputs.X_pending is not None:
+        common["X_baseline"] = torch.cat([common["X_baseline"], inputs.X_pending])
+        common["X_pending"] = None
     return qLogNoisyExpectedHypervolumeImprovement(
-        ref_point=ref, objective=inputs.objectives_sign_adjusted(), **inputs.common()
+        ref_point=ref, objective=inputs.objectives_sign_adjusted(), max_iep=MAX_IEP, **common
     )
 
 
-def _parego(inputs: AcquisitionInputs) -> AcquisitionFunction:
+def _parego_weights(inputs: AcquisitionInputs) -> torch.Tensor:
+    """The objectives' weights (the request's, else the campaign's), summing to 1 (``m``)."""
     given = inputs.weights or {}
     w = torch.tensor(
         [given.get(o.property, o.weight) for o in inputs.campaign.objectives],
         dtype=torch.float64,
     ).to(inputs.X_baseline)
+    return w / w.sum()
+
+
+def _parego(inputs: AcquisitionInputs) -> AcquisitionFunction:
     return qLogNParEGO(
-        scalarization_weights=w / w.sum(),
+        scalarization_weights=_parego_weights(inputs),
         objective=inputs.objectives_sign_adjusted(),
         **inputs.common(),
     )
 
 
-def _qlognei(inputs: AcquisitionInputs) -> AcquisitionFunction:
+def _target(inputs: AcquisitionInputs) -> GenericMCObjective:
+    """The target objective of ``qlognei`` (the first by default), sign-adjusted."""
     names = [o.property for o in inputs.campaign.objectives]
     k = names.index(inputs.target) if inputs.target else 0
     sign = inputs.campaign.objectives[k].sign
@@ -160,7 +218,11 @@ def _qlognei(inputs: AcquisitionInputs) -> AcquisitionFunction:
     def one(Z: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
         return sign * Z[..., k]
 
-    return qLogNoisyExpectedImprovement(objective=GenericMCObjective(one), **inputs.common())
+    return GenericMCObjective(one)
+
+
+def _qlognei(inputs: AcquisitionInputs) -> AcquisitionFunction:
+    return qLogNoisyExpectedImprovement(objective=_target(inputs), **inputs.common())
 
 
 BUILDERS: dict[str, Callable[[AcquisitionInputs], AcquisitionFunction]] = {
@@ -170,6 +232,58 @@ BUILDERS: dict[str, Callable[[AcquisitionInputs], AcquisitionFunction]] = {
 }
 """One BoTorch acquisition per model-based strategy; ``active`` is
 :func:`integrated_variance_batch`."""
+
+
+def screen(inputs: AcquisitionInputs) -> AcquisitionFunction:
+    """A cheap stand-in for ranking a large candidate pool: the same criterion measured against
+    the posterior *mean* of the baseline membranes (their feasible Pareto front, or their best),
+    so that a candidate is sampled alone, not jointly with them, and with fewer samples (log
+    scale, ``b x q x d`` -> ``b``). The noisy acquisition then scores the shortlist it ranks
+    first. Pending membranes count at their posterior mean (a "believer" front)."""
+    X = inputs.baseline
+    if inputs.X_pending is not None:
+        X = torch.cat([X, inputs.X_pending])
+    with torch.no_grad():
+        mean = inputs.model.posterior(X).mean
+    m = len(inputs.campaign.objectives)
+    feasible = torch.ones(len(X), dtype=torch.bool, device=X.device)
+    for c in inputs.constraints:
+        feasible &= c(mean) <= 0
+    Y = (mean[..., :m] * signs(inputs.campaign).to(mean))[feasible]
+    sampler = SobolQMCNormalSampler(torch.Size([SCREEN_SAMPLES]), seed=inputs.seed)
+    constraints: list[Callable[[torch.Tensor], torch.Tensor]] | None = [
+        c for c in inputs.constraints
+    ] or None
+    if inputs.strategy == "qlognehvi":
+        ref = reference_point(inputs.campaign, inputs.models).to(X)
+        return qLogExpectedHypervolumeImprovement(
+            model=inputs.model,
+            ref_point=ref,
+            partitioning=NondominatedPartitioning(ref_point=ref, Y=Y),
+            sampler=sampler,
+            objective=inputs.objectives_sign_adjusted(),
+            constraints=constraints,
+            eta=inputs.etas(),
+        )
+    if inputs.strategy == "parego":
+        chebyshev = get_chebyshev_scalarization(_parego_weights(inputs), Y)
+        sgn = signs(inputs.campaign).to(mean)
+
+        def scalarized(Z: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
+            return chebyshev(Z[..., :m] * sgn, X)
+
+        objective = GenericMCObjective(scalarized)
+    else:
+        objective = _target(inputs)
+    best = objective(mean[feasible]).max() if len(Y) else mean.new_tensor(-1e9)
+    return qLogExpectedImprovement(
+        model=inputs.model,
+        best_f=best,
+        sampler=sampler,
+        objective=objective,
+        constraints=constraints,
+        eta=inputs.etas(),
+    )
 
 
 def build(inputs: AcquisitionInputs) -> AcquisitionFunction:

@@ -18,18 +18,20 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 import torch
+from botorch.acquisition import AcquisitionFunction
 from botorch.exceptions.warnings import BotorchWarning, InputDataWarning
 from botorch.models import ModelListGP
-from botorch.optim import optimize_acqf_discrete
 from botorch.utils.sampling import manual_seed
 
 from formulate.data import NewMembrane, Store
 from formulate.errors import FormulateError, NotEnoughData, Problem
 from formulate.model.cache import model_cache
 from formulate.model.device import resolve_device
+from formulate.model.feasibility import fit_film_model, has_failures
 from formulate.model.surrogates import MIN_POINTS, ObjectiveModel, fit_objective
 from formulate.plan import acquisition
 from formulate.plan.baselines import pick as pick_baseline
+from formulate.plan.batch import lazy_greedy
 from formulate.spec.campaign import Campaign
 from formulate.spec.objectives import to_model_scale
 from formulate.spec.pool import POOL_SIZE, candidate_pool, exclude, neighbours
@@ -38,9 +40,13 @@ from formulate.spec.strategies import STRATEGIES, WARM_UP_STRATEGY
 ACTIVE_POINTS = 256
 """Points of the pool over which ``active`` integrates the posterior variance."""
 SHORTLIST = 256
-"""Best single candidates of the pool that the greedy batch search chooses among."""
+"""Candidates of the pool, ranked first by :func:`formulate.plan.acquisition.screen`, that the
+noisy acquisition scores and the (lazy) greedy batch search chooses among."""
 SCORE_CHUNK = (512, 8192)
 """Candidates scored at once on the CPU and on a GPU."""
+SCREEN_ABOVE = 60
+"""Measured membranes above which the pool is ranked by the cheap screen first: below, scoring
+every candidate with the noisy acquisition costs little and ranks better."""
 REFINE_TOP = 8
 REFINE_PER_POINT = 32
 """Local neighbours of the best candidates added to the shortlist (continuous refinement)."""
@@ -161,8 +167,8 @@ def fit_models(
     device: str = "auto",
     disk_cache: bool = True,
 ) -> Fitted:
-    """Objective models, plus models for outcome constraints with enough data and for film
-    formation when some films failed (learned feasibility). ``disk_cache``: keep fitted
+    """Objective models, plus models for outcome constraints with enough data and the film
+    formation classifier once a film has failed (learned feasibility). ``disk_cache``: keep fitted
     models in the campaign folder (off for backtests, which fit thousands once each)."""
     name = surrogate or campaign.strategy.surrogate
     cache = model_cache(campaign) if disk_cache else None
@@ -173,19 +179,19 @@ def fit_models(
     constraints: list[tuple[ObjectiveModel, acquisition.Constraint]] = []
     notes: list[str] = []
     n_obj = len(objectives)
-    wanted = [(c.property, c.value, c.sign) for c in campaign.outcome_constraints]
-    if "film_formed" in table and (table["film_formed"] == 0).any():
-        wanted.append(("film_formed", 0.5, 1.0))
-    for prop, value, sign in wanted:
-        have = int(table[prop].notna().sum()) if prop in table else 0
+    for con in campaign.outcome_constraints:
+        have = int(table[con.property].notna().sum()) if con.property in table else 0
         if have < MIN_POINTS:
-            notes.append(f"constraint on {prop} not applied: {have} membrane(s) measured")
+            notes.append(f"constraint on {con.property} not applied: {have} membrane(s) measured")
             continue
-        model = fit_objective(campaign, table, prop, name, device, cache)
-        threshold = float(to_model_scale([value], model.transform)[0])
-        constraints.append(
-            (model, acquisition.Constraint(n_obj + len(constraints), threshold, sign))
-        )
+        model = fit_objective(campaign, table, con.property, name, device, cache)
+        threshold = float(to_model_scale([con.value], model.transform)[0])
+        output = n_obj + len(constraints)
+        constraints.append((model, acquisition.Constraint(output, threshold, con.sign)))
+    if has_failures(table):  # film formation: feasible where the log-odds of forming > 0
+        film = fit_film_model(campaign, table, name, device)
+        feasible = acquisition.Constraint(n_obj + len(constraints), 0.0, 1.0, eta=1.0)
+        constraints.append((film, feasible))
     return Fitted(objectives, constraints, notes)
 
 
@@ -296,47 +302,50 @@ def _optimize(
             list(fitted.objectives.values()), X_pool, space, X_pending, request.batch_size
         )
         return pool.iloc[index], values
-    acqf = acquisition.build(
-        acquisition.AcquisitionInputs(
-            strategy=request.strategy,
-            campaign=campaign,
-            model=model,
-            models=fitted.objectives,
-            X_baseline=X_base,
-            X_pending=X_pending,
-            constraints=tuple(c for _, c in fitted.constraints),
-            seed=request.seed,
-            weights=request.weights,
-            target=request.target,
-        )
+    inputs = acquisition.AcquisitionInputs(
+        strategy=request.strategy,
+        campaign=campaign,
+        model=model,
+        models=fitted.objectives,
+        X_baseline=X_base,
+        X_pending=X_pending,
+        constraints=tuple(c for _, c in fitted.constraints),
+        seed=request.seed,
+        weights=request.weights,
+        target=request.target,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BotorchWarning)
         warnings.simplefilter("ignore", InputDataWarning)
-        with torch.no_grad():
-            scores = torch.cat(
-                [
-                    acqf(chunk.unsqueeze(-2))
-                    for chunk in X_pool.split(SCORE_CHUNK[device.type == "cuda"])
-                ]
-            )
-        top = scores.argsort(descending=True)[:SHORTLIST].cpu().numpy()
-        shortlist = pool.iloc[top]
+        if len(pool) > SHORTLIST and len(X_base) > SCREEN_ABOVE:  # rank cheaply, keep the best
+            ranked = _score(acquisition.screen(inputs), X_pool, device)
+            keep = ranked.argsort(descending=True)[:SHORTLIST].cpu().numpy()
+            pool, X_pool = pool.iloc[keep], X_pool[torch.as_tensor(keep, device=device)]
+        acqf = acquisition.build(inputs)
+        scores = _score(acqf, X_pool, device)
+        top = scores.argsort(descending=True).cpu().numpy()
+        shortlist, single = pool.iloc[top], scores[top]
         if refine:
             local = neighbours(
                 campaign.space, pool.iloc[top[:REFINE_TOP]], REFINE_PER_POINT, request.seed
             )
             if not request.replicates and len(local):
                 local = exclude(local, table, campaign.space.names())
-            shortlist = pd.concat([shortlist, local], ignore_index=True).drop_duplicates(
-                ignore_index=True
-            )
+            if len(local):
+                local = exclude(local.drop_duplicates(), shortlist, campaign.space.names())
+            if len(local):
+                single = torch.cat([single, _score(acqf, encoder.encode(local).to(device), device)])
+                shortlist = pd.concat([shortlist, local], ignore_index=True)
         X = encoder.encode(shortlist).to(device)
-        chosen, acq_values = optimize_acqf_discrete(
-            acqf, q=request.batch_size, choices=X, max_batch_size=512, unique=True
-        )
-    index = [int(torch.where((row == X).all(dim=-1))[0][0]) for row in chosen]
-    return shortlist.iloc[index], acq_values.detach().cpu().numpy()
+        index, values = lazy_greedy(acqf, X, single, request.batch_size)
+    return shortlist.iloc[index], values
+
+
+def _score(acqf: AcquisitionFunction, X: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """The acquisition of each row of ``X`` (``n x d``) alone, in chunks (``n``, log scale)."""
+    with torch.no_grad():
+        chunks = X.split(SCORE_CHUNK[device.type == "cuda"])
+        return torch.cat([acqf(chunk.unsqueeze(-2)) for chunk in chunks])
 
 
 def _describe(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Annotated, Literal, overload
 
 import numpy as np
@@ -87,7 +88,7 @@ class Discrete(_Variable):
             raise ValueError("needs low < high and step > 0")
         return self
 
-    @property
+    @cached_property
     def grid(self) -> tuple[float, ...]:
         """The allowed values, ascending."""
         if self.values is not None:

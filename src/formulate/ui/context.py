@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -12,6 +13,8 @@ import streamlit as st
 from formulate.data import Store, campaign_table
 from formulate.errors import FormulateError
 from formulate.spec.campaign import Campaign
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -23,6 +26,26 @@ class Context:
     def table(self) -> pd.DataFrame:
         """The campaign now (read fresh: others may have logged meanwhile)."""
         return campaign_table(self.campaign, self.store)
+
+    def version(self) -> str:
+        """What the campaign's records look like now (changes with every write)."""
+        return self.store.data_version(self.campaign.name)
+
+
+_CACHE_SIZE = 32
+
+
+def cached(ctx: Context, what: str, fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` computed once per campaign, data version and ``what`` (a plot's settings)
+    in this server: changing a plot or opening another tab does not recompute the others, and
+    any write (from this page or another person's) starts afresh."""
+    store: dict[tuple[str, str, str], Any] = st.session_state.setdefault("_computed", {})
+    key = (str(ctx.campaign.folder), ctx.version(), what)
+    if key not in store:
+        if len(store) >= _CACHE_SIZE:
+            store.pop(next(iter(store)))
+        store[key] = fn(*args)
+    return store[key]
 
 
 @contextmanager

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from formulate.ui.context import Context, unit_of, user_errors
+from formulate.ui.context import Context, cached, unit_of, user_errors
 
 
 def render(ctx: Context) -> None:
@@ -15,7 +15,7 @@ def render(ctx: Context) -> None:
     spec = ctx.campaign
     table = ctx.table()
     names = [o.property for o in spec.objectives]
-    front = set(pareto_front(spec, table)["membrane"])
+    front = set(cached(ctx, "pareto", pareto_front, spec, table)["membrane"])
     done = table.dropna(subset=names[:2]).assign(
         pareto=lambda t: t["membrane"].isin(front).map({True: "Pareto", False: "dominated"})
     )
@@ -55,17 +55,20 @@ def render(ctx: Context) -> None:
             )
     _slice(ctx, table)
     st.subheader("Progress")
-    hist = history(spec, table)
+    hist = cached(ctx, "history", history, spec, table)
     st.dataframe(hist, hide_index=True)
     if len(hist) > 1:
         st.line_chart(hist, x="membranes", y="hypervolume")
     st.subheader("Model diagnostics")
     if st.button("Cross-validate the models", key="insights_cv"):
+        from formulate.model import model_cache
         from formulate.model.diagnostics import diagnose
 
-        with user_errors(), st.spinner("Cross-validating..."):
-            scores, _ = diagnose(spec, table, [spec.strategy.surrogate])
-            st.dataframe(scores, hide_index=True)
+        with user_errors(), st.spinner("Cross-validating (leave-one-out)..."):
+            found = diagnose(spec, table, [spec.strategy.surrogate], cache_dir=model_cache(spec))
+            st.dataframe(found.scores, hide_index=True)
+            for problem in found.skipped:
+                st.caption(f"{problem.where}: {problem.what}")
 
 
 def _slice(ctx: Context, table: pd.DataFrame) -> None:
@@ -88,7 +91,17 @@ def _slice(ctx: Context, table: pd.DataFrame) -> None:
         + ", ".join(f"{k}={v}" for k, v in base.items() if k not in (variable, by))
     )
     with user_errors():
-        curve = model_slice(spec, table, prop, variable, by, base)
+        curve = cached(
+            ctx,
+            f"slice {prop} {variable} {by} {base}",
+            model_slice,
+            spec,
+            table,
+            prop,
+            variable,
+            by,
+            base,
+        )
         fig = px.line(
             curve,
             x=variable,

@@ -1,0 +1,106 @@
+"""Film formation: the chance that a formulation casts a free-standing film.
+
+A film either forms or it does not, so the model is a classifier, not a regression on 0/1: a
+GP on the log-odds of forming with the Dirichlet-based classification likelihood (Milios et al.,
+NeurIPS 2018, as in GPyTorch's ``DirichletClassificationLikelihood``), collapsed to two classes.
+Each label becomes a regression target with a known, large noise (a formed film +D, a failed
+one -D, noise variance S), so the fit is an exact GP with fixed noise: well conditioned and fast,
+where a GP regression on raw 0/1 labels interpolates them at the noise floor and needs tens of
+seconds. The probability of forming is the expected logistic of the latent log-odds,
+E[sigmoid(f)], which the acquisition applies as a soft feasibility (BoTorch's constraint
+smoothing with a temperature of 1 on the log-odds scale).
+
+Labels come from every membrane that was made: ``film_formed`` when logged, else its status
+(``made`` and ``measured`` films formed, ``failed`` ones did not). Pending membranes have none.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+from botorch.models import SingleTaskGP
+from gpytorch.means import ConstantMean
+
+from formulate.model.cache import Memory, cache_key
+from formulate.model.device import resolve_device
+from formulate.model.encoding import Encoder
+from formulate.model.specs import SurrogateSpec, load_spec
+from formulate.model.surrogates import ObjectiveModel, TrainingData, fit_hyperparameters
+from formulate.spec.campaign import Campaign
+
+FILM = "film_formed"
+ALPHA_EPS = 0.01
+"""Dirichlet pseudo-count of the class a label does not name (Milios et al. use 0.01)."""
+_S_ON = math.log(1 / (1 + ALPHA_EPS) + 1)
+_S_OFF = math.log(1 / ALPHA_EPS + 1)
+TARGET = (math.log(1 + ALPHA_EPS) - _S_ON / 2) - (math.log(ALPHA_EPS) - _S_OFF / 2)
+"""Log-odds target of a formed film (a failed one: minus this), about 6.6."""
+NOISE = _S_ON + _S_OFF
+"""Noise variance of each log-odds target, about 5.3."""
+FORM_PRIOR = 0.8
+"""Prior chance that a formulation of the design space casts a film: where no membrane was
+made nearby the model leans to "it forms", and one unlucky failure (a film cracks now and then)
+is partly put down to noise; a region of failures pulls the chance down."""
+
+
+def film_labels(table: pd.DataFrame) -> pd.Series:
+    """1.0 where a membrane's film formed, 0.0 where it failed, NaN where not made yet."""
+    status = table["status"] if "status" in table else pd.Series("measured", index=table.index)
+    labels = pd.Series(np.nan, index=table.index)
+    labels[status.isin(["made", "measured"])] = 1.0
+    labels[status == "failed"] = 0.0
+    if FILM in table:
+        logged = pd.to_numeric(table[FILM], errors="coerce")
+        labels = logged.where(logged.notna(), labels)
+    return labels
+
+
+def has_failures(table: pd.DataFrame) -> bool:
+    """Whether any film failed (before that there is nothing to learn)."""
+    return bool((film_labels(table) == 0).any())
+
+
+def fit_film_model(
+    campaign: Campaign,
+    table: pd.DataFrame,
+    spec: SurrogateSpec | str,
+    device: str = "auto",
+) -> ObjectiveModel:
+    """The film-formation classifier on every membrane made so far (see the module).
+
+    Its output is the latent log-odds (model scale): feasible where it is above 0.
+    """
+    spec = load_spec(spec) if isinstance(spec, str) else spec
+    labels = film_labels(table)
+    rows = table.loc[labels.notna()].reset_index(drop=True)
+    formed = labels.dropna().to_numpy(dtype=float)
+    encoder = Encoder(campaign, spec.encoding if spec.encoding != "mixed" else "onehot")
+    X = encoder.encode(rows).to(resolve_device(device))
+    y = np.where(formed > 0.5, TARGET, -TARGET)
+    key = cache_key("film", spec.model_dump_json(), X, y)
+    cached: ObjectiveModel | None = _MEMORY.get_recent(key)
+    if cached is not None:
+        return cached
+    Y = torch.as_tensor(y, dtype=torch.float64, device=X.device).unsqueeze(-1)
+    prior = ConstantMean().to(X)
+    prior.constant.data.fill_((2 * FORM_PRIOR - 1) * TARGET)  # the prior's log-odds target
+    prior.raw_constant.requires_grad_(False)
+    model = SingleTaskGP(X, Y, train_Yvar=torch.full_like(Y, NOISE), mean_module=prior)
+    fit_hyperparameters(model)
+    data = TrainingData(rows, y, np.zeros(len(y), dtype=bool))
+    fitted = ObjectiveModel(FILM, "none", spec, encoder, model, data, y, key)
+    _MEMORY.keep(key, fitted)
+    return fitted
+
+
+def probability_of_forming(model: ObjectiveModel, table: pd.DataFrame) -> np.ndarray:
+    """P(film forms) for each row of ``table`` (shape ``n``): E[sigmoid(f)] for the latent
+    log-odds f ~ N(mean, sd^2), by the probit approximation (MacKay 1992)."""
+    mean, std = model.predict_scale(table)
+    return 1 / (1 + np.exp(-mean / np.sqrt(1 + np.pi * std**2 / 8)))
+
+
+_MEMORY = Memory()

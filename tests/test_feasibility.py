@@ -1,0 +1,55 @@
+"""Film formation as a classifier: labels from statuses and logs, failures learned by region."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from formulate.lab.virtual import Noise, VirtualLab
+from formulate.model.feasibility import (
+    NOISE,
+    TARGET,
+    film_labels,
+    fit_film_model,
+    has_failures,
+    probability_of_forming,
+)
+from formulate.spec.campaign import Campaign
+from formulate.spec.pool import candidate_pool
+from formulate.testing import Realistic, formulation, realistic_campaign
+
+
+def test_labels_come_from_the_log_else_the_status() -> None:
+    table = pd.DataFrame(
+        {
+            "status": ["measured", "made", "failed", "pending", "measured"],
+            "film_formed": [np.nan, np.nan, np.nan, np.nan, 0.0],
+        }
+    )
+    assert film_labels(table).tolist()[:3] == [1.0, 1.0, 0.0]
+    assert np.isnan(film_labels(table).iloc[3])  # not made yet
+    assert film_labels(table).iloc[4] == 0.0  # logged: the film did not form
+    assert has_failures(table) and not has_failures(table.iloc[:2])
+    assert TARGET > 6 and 5 < NOISE < 6  # Dirichlet targets with alpha_eps = 0.01
+
+
+def test_the_classifier_finds_where_films_fail(campaign: Campaign) -> None:
+    table = realistic_campaign(campaign, Realistic(membranes=60, seed=5))
+    assert (table["status"] == "failed").sum() >= 5
+    model = fit_film_model(campaign, table, "gp-physics")
+    pool = candidate_pool(campaign.space, 1024, seed=9)
+    truth = VirtualLab(noise=Noise.off()).measure(pool.assign(membrane=range(len(pool))))
+    p = probability_of_forming(model, pool)
+    formed = truth["film_formed"].to_numpy() == 1
+    assert np.all((p >= 0) & (p <= 1))
+    assert p[formed].mean() > 0.8 and p[~formed].mean() < 0.45
+    # the emulator's failure modes: far too much salt, nanowire at 14 wt% or more, PAN in ACN
+    risky = pd.DataFrame(
+        [
+            formulation(eo_li_ratio=6.0),
+            formulation(filler="nanowire", filler_wt_pct=15.0),
+            formulation(polymer="PAN", solvent="ACN", thf_fraction=None),
+        ]
+    )
+    safe = pd.DataFrame([formulation()])
+    assert probability_of_forming(model, safe)[0] > probability_of_forming(model, risky).max()
