@@ -280,8 +280,8 @@ def propose(
         target=target,
         replicates=replicates,
     )
-    with err.status("fitting models and searching the design space..."):
-        proposals = plan(spec, campaign_table(spec, store), request)
+    with err.status("reading the campaign...") as status:
+        proposals = plan(spec, campaign_table(spec, store), request, step=status.update)
     if not dry_run:
         proposals = store_proposals(spec, store, proposals)
     if output:

@@ -17,6 +17,7 @@ Labels come from every membrane that was made: ``film_formed`` when logged, else
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ import torch
 from botorch.models import SingleTaskGP
 from gpytorch.means import ConstantMean
 
-from formulate.model.cache import Memory, cache_key
+from formulate.model.cache import Memory, cache_key, load_state, save_state
 from formulate.model.device import resolve_device
 from formulate.model.encoding import Encoder
 from formulate.model.specs import SurrogateSpec, load_spec
@@ -68,8 +69,10 @@ def fit_film_model(
     table: pd.DataFrame,
     spec: SurrogateSpec | str,
     device: str = "auto",
+    cache_dir: Path | None = None,
 ) -> ObjectiveModel:
-    """The film-formation classifier on every membrane made so far (see the module).
+    """The film-formation classifier on every membrane made so far (see the module), from the
+    memory or disk cache when the same membranes were classified before.
 
     Its output is the latent log-odds (model scale): feasible where it is above 0.
     """
@@ -84,16 +87,34 @@ def fit_film_model(
     cached: ObjectiveModel | None = _MEMORY.get_recent(key)
     if cached is not None:
         return cached
-    Y = torch.as_tensor(y, dtype=torch.float64, device=X.device).unsqueeze(-1)
-    prior = ConstantMean().to(X)
-    prior.constant.data.fill_((2 * FORM_PRIOR - 1) * TARGET)  # the prior's log-odds target
-    prior.raw_constant.requires_grad_(False)
-    model = SingleTaskGP(X, Y, train_Yvar=torch.full_like(Y, NOISE), mean_module=prior)
-    fit_hyperparameters(model)
+    model = _classifier(X, y)
+    if not _restored(model, load_state(cache_dir, key, X.device)):
+        fit_hyperparameters(model)
+        save_state(cache_dir, key, model.state_dict())
     data = TrainingData(rows, y, np.zeros(len(y), dtype=bool))
     fitted = ObjectiveModel(FILM, "none", spec, encoder, model, data, y, key)
     _MEMORY.keep(key, fitted)
     return fitted
+
+
+def _restored(model: SingleTaskGP, state: dict | None) -> bool:
+    """Load a cached fit into ``model``; False when there is none or it does not fit."""
+    if state is None:
+        return False
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, KeyError):
+        return False
+    return True
+
+
+def _classifier(X: torch.Tensor, y: np.ndarray) -> SingleTaskGP:
+    """The exact GP on log-odds targets with their fixed noise, its mean fixed at the prior."""
+    Y = torch.as_tensor(y, dtype=torch.float64, device=X.device).unsqueeze(-1)
+    prior = ConstantMean().to(X)
+    prior.constant.data.fill_((2 * FORM_PRIOR - 1) * TARGET)  # the prior's log-odds target
+    prior.raw_constant.requires_grad_(False)
+    return SingleTaskGP(X, Y, train_Yvar=torch.full_like(Y, NOISE), mean_module=prior)
 
 
 def probability_of_forming(model: ObjectiveModel, table: pd.DataFrame) -> np.ndarray:

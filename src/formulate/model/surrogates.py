@@ -293,7 +293,7 @@ def fit_objective(
         return fitted
     fitted = _from_state(load_state(cache_dir, key, X.device), X, data, encoder, spec, prop, key)
     if fitted is None:
-        last = cache_key("last fit", spec.model_dump_json(), prop, "|".join(encoder.columns))
+        last = "last-" + cache_key(spec.model_dump_json(), prop, "|".join(encoder.columns))
         start = _last_fit(cache_dir, last, X.device)
         fitted = _fit_fresh(X, data, encoder, spec, prop, key, start)
         save_state(

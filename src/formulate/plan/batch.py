@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from botorch.acquisition import AcquisitionFunction
 
-CHUNK = 32
+CHUNK = 16
 """Candidates re-scored at once in a greedy step."""
 
 
@@ -27,7 +27,7 @@ def lazy_greedy(
     Args:
         acqf: a log-scale batch acquisition (``b x k x d`` -> ``b``), e.g. qLogNEHVI.
         X: the candidates, ``n x d``.
-        single: ``acqf`` of each candidate alone, ``n`` (log scale).
+        single: ``acqf`` of each candidate alone, ``n`` (log scale; -inf where it adds nothing).
         q: batch size (at most ``n``).
 
     Returns:
@@ -35,25 +35,30 @@ def lazy_greedy(
     """
     n = len(X)
     bound = single.detach().double().cpu().clone()  # log of an upper bound on each gain
+    free = torch.ones(n, dtype=torch.bool)
     first = int(bound.argmax())
     chosen, gains = [first], [float(bound[first])]
     base = float(bound[first])  # log acquisition of the batch so far
-    bound[first] = -torch.inf
+    free[first] = False
     while len(chosen) < min(q, n):
-        best, best_gain, fresh = _step(acqf, X, chosen, base, bound)
+        best, best_gain, base = _step(acqf, X, chosen, base, bound, free)
         chosen.append(best)
         gains.append(best_gain)
-        base = fresh
-        bound[best] = -torch.inf
+        free[best] = False
     return chosen, np.array(gains)
 
 
 def _step(
-    acqf: AcquisitionFunction, X: torch.Tensor, chosen: list[int], base: float, bound: torch.Tensor
+    acqf: AcquisitionFunction,
+    X: torch.Tensor,
+    chosen: list[int],
+    base: float,
+    bound: torch.Tensor,
+    free: torch.Tensor,
 ) -> tuple[int, float, float]:
     """One greedy step: (the pick, its log gain, the log acquisition of the grown batch)."""
-    order = torch.argsort(bound, descending=True)
-    order = order[torch.isfinite(bound[order])]
+    candidates = torch.nonzero(free).view(-1)
+    order = candidates[torch.argsort(bound[candidates], descending=True)]
     best, best_gain, best_total = -1, -np.inf, base
     batch = X[chosen]
     for start in range(0, len(order), CHUNK):

@@ -13,6 +13,7 @@ proposal is therefore feasible by construction, with any encoding.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -48,7 +49,7 @@ SCREEN_ABOVE = 60
 """Measured membranes above which the pool is ranked by the cheap screen first: below, scoring
 every candidate with the noisy acquisition costs little and ranks better."""
 REFINE_TOP = 8
-REFINE_PER_POINT = 32
+REFINE_PER_POINT = 16
 """Local neighbours of the best candidates added to the shortlist (continuous refinement)."""
 
 
@@ -189,7 +190,7 @@ def fit_models(
         output = n_obj + len(constraints)
         constraints.append((model, acquisition.Constraint(output, threshold, con.sign)))
     if has_failures(table):  # film formation: feasible where the log-odds of forming > 0
-        film = fit_film_model(campaign, table, name, device)
+        film = fit_film_model(campaign, table, name, device, cache)
         feasible = acquisition.Constraint(n_obj + len(constraints), 0.0, 1.0, eta=1.0)
         constraints.append((film, feasible))
     return Fitted(objectives, constraints, notes)
@@ -202,11 +203,16 @@ def _rows(table: pd.DataFrame, statuses: tuple[str, ...]) -> pd.DataFrame:
     return table[table["status"].isin(statuses)] if len(table) else table
 
 
+Step = Callable[[str], None]
+"""Told what the planner does now ("fitting 5 models", "scoring 2,304 candidates", ...)."""
+
+
 def propose(
     campaign: Campaign,
     table: pd.DataFrame,
     request: Request,
     candidates: pd.DataFrame | None = None,
+    step: Step | None = None,
 ) -> pd.DataFrame:
     """The next batch as a DataFrame: formulation, predicted mean and 95% interval per
     objective (property units), acquisition value, a one-line reason and ``warm_up`` (True
@@ -218,14 +224,18 @@ def propose(
     measured on fewer than ``MIN_POINTS`` membranes) proposes the warm-up strategy's batch
     (:data:`formulate.spec.strategies.WARM_UP_STRATEGY`) and says so in each reason.
 
+    ``step`` is told each long step as it starts (a progress line for the CLI and the app).
+
     Raises:
         NotEnoughData: too little data and ``request.warm_up`` is False.
     """
     fixed = candidates is not None
+    tell = step or (lambda _: None)
     with manual_seed(request.seed):
         if not STRATEGIES[request.strategy].model:
             out = _baseline(campaign, table, request, candidates)
         else:
+            tell(f"fitting the models of {len(table)} membranes (cached ones are reused)")
             try:
                 fitted = fit_models(
                     campaign, table, request.surrogate, request.device, request.disk_cache
@@ -237,7 +247,7 @@ def propose(
             pool = candidates if candidates is not None else _pool(campaign, table, request)
             if fixed:
                 request = replace(request, batch_size=min(request.batch_size, len(pool)))
-            picked, values = _optimize(campaign, table, pool, fitted, request, refine=not fixed)
+            picked, values = _optimize(campaign, table, pool, fitted, request, not fixed, tell)
             out = _describe(campaign, picked, values, fitted, request)
     return out if fixed else out.reset_index(drop=True)
 
@@ -284,7 +294,8 @@ def _optimize(
     pool: pd.DataFrame,
     fitted: Fitted,
     request: Request,
-    refine: bool = True,
+    refine: bool,
+    tell: Step,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     encoder = next(iter(fitted.objectives.values())).encoder
     device = resolve_device(request.device)
@@ -295,6 +306,7 @@ def _optimize(
     X_base = encoder.encode(measured).to(device)
     X_pending = encoder.encode(pending).to(device) if len(pending) else None
 
+    tell(f"scoring {len(pool):,} candidate formulations")
     X_pool = encoder.encode(pool).to(device)
     if request.strategy == "active":
         space = X_pool[:: max(1, len(X_pool) // ACTIVE_POINTS)]
@@ -336,6 +348,7 @@ def _optimize(
             if len(local):
                 single = torch.cat([single, _score(acqf, encoder.encode(local).to(device), device)])
                 shortlist = pd.concat([shortlist, local], ignore_index=True)
+        tell(f"choosing a batch of {request.batch_size} among the best {len(shortlist)}")
         X = encoder.encode(shortlist).to(device)
         index, values = lazy_greedy(acqf, X, single, request.batch_size)
     return shortlist.iloc[index], values

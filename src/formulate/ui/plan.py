@@ -40,8 +40,11 @@ def render(ctx: Context) -> None:
             target=target,
             seed=spec.strategy.seed,
         )
-        with user_errors(), st.spinner("Fitting models and searching the design space..."):
-            st.session_state["proposals"] = propose(spec, ctx.table(), request)
+        with user_errors(), st.status("Proposing...", expanded=False) as status:
+            st.session_state["proposals"] = propose(
+                spec, ctx.table(), request, step=lambda what: status.update(label=what + "...")
+            )
+            status.update(label="Proposed", state="complete")
     proposals: pd.DataFrame | None = st.session_state.get("proposals")
     if proposals is None:
         return
