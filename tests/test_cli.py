@@ -84,6 +84,14 @@ def test_import_good_file_and_mark_failed(
     assert code == 0
     code, out, _ = run(capsys, "status", "c1", "--json")
     assert json.loads(out)["status"]["failed"] == 1
+    from formulate.data import open_store
+    from formulate.spec.campaign import load_campaign
+
+    spec = load_campaign("c1")
+    store = open_store(spec)
+    logged = store.measurements("c1").set_index("membrane").loc["X1"]
+    assert (logged["property"], logged["value"], logged["note"]) == ("film_formed", 0.0, "cracked")
+    assert store.membranes("c1").set_index("membrane").loc["X1", "notes"] == "cracked"
 
 
 @pytest.mark.parametrize(

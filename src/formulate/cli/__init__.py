@@ -35,6 +35,7 @@ from formulate.data import (
     make_measurement,
     read_table,
 )
+from formulate.data import mark as mark_membrane
 from formulate.errors import FormulateError, Problem
 from formulate.spec.campaign import PROVENANCES, Campaign, init_campaign, load_campaign
 from formulate.spec.strategies import STRATEGIES
@@ -209,9 +210,10 @@ def mark(
     note: Annotated[str, typer.Option(help="why (e.g. film cracked)")] = "",
     db: DbOpt = None,
 ) -> None:
-    """Move a membrane to made, measured or failed (a film that did not form)."""
+    """Move a membrane to made, measured or failed (a film that did not form: recorded as
+    film_formed = 0, which the planner learns from)."""
     spec, store = open_campaign(campaign, db)
-    store.set_status(spec.name, membrane, new_status, note)
+    mark_membrane(spec, store, membrane, new_status, note)
     out.print(f"{membrane} is now {new_status}.")
 
 

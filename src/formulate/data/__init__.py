@@ -5,7 +5,14 @@ Imports no torch: the CLI's cheap verbs (status, log, import, export) stay fast.
 
 from formulate.data.cells import make_measurement, read_table
 from formulate.data.export import export_measurements, export_table
-from formulate.data.importer import ImportPlan, commit, import_table, open_store, plan_import
+from formulate.data.importer import (
+    ImportPlan,
+    commit,
+    import_table,
+    mark,
+    open_store,
+    plan_import,
+)
 from formulate.data.schema import SCHEMA_VERSION, STATUSES
 from formulate.data.store import NewMeasurement, NewMembrane, Store
 from formulate.data.table import campaign_table, column_name, wide_table
@@ -24,6 +31,7 @@ __all__ = [
     "export_table",
     "import_table",
     "make_measurement",
+    "mark",
     "open_store",
     "plan_import",
     "read_table",

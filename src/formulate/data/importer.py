@@ -399,6 +399,28 @@ def commit(campaign: Campaign, store: Store, plan: ImportPlan, mark_seeded: bool
     store.add(campaign.name, plan.membranes, plan.measurements, mark_seeded=mark_seeded)
 
 
+def mark(
+    campaign: Campaign, store: Store, membrane: str, status: str, note: str = "", who: str = ""
+) -> None:
+    """Move a membrane along its statuses; ``failed`` (a film that did not form) also records
+    ``film_formed`` = 0 with the reason, in the same transaction, so the planner's film model
+    learns it exactly as from the virtual lab."""
+    if status != "failed":
+        store.set_status(campaign.name, membrane, status, note)
+        return
+    failure = NewMeasurement(
+        membrane=membrane,
+        property="film_formed",
+        value=0.0,
+        unit="",
+        provenance="measured",
+        recorded_by=who,
+        note=note,
+        source="marked failed",
+    )
+    store.add(campaign.name, [], [failure], status_updates={membrane: "failed"}, note=note)
+
+
 def import_table(
     campaign: Campaign,
     store: Store,

@@ -152,9 +152,10 @@ class Store:
         measurements: Sequence[NewMeasurement] = (),
         mark_seeded: bool = False,
         status_updates: Mapping[str, str] | None = None,
+        note: str = "",
     ) -> None:
-        """Add membranes and measurements, then apply ``status_updates`` ({membrane: status}),
-        in one transaction: all of it, or none.
+        """Add membranes and measurements, then apply ``status_updates`` ({membrane: status},
+        with ``note`` appended to their notes), in one transaction: all of it, or none.
 
         A measurement of a property already measured for that membrane at that temperature
         supersedes the current one. Logging a measurement moves a pending or made membrane to
@@ -170,7 +171,7 @@ class Store:
                 self._insert_membranes(s, campaign, membranes)
                 self._insert_measurements(s, campaign, measurements)
                 for membrane, status in (status_updates or {}).items():
-                    self._set_status(s, campaign, membrane, status)
+                    self._set_status(s, campaign, membrane, status, note)
                 if mark_seeded:
                     row = s.get(CampaignRow, campaign)
                     assert row is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from formulate.data import commit, make_measurement, plan_import
+from formulate.data import commit, make_measurement, mark, plan_import
 from formulate.errors import FormulateError, Problem
 from formulate.ui.context import Context, unit_of, user_errors
 
@@ -36,7 +36,7 @@ def render(ctx: Context) -> None:
         why = st.text_input("What happened", key="fail_note")
         if st.form_submit_button("Mark failed"):
             with user_errors():
-                ctx.store.set_status(ctx.campaign.name, failed, "failed", why)
+                mark(ctx.campaign, ctx.store, failed, "failed", why, ctx.who)
                 st.success(f"{failed} marked failed.")
     st.subheader("Upload outcomes (CSV)")
     st.caption(
