@@ -232,21 +232,11 @@ def _snap(campaign, columns: list[str], X):
 def _acqf(campaign, table):
     """qLogNEHVI as the planner builds it on gp-onehot models (a fresh one each time)."""
     from formulate.plan import acquisition
-    from formulate.plan.planner import fit_models
+    from formulate.plan.planner import Request, acquisition_inputs, fit_models
 
     fitted = fit_models(campaign, table, "gp-onehot")
     encoder = next(iter(fitted.objectives.values())).encoder
-    measured = table[table["status"] == "measured"].dropna(subset=["ionic_conductivity"])
-    pending = table[table["status"].isin(["pending", "made"])]
-    inputs = acquisition.AcquisitionInputs(
-        strategy="qlognehvi",
-        campaign=campaign,
-        model=fitted.model_list(),
-        models=fitted.objectives,
-        X_baseline=encoder.encode(measured),
-        X_pending=encoder.encode(pending) if len(pending) else None,
-        constraints=tuple(c for _, c in fitted.constraints),
-    )
+    inputs = acquisition_inputs(campaign, table, fitted, Request(strategy="qlognehvi"))
     return acquisition.build(inputs), encoder
 
 

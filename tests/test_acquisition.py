@@ -16,7 +16,7 @@ from formulate.plan.acquisition import (
     reference_point,
     screen,
 )
-from formulate.plan.planner import fit_models
+from formulate.plan.planner import Request, acquisition_inputs, fit_models
 from formulate.spec.campaign import Campaign
 from formulate.spec.pool import candidate_pool
 from formulate.testing import emulated
@@ -121,16 +121,8 @@ def test_screen_ranks_like_the_noisy_acquisition_on_a_large_campaign(campaign: C
     table = realistic_campaign(campaign, Realistic(membranes=90, seed=21))
     fitted = fit_models(campaign, table, "gp-onehot", "cpu", disk_cache=False)
     encoder = next(iter(fitted.objectives.values())).encoder
-    measured = table[table["status"] == "measured"].dropna(subset=["ionic_conductivity"])
-    inputs = AcquisitionInputs(
-        strategy="qlognehvi",
-        campaign=campaign,
-        model=fitted.model_list(),
-        models=fitted.objectives,
-        X_baseline=encoder.encode(measured),
-        constraints=tuple(c for _, c in fitted.constraints),
-    )
-    assert len(inputs.baseline) <= MAX_BASELINE < len(measured)
+    inputs = acquisition_inputs(campaign, table, fitted, Request(strategy="qlognehvi"))
+    assert len(inputs.baseline) <= MAX_BASELINE < len(inputs.X_baseline)
     X = encoder.encode(candidate_pool(campaign.space, 512, seed=2))
     with torch.no_grad():
         cheap = screen(inputs)(X.unsqueeze(-2))

@@ -7,7 +7,7 @@ from botorch.optim import optimize_acqf_discrete
 
 from formulate.plan import acquisition
 from formulate.plan.batch import lazy_greedy
-from formulate.plan.planner import fit_models
+from formulate.plan.planner import Request, acquisition_inputs, fit_models
 from formulate.spec.campaign import Campaign
 from formulate.spec.pool import candidate_pool
 from formulate.testing import Realistic, realistic_campaign
@@ -29,15 +29,7 @@ def test_lazy_greedy_equals_the_full_greedy(campaign: Campaign) -> None:
     table = realistic_campaign(campaign, Realistic(membranes=24, seed=7))
     fitted = fit_models(campaign, table, "gp-onehot", "cpu", disk_cache=False)
     encoder = next(iter(fitted.objectives.values())).encoder
-    measured = table[table["status"] == "measured"].dropna(subset=["ionic_conductivity"])
-    inputs = acquisition.AcquisitionInputs(
-        strategy="qlognehvi",
-        campaign=campaign,
-        model=fitted.model_list(),
-        models=fitted.objectives,
-        X_baseline=encoder.encode(measured),
-        constraints=tuple(c for _, c in fitted.constraints),
-    )
+    inputs = acquisition_inputs(campaign, table, fitted, Request(strategy="qlognehvi"))
     X = encoder.encode(candidate_pool(campaign.space, 128, seed=1))
     acqf = acquisition.build(inputs)
     with torch.no_grad():

@@ -300,33 +300,17 @@ def _optimize(
 ) -> tuple[pd.DataFrame, np.ndarray]:
     encoder = next(iter(fitted.objectives.values())).encoder
     device = resolve_device(request.device)
-    model = fitted.model_list()
-    measured = _rows(table, ("measured",))
-    measured = measured[measured[[o.property for o in campaign.objectives]].notna().any(axis=1)]
-    pending = _rows(table, ("pending", "made"))
-    X_base = encoder.encode(measured).to(device)
-    X_pending = encoder.encode(pending).to(device) if len(pending) else None
-
     tell(f"scoring {len(pool):,} candidate formulations")
     X_pool = encoder.encode(pool).to(device)
     if request.strategy == "active":
+        _, X_pending = _encoded(campaign, table, fitted, device)
         space = X_pool[:: max(1, len(X_pool) // ACTIVE_POINTS)]
         index, values = acquisition.integrated_variance_batch(
             list(fitted.objectives.values()), X_pool, space, X_pending, request.batch_size
         )
         return pool.iloc[index], values
-    inputs = acquisition.AcquisitionInputs(
-        strategy=request.strategy,
-        campaign=campaign,
-        model=model,
-        models=fitted.objectives,
-        X_baseline=X_base,
-        X_pending=X_pending,
-        constraints=tuple(c for _, c in fitted.constraints),
-        seed=request.seed,
-        weights=request.weights,
-        target=request.target,
-    )
+    inputs = acquisition_inputs(campaign, table, fitted, request)
+    X_base = inputs.X_baseline
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", BotorchWarning)
         warnings.simplefilter("ignore", InputDataWarning)
@@ -353,6 +337,39 @@ def _optimize(
         X = encoder.encode(shortlist).to(device)
         index, values = lazy_greedy(acqf, X, single, request.batch_size)
     return shortlist.iloc[index], values
+
+
+def acquisition_inputs(
+    campaign: Campaign, table: pd.DataFrame, fitted: Fitted, request: Request
+) -> acquisition.AcquisitionInputs:
+    """What the acquisition of ``request.strategy`` (not ``active``) is built from for a
+    campaign table: measured membranes with some objective as the baseline, pending and made
+    ones as pending points, the fitted models and their constraints."""
+    X_base, X_pending = _encoded(campaign, table, fitted, resolve_device(request.device))
+    return acquisition.AcquisitionInputs(
+        strategy=request.strategy,
+        campaign=campaign,
+        model=fitted.model_list(),
+        models=fitted.objectives,
+        X_baseline=X_base,
+        X_pending=X_pending,
+        constraints=tuple(c for _, c in fitted.constraints),
+        seed=request.seed,
+        weights=request.weights,
+        target=request.target,
+    )
+
+
+def _encoded(
+    campaign: Campaign, table: pd.DataFrame, fitted: Fitted, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Encoded measured membranes (``n x d``) and pending ones (``p x d``, None if none)."""
+    encoder = next(iter(fitted.objectives.values())).encoder
+    measured = _rows(table, ("measured",))
+    measured = measured[measured[[o.property for o in campaign.objectives]].notna().any(axis=1)]
+    pending = _rows(table, ("pending", "made"))
+    X_pending = encoder.encode(pending).to(device) if len(pending) else None
+    return encoder.encode(measured).to(device), X_pending
 
 
 def _score(acqf: AcquisitionFunction, X: torch.Tensor, device: torch.device) -> torch.Tensor:
