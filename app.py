@@ -14,7 +14,7 @@ from formulate.data import open_store
 from formulate.errors import FormulateError
 from formulate.spec.campaign import CAMPAIGN_FILE, init_campaign, load_campaign
 from formulate.ui import backtests, data, insights, log, plan
-from formulate.ui.context import Context, user_errors
+from formulate.ui.context import Context, plain, user_errors
 
 st.set_page_config(page_title="formulate", layout="wide")
 st.title("formulate: plan composite solid-electrolyte membranes")
@@ -25,7 +25,7 @@ with st.sidebar.expander("New campaign from a template"):
     if st.button("Create", key="new_create"):
         with user_errors():
             init_campaign(new_name, "cheng2023", root)
-            st.success(f"Created {new_name}")
+            st.success(plain(f"Created {new_name}"))
 names = sorted(p.parent.name for p in root.glob(f"*/{CAMPAIGN_FILE}"))
 if not names:
     st.info(
@@ -39,7 +39,7 @@ try:
     campaign = load_campaign(root / name)
     store = open_store(campaign)
 except FormulateError as err:
-    st.error(err.message())
+    st.error(plain(err.message()))
     st.stop()
 
 ctx = Context(campaign, store, who)

@@ -41,12 +41,12 @@ def store(campaign: Campaign, tmp_path: Path) -> Store:
     return open_store(campaign, f"sqlite:///{tmp_path / 'test.db'}")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, empty database: a SQLite file, or a new database on the PostgreSQL server
-    that ``tests/with_postgres.sh`` starts (skipped when there is none)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'store.db'}"
+def new_database(kind: str, folder: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file in ``folder``, or a new database on the
+    PostgreSQL server that ``tests/with_postgres.sh`` starts (skipped when there is none);
+    dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{folder / 'store.db'}"
         return
     server = os.environ.get("FORMULATE_TEST_PG_URL")
     if not server:
@@ -60,6 +60,12 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     with admin.connect() as conn:
         conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
     admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on each store (see :func:`new_database`)."""
+    yield from new_database(request.param, tmp_path)
 
 
 @pytest.fixture

@@ -99,7 +99,7 @@ def test_import_good_file_and_mark_failed(
     [
         (("status", "nope"), "no campaign 'nope'"),
         (("log", "c1", "GHOST", "ionic_conductivity", "1e-4"), "not in the campaign"),
-        (("log", "c1", "CPCSE", "transference_number", "1.4"), "above 1"),
+        (("log", "c1", "CPCSE", "transference_number", "1.4"), "physical range 0 to 1"),
         (("log", "c1", "CPCSE", "ionic_conductivity", "3 h"), "cannot read unit 'h' as S/cm"),
         (("log", "c1", "CPCSE", "ionic_conductivity", ">1e-3"), "cannot be censored"),
         (("init", "c1"), "already exists"),

@@ -77,8 +77,8 @@ def test_bad_import_lists_every_row_and_column_and_writes_nothing(
         "bad.csv row 2, column membrane: duplicate membrane id 'B1' in the file",
         "bad.csv row 7, column membrane: duplicate membrane id 'B1' in the file",
         "bad.csv row 8, column ionic_conductivity: 'fast' is not a number",
-        "bad.csv row 9, column transference_number: transference_number 1.3 is above 1",
-        "bad.csv row 10, column ionic_conductivity: ionic_conductivity -0.0001 S/cm is below 0",
+        "bad.csv row 9, column transference_number: transference_number 1.3 is outside its physical range 0 to 1",
+        "bad.csv row 10, column ionic_conductivity: ionic_conductivity -0.0001 S/cm is outside its physical range >= 0 S/cm",
         "bad.csv row 11: forbidden combination: polymer PVDF_HFP/PAN with solvent THF_DCM",
     ]
     for line in expected:
@@ -151,7 +151,7 @@ def test_unreadable_file_is_a_clear_error(campaign: Campaign, store: Store, tmp_
         import_table(campaign, store, tmp_path / "missing.csv")
     binary = tmp_path / "x.csv"
     binary.write_bytes(b"\xff\xfe\x00bad")
-    with pytest.raises(FormulateError, match="not a readable CSV"):
+    with pytest.raises(FormulateError, match="not a UTF-8 CSV"):
         import_table(campaign, store, binary)
 
 
@@ -165,5 +165,5 @@ def test_seed_failure_writes_nothing(campaign_dir: Path, tmp_path: Path) -> None
     with pytest.raises(FormulateError, match="nothing was imported") as err:
         open_store(spec, f"sqlite:///{tmp_path / 's.db'}")
     assert err.value.problems[0].where == "paper_measurements.csv row 2, column value"
-    assert "ionic_conductivity -1 S/cm is below 0" in err.value.problems[0].what
+    assert "ionic_conductivity -1 S/cm is outside its physical range" in err.value.problems[0].what
     assert Store(f"sqlite:///{tmp_path / 's.db'}").membranes("cheng2023").empty

@@ -21,6 +21,8 @@ BATCH = pd.DataFrame(
     ]
 )
 
+SENT = {"P1", "P2"}
+
 
 @pytest.fixture
 def pending(campaign: Campaign, store: Store) -> Store:
@@ -46,7 +48,7 @@ def broken_lab(batch: pd.DataFrame) -> pd.DataFrame:
 def test_virtual_lab_results_are_recorded_as_emulated(campaign: Campaign, pending: Store) -> None:
     lab = resolve_lab("virtual", campaign, seed=0, noise=False)
     results = lab.measure(BATCH)
-    n = record_results(campaign, pending, results, lab.provenance, "virtual")
+    n = record_results(campaign, pending, results, lab.provenance, "virtual", SENT)
     values = results.drop(columns=["membrane", "li_symmetric_life_censored"])
     assert n == int(values.notna().sum().sum())  # every outcome the lab returned, once
     logged = pending.measurements("cheng2023")
@@ -62,7 +64,7 @@ def test_python_callable_with_partial_and_censored_results(
 ) -> None:
     monkeypatch.setitem(sys.modules, "mylab", sys.modules[__name__])
     lab = resolve_lab("mylab:partial_lab")
-    record_results(campaign, pending, lab.measure(BATCH), lab.provenance, "mylab")
+    record_results(campaign, pending, lab.measure(BATCH), lab.provenance, "mylab", SENT)
     table = campaign_table(campaign, pending).set_index("membrane")
     assert table.loc["P1", "ionic_conductivity"] == pytest.approx(4e-4)
     assert table.loc["P1", "li_symmetric_life"] == 300
@@ -100,7 +102,7 @@ with open(sys.argv[2], "w") as f:
 """,
     )
     lab = resolve_lab(spec)
-    record_results(campaign, pending, lab.measure(BATCH), lab.provenance, "robot")
+    record_results(campaign, pending, lab.measure(BATCH), lab.provenance, "robot", SENT)
     table = campaign_table(campaign, pending).set_index("membrane")
     assert table.loc["P1", "ionic_conductivity"] == 2e-4
     assert table.loc["P2", "status"] == "failed"
@@ -117,11 +119,11 @@ def test_failing_command_and_bad_rows_record_nothing(
     silent = resolve_lab(script(tmp_path, "pass"))
     with pytest.raises(FormulateError, match="wrote no results"):
         silent.measure(BATCH)
-    bad = pd.DataFrame({"membrane": ["P1", "P9"], "ionic_conductivity": ["2e-4", "-1"]})
+    bad = pd.DataFrame({"membrane": ["P1", "P9"], "ionic_conductivity": ["-1", "2e-4"]})
     with pytest.raises(FormulateError) as info:
-        record_results(campaign, pending, bad, "measured", "robot.csv")
+        record_results(campaign, pending, bad, "measured", "robot.csv", SENT)
     text = info.value.message()
-    assert "unknown membrane 'P9'" in text and "below 0" in text
+    assert "unknown membrane 'P9'" in text and "physical range >= 0" in text
     assert len(pending.measurements("cheng2023")) == before
 
 
@@ -138,3 +140,23 @@ def test_measure_formulations_validates_everything_first(campaign: Campaign) -> 
 def test_unknown_lab_spec() -> None:
     with pytest.raises(FormulateError, match="unknown lab"):
         resolve_lab("robot")
+
+
+def test_results_for_membranes_not_sent_are_refused_and_change_nothing(
+    campaign: Campaign, pending: Store
+) -> None:
+    """A plug-in that answers for the paper's CPCSE (not in the batch) must not supersede its
+    stated 5.2e-4 S/cm."""
+    before = pending.measurements("cheng2023", history=True)
+    rogue = pd.DataFrame({"membrane": ["P1", "CPCSE"], "ionic_conductivity": ["2e-4", "1e-7"]})
+    with pytest.raises(FormulateError) as info:
+        record_results(campaign, pending, rogue, "measured", "robot.csv", SENT)
+    assert "robot.csv row 3, column membrane: 'CPCSE' was not sent to the lab" in str(info.value)
+    after = pending.measurements("cheng2023", history=True)
+    pd.testing.assert_frame_equal(before, after)
+    cpcse = after[
+        (after["membrane"] == "CPCSE")
+        & (after["property"] == "ionic_conductivity")
+        & (after["temperature_C"] == 25)
+    ]
+    assert cpcse["value"].tolist() == [5.2e-4]

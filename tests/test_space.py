@@ -93,7 +93,7 @@ def test_check_accepts_exactly_the_valid_formulations(
 
     valid = (
         ((filler == "none") == (wt is None))
-        and (wt is None or within(wt, 0.5, 15))
+        and (wt is None or (within(wt, 0.5, 15) and abs(wt * 2 - round(wt * 2)) < 1e-6))
         and ((solvent == "THF_DCM") == (thf is not None))
         and (thf is None or within(thf, 0, 1))
         and within(ratio, 6, 30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,40 @@ def test_data_version_changes_with_every_write(db_url: str) -> None:
     third = store.data_version("c")
     assert len({first, second, third}) == 3
     assert store.data_version("c") == third  # reading changes nothing
+
+
+def _log_many(url: str, worker: int, n: int, props: list[str]) -> None:
+    """One person logging ``n`` values, cycling over ``props`` of membrane N0."""
+    store = Store(url)
+    for k in range(n):
+        prop = props[(worker + k) % len(props)]
+        store.add(
+            "c",
+            [],
+            [NewMeasurement("N0", prop, 0.1 + 0.001 * k, "", "measured", recorded_by=f"w{worker}")],
+        )
+    store.engine.dispose()
+
+
+def test_concurrent_writers_keep_one_current_value_per_series(db_url: str) -> None:
+    """8 processes x 50 logs of the same five new properties of one membrane, at once: every
+    value is kept, and each property has exactly one current value (one chain per series)."""
+    store = Store(db_url)
+    store.add("c", [NewMembrane("N0", {"x": 1.0}, "imported")])
+    props = ["crystallinity", "mobile_li_fraction", "film_formed", "transference_number", "x_ray"]
+    props[2] = "activation_energy"
+    ctx = multiprocessing.get_context("fork")
+    workers = [ctx.Process(target=_log_many, args=(db_url, w, 50, props)) for w in range(8)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(timeout=300)
+        assert p.exitcode == 0
+    history = store.measurements("c", history=True)
+    assert len(history) == 400
+    current = store.measurements("c")
+    assert sorted(current["property"]) == sorted(props)
+    for prop in props:
+        rows = history[history["property"] == prop]
+        assert rows["supersedes"].isna().sum() == 1  # one first value: one chain
+        assert rows["current"].sum() == 1

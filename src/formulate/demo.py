@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
+from rich.text import Text
 
 from formulate.data import campaign_table, open_store
 from formulate.lab.plugins import measure_formulations
@@ -32,12 +33,12 @@ def run_demo(folder: Path, console: Console) -> Path:
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.db*"))
     spec = load_campaign(target)
     store = open_store(spec)
-    console.rule(f"[bold]formulate demo: {spec.title}")
+    console.rule(Text(f"formulate demo: {spec.title}", style="bold"))
     console.print("\n".join(spec.describe()), markup=False)
     table = campaign_table(spec, store)
     counts = status_counts(table)
     console.print(
-        f"\nStore: {store.url}\n{len(table)} membranes ("
+        f"\nStore: {store.shown_url}\n{len(table)} membranes ("
         + ", ".join(f"{n} {s}" for s, n in counts.items())
         + ")",
         markup=False,

@@ -10,12 +10,13 @@ Every user mistake is one readable message and exit code 2, never a traceback.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.text import Text
 
+from formulate.cli import records
 from formulate.cli.backtest import backtest_app
 from formulate.cli.common import (
     CampaignArg,
@@ -26,18 +27,9 @@ from formulate.cli.common import (
     out,
     print_frame,
 )
-from formulate.data import (
-    Store,
-    campaign_table,
-    export_measurements,
-    export_table,
-    import_table,
-    make_measurement,
-    read_table,
-)
-from formulate.data import mark as mark_membrane
-from formulate.errors import FormulateError, Problem
-from formulate.spec.campaign import PROVENANCES, Campaign, init_campaign, load_campaign
+from formulate.data import Store, campaign_table, read_table
+from formulate.errors import FormulateError
+from formulate.spec.campaign import Campaign, init_campaign, load_campaign
 from formulate.spec.strategies import STRATEGIES
 
 if TYPE_CHECKING:
@@ -59,6 +51,9 @@ lab_app = typer.Typer(
     help="Lab plug-ins: measure formulations with the virtual lab.", no_args_is_help=True
 )
 app.add_typer(lab_app, name="lab")
+app.command("import")(records.import_)
+for verb in (records.export, records.log, records.mark, records.retract, records.abandon):
+    app.command()(verb)
 app.add_typer(backtest_app, name="backtest")
 
 
@@ -72,16 +67,14 @@ def init(
 ) -> None:
     """Create a campaign folder from a template (default: the paper's design space)."""
     spec = init_campaign(name, template, folder)
-    out.print(
-        f"Created campaign {spec.name} in {spec.folder} from template {template}.", markup=False
-    )
-    out.print("\n".join(spec.describe()), markup=False)
+    out.print(f"Created campaign {spec.name} in {spec.folder} from template {template}.")
+    out.print("\n".join(spec.describe()))
 
 
 @app.command()
 def show(campaign: CampaignArg) -> None:
     """The campaign's design space, objectives and constraints in plain words."""
-    out.print("\n".join(load_campaign(campaign).describe()), markup=False)
+    out.print("\n".join(load_campaign(campaign).describe()))
 
 
 @app.command()
@@ -104,117 +97,13 @@ def status(campaign: CampaignArg, db: DbOpt = None, as_json: JsonOpt = False) ->
             )
         )
         return
-    out.print(f"{spec.name}: {spec.title}  ({store.url})", markup=False)
+    out.print(f"{spec.name}: {spec.title}  ({store.shown_url})")
     out.print(f"{len(table)} membranes: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     print_frame(objectives, "Objectives (best values; censored = lower bound, cell still running)")
     print_frame(membrane_view(spec, table), "Membranes")
     pending = table.loc[table["status"].isin(["pending", "made"]), "membrane"].tolist()
     if pending:
         out.print(f"Waiting for outcomes: {', '.join(pending)}")
-
-
-@app.command("import")
-def import_(
-    campaign: CampaignArg,
-    file: Annotated[Path, typer.Argument(help="CSV: wide (one row per membrane) or long")],
-    provenance: Annotated[
-        str,
-        typer.Option(help=f"one of {list(PROVENANCES)}, unless the file has a provenance column"),
-    ] = "imported",
-    db: DbOpt = None,
-) -> None:
-    """Import membranes and outcomes from a CSV, all or nothing."""
-    if provenance not in PROVENANCES:
-        raise FormulateError(
-            f"unknown provenance '{provenance}'",
-            [Problem("--provenance", provenance, f"use one of {PROVENANCES}")],
-        )
-    spec, store = open_campaign(campaign, db)
-    plan = import_table(spec, store, file, provenance=provenance)
-    out.print(
-        f"Imported {len(plan.membranes)} membranes and {len(plan.measurements)} "
-        f"measurements from {file} into {spec.name}."
-    )
-
-
-@app.command()
-def export(
-    campaign: CampaignArg,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="CSV file")] = None,
-    measurements: Annotated[
-        bool,
-        typer.Option(
-            help="every measurement (with superseded ones "
-            "and provenance) instead of one row per membrane"
-        ),
-    ] = False,
-    db: DbOpt = None,
-) -> None:
-    """Export the campaign's data with provenance (stdout when no -o)."""
-    spec, store = open_campaign(campaign, db)
-    frame = export_measurements(spec, store) if measurements else export_table(spec, store)
-    if output:
-        frame.to_csv(output, index=False)
-        out.print(f"Wrote {len(frame)} rows to {output}.")
-    else:
-        sys.stdout.write(frame.to_csv(index=False))
-
-
-@app.command()
-def log(
-    campaign: CampaignArg,
-    membrane: Annotated[str, typer.Argument(help="membrane id")],
-    prop: Annotated[str, typer.Argument(metavar="PROPERTY", help="e.g. ionic_conductivity")],
-    value: Annotated[str, typer.Argument(help="e.g. 5.2e-4, '0.52 mS/cm', '>600 h'")],
-    unit: Annotated[str | None, typer.Option(help="unit when VALUE has none")] = None,
-    censored: Annotated[
-        bool, typer.Option("--censored", help="a lower bound: cell still running")
-    ] = False,
-    temperature: Annotated[
-        float | None, typer.Option(help="measurement temperature in C (default: the campaign's)")
-    ] = None,
-    by: Annotated[str, typer.Option(help="who measured")] = "",
-    method: Annotated[str, typer.Option(help="e.g. EIS, Bruce-Vincent")] = "",
-    note: Annotated[str, typer.Option(help="free text")] = "",
-    db: DbOpt = None,
-) -> None:
-    """Log one outcome. A new value supersedes the previous one; nothing is overwritten."""
-    spec, store = open_campaign(campaign, db)
-    made = make_measurement(
-        spec,
-        membrane,
-        prop,
-        value,
-        where="VALUE",
-        unit=unit,
-        censored=censored,
-        temperature_C=temperature,
-        provenance="measured",
-        recorded_by=by,
-        method=method,
-        note=note,
-        source="cli",
-    )
-    if isinstance(made, Problem):
-        raise FormulateError("nothing was logged", [made])
-    store.add(spec.name, [], [made])
-    mark = ">= " if made.censored else ""
-    out.print(f"Logged {membrane} {prop} = {mark}{made.value:.4g} {made.unit}".rstrip() + ".")
-
-
-@app.command()
-def mark(
-    campaign: CampaignArg,
-    membrane: Annotated[str, typer.Argument(help="membrane id")],
-    new_status: Annotated[str, typer.Argument(metavar="STATUS", help="made, measured or failed")],
-    note: Annotated[str, typer.Option(help="why (e.g. film cracked)")] = "",
-    db: DbOpt = None,
-) -> None:
-    """Move a membrane to made, measured or failed (a film that did not form: recorded as
-    film_formed = 0, which the planner learns from)."""
-    spec, store = open_campaign(campaign, db)
-    mark_membrane(spec, store, membrane, new_status, note)
-    out.print(f"{membrane} is now {new_status}.")
 
 
 @lab_app.command("measure")
@@ -323,7 +212,7 @@ def run(
 ) -> None:
     """Closed loop: propose, measure with a lab plug-in, log, repeat. Resumable."""
     from formulate.lab.plugins import resolve_lab
-    from formulate.lab.run import run_id
+    from formulate.lab.run import checked_run_id, run_id
     from formulate.plan.planner import Request
 
     spec, store = open_campaign(campaign, db)
@@ -336,7 +225,7 @@ def run(
         surrogate=surrogate,
     )
     plugin = resolve_lab(lab, spec, seed=request.seed, noise=noise, horizon_h=horizon)
-    rid = run_name or run_id(spec, lab, request, batches)
+    rid = checked_run_id(run_name) if run_name else run_id(spec, lab, request, batches)
     result = _run_with_progress(spec, store, plugin, batches, request, rid)
     _print_run(spec, result, plot or spec.folder / "runs" / f"{rid}.png")
 
@@ -400,10 +289,10 @@ def diagnose(
         return
     print_frame(found.scores, "Leave-one-out (model scale: log10 S/cm, logit t+, log10 h)")
     for problem in found.skipped:
-        out.print(f"{problem.where}: {problem.what}", markup=False)
+        out.print(f"{problem.where}: {problem.what}")
     if found.predictions:
         path = parity_plot(found.predictions, plot or spec.folder / "diagnostics" / "parity.png")
-        out.print(f"Parity plot: {path}", markup=False)
+        out.print(f"Parity plot: {path}")
     from formulate.model import fit_objective
 
     for obj, name in found.predictions:
@@ -412,9 +301,7 @@ def diagnose(
         ls = lengthscales(fit_objective(spec, table, obj, name, cache_dir=model_cache(spec)))
         if not ls.empty:
             top = ", ".join(f"{k} {v:.2g}" for k, v in ls.head(4).items())
-            out.print(
-                f"{obj} ({name}): most relevant (shortest length-scales): {top}", markup=False
-            )
+            out.print(f"{obj} ({name}): most relevant (shortest length-scales): {top}")
 
 
 @app.command()
@@ -436,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as stop:
         return int(stop.code or 0)
     except FormulateError as mistake:
-        err.print(f"[red]error:[/] {mistake.message()}", highlight=False, soft_wrap=True)
+        err.print(Text.assemble(("error:", "red"), " ", mistake.message()), soft_wrap=True)
         return 2
     return 0
 

@@ -128,10 +128,10 @@ def _backtest(settings: Settings, output: Path, workers: int | None, executor: s
     from formulate.backtest import prepare, run_backtest
 
     bt = prepare(settings, output)
-    out.print(f"{bt.settings.describe()}; results in {output}", markup=False)
+    out.print(f"{bt.settings.describe()}; results in {output}")
     left = len(bt.missing())
     if left < bt.settings.seeds * len(bt.settings.strategies):
-        out.print(f"resuming: {left} run(s) left", markup=False)
+        out.print(f"resuming: {left} run(s) left")
     columns = (
         *Bar.get_default_columns()[:1],
         BarColumn(),
@@ -157,4 +157,4 @@ def _print_report(bt: object) -> None:
     # the terminal gets the comparison; best values per objective are in the files
     narrow = table[[c for c in table.columns if not c.startswith("best ") and c != "seeds"]]
     print_frame(narrow, report.settings.describe())
-    out.print(f"Written: {', '.join(str(p) for p in paths.values())}", markup=False)
+    out.print(f"Written: {', '.join(str(p) for p in paths.values())}")

@@ -12,8 +12,10 @@ from formulate.data import Store, open_store
 from formulate.report.summary import frame_table
 from formulate.spec.campaign import Campaign, load_campaign
 
-out = Console()
-err = Console(stderr=True)
+out = Console(markup=False)
+err = Console(stderr=True, markup=False)
+"""Consoles that never read markup: ids, notes and paths are people's text, printed as
+written (``M[/]`` stays ``M[/]``)."""
 
 CampaignArg = Annotated[str, typer.Argument(help="campaign folder or name under campaigns/")]
 DbOpt = Annotated[

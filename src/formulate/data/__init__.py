@@ -9,12 +9,13 @@ from formulate.data.importer import (
     ImportPlan,
     commit,
     import_table,
-    mark,
     open_store,
     plan_import,
 )
+from formulate.data.lifecycle import abandon, mark
+from formulate.data.records import NewMeasurement, NewMembrane
 from formulate.data.schema import SCHEMA_VERSION, STATUSES
-from formulate.data.store import NewMeasurement, NewMembrane, Store
+from formulate.data.store import Store
 from formulate.data.table import campaign_table, column_name, wide_table
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "NewMeasurement",
     "NewMembrane",
     "Store",
+    "abandon",
     "campaign_table",
     "column_name",
     "commit",

@@ -7,13 +7,14 @@ import difflib
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pandas as pd
 
-from formulate.data.store import NewMeasurement
+from formulate.data.records import NewMeasurement
 from formulate.errors import FormulateError, Problem
 from formulate.spec.campaign import Campaign
+from formulate.spec.properties import temperature_refusal
 from formulate.units import parse_value
 
 HEADER = re.compile(
@@ -61,19 +62,27 @@ def importable_columns(campaign: Campaign, columns: Iterable[str]) -> list[str]:
     return [c for c in columns if c in names or outcome_header(campaign, str(c)) is not None]
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV as strings (no type guessing), with a clear error for an unreadable file."""
-    path = Path(path)
-    if not path.is_file():
-        raise FormulateError(f"no file {path}", [Problem(str(path), "not found", "check the path")])
+def read_table(source: str | Path | IO[bytes], name: str | None = None) -> pd.DataFrame:
+    """Read a CSV (a path, or an uploaded file called ``name``) as strings (no type
+    guessing), with a clear error naming the file when it cannot be read."""
+    if isinstance(source, str | Path):
+        name = str(source)
+        if not Path(source).is_file():
+            raise FormulateError(f"no file {name}", [Problem(name, "not found", "check the path")])
+    name = name or "upload"
     try:
         return pd.read_csv(
-            path, dtype=str, keep_default_na=False, skipinitialspace=True, comment=None
+            source, dtype=str, keep_default_na=False, skipinitialspace=True, encoding="utf-8"
         )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+    except UnicodeDecodeError as err:
+        what = f"byte {err.start} is not UTF-8 (saved as Latin-1 or Excel's ANSI?)"
         raise FormulateError(
-            f"{path} is not a readable CSV",
-            [Problem(str(path), str(err).strip(), "save it as UTF-8 CSV")],
+            f"{name} is not a UTF-8 CSV", [Problem(name, what, "save it as 'CSV UTF-8'")]
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
+        raise FormulateError(
+            f"{name} is not a readable CSV",
+            [Problem(name, str(err).strip(), "check quotes and commas; save it as UTF-8 CSV")],
         ) from None
 
 
@@ -88,10 +97,14 @@ def make_measurement(
     censored: bool = False,
     temperature_C: float | None = None,
     provenance: str = "measured",
+    surprising: bool = False,
     **meta: Any,
 ) -> NewMeasurement | Problem:
     """Turn one value (number, ``"0.52 mS/cm"``, ``">1500 h"``) into a measurement in
-    canonical units, or a :class:`Problem` saying what is wrong at ``where``."""
+    canonical units, or a :class:`Problem` saying what is wrong at ``where``: not a finite
+    number, outside the property's physical range, outside its plausible range (unless
+    ``surprising``), a temperature outside -100..400 C, or a censored value of a property that
+    cannot be censored."""
     props = campaign.all_properties()
     spec = props.get(prop)
     if spec is None:
@@ -101,18 +114,11 @@ def make_measurement(
     except ValueError as err:
         return Problem(where, str(err), f"write a number in {spec.unit or 'plain units'}")
     value, is_censored = parsed.value, parsed.censored or censored
-    if spec.low is not None and value < spec.low:
-        return Problem(
-            where,
-            f"{prop} {value:g} {spec.unit} is below {spec.low:g}".replace("  ", " "),
-            f"a {prop} must be at least {spec.low:g}",
-        )
-    if spec.high is not None and value > spec.high:
-        return Problem(
-            where,
-            f"{prop} {value:g} is above {spec.high:g}",
-            f"a {prop} lies in [{spec.low:g}, {spec.high:g}]",
-        )
+    refusal = spec.refusal(prop, value, surprising)
+    if refusal is None and temperature_C is not None:
+        refusal = temperature_refusal(temperature_C)
+    if refusal is not None:
+        return Problem(where, *refusal)
     if is_censored and prop not in campaign.censorable():
         return Problem(
             where, f"{prop} cannot be censored (marked '>' or _censored)", "give the measured value"

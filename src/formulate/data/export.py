@@ -1,9 +1,14 @@
-"""Exports: the campaign as an importable wide table, and every measurement with its history."""
+"""Exports: the campaign as an importable wide table, and every measurement with its history.
+
+Text cells that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``,
+tab or carriage return) are written with a leading ``'`` (the OWASP rule for CSV injection);
+the importer reads them back as they were."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from formulate.data.records import FORMULA_START
 from formulate.data.store import Store
 from formulate.data.table import campaign_table
 from formulate.spec.campaign import Campaign
@@ -21,9 +26,22 @@ def export_table(campaign: Campaign, store: Store) -> pd.DataFrame:
     meta = store.membranes(campaign.name)
     if not table.empty:
         table = table.merge(meta[["membrane", "source", "notes"]], on="membrane", how="left")
-    return table.rename(columns=renames)
+    return guard(table.rename(columns=renames))
 
 
 def export_measurements(campaign: Campaign, store: Store) -> pd.DataFrame:
-    """Every measurement ever logged (superseded ones marked), with its provenance."""
-    return store.measurements(campaign.name, history=True)
+    """Every measurement ever logged (superseded and retracted ones marked), with its
+    provenance."""
+    return guard(store.measurements(campaign.name, history=True))
+
+
+def guard(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell that starts like a formula prefixed by ``'``."""
+    out = frame.copy()
+    for col in out.select_dtypes(include=["object", "string"]).columns:
+        out[col] = out[col].map(_guard_cell)
+    return out
+
+
+def _guard_cell(cell: object) -> object:
+    return f"'{cell}" if isinstance(cell, str) and cell.startswith(FORMULA_START) else cell

@@ -19,6 +19,7 @@ nothing is written unless the whole input is valid.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,8 +36,16 @@ from formulate.data.cells import (
     read_table,
     suggest,
 )
+from formulate.data.records import (
+    FORMULA_START,
+    NewMeasurement,
+    NewMembrane,
+    id_problem,
+    text_problem,
+    whole_problem,
+)
 from formulate.data.schema import STATUSES
-from formulate.data.store import NewMeasurement, NewMembrane, Store
+from formulate.data.store import Store
 from formulate.data.table import wide_table
 from formulate.errors import FormulateError, Problem
 from formulate.spec.campaign import PROVENANCES, Campaign
@@ -109,6 +118,11 @@ def plan_import(
     """
     frame = frame.astype(object).where(frame.notna(), "").astype(str)
     frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.empty:
+        return ImportPlan(
+            problems=[Problem(source, "no rows under the header", "add one row per membrane")]
+        )
+    frame = frame.map(unguard)
     if {"property", "value"} <= set(frame.columns):
         return _plan_long(campaign, store, frame, source, provenance, planned)
     return _plan_wide(campaign, store, frame, source, provenance, planned)
@@ -167,15 +181,15 @@ def _plan_wide(
         )
     known = _known_membranes(campaign, store, planned)
     ids = list(frame["membrane"].str.strip())
+    counts = Counter(ids)
     for i, rec in enumerate(frame.to_dict("records")):
         where = f"{source} row {i + 2}"
         mid = ids[i]
-        if not mid:
-            plan.problems.append(
-                Problem(f"{where}, column membrane", "empty id", "give each row an id")
-            )
+        bad = _text_problems(rec, where)
+        if bad:
+            plan.problems += bad
             continue
-        if ids.count(mid) > 1:
+        if counts[mid] > 1:
             plan.problems.append(
                 Problem(
                     f"{where}, column membrane",
@@ -229,6 +243,23 @@ def _plan_wide(
             )
             (plan.problems if isinstance(made, Problem) else plan.measurements).append(made)  # type: ignore[arg-type]
     return plan
+
+
+def unguard(cell: str) -> str:
+    """A cell as written before an export guarded it against spreadsheet formulas
+    (``'=x`` -> ``=x``; see :func:`formulate.data.export.guard`)."""
+    if cell.startswith("'") and cell[1:2] in FORMULA_START and len(cell) > 1:
+        return cell[1:]
+    return cell
+
+
+def _text_problems(rec: Mapping[str, str], where: str) -> list[Problem]:
+    """Cells no store may keep (NUL and control characters, not Unicode, too long), and a
+    membrane id that is not a usable id."""
+    found = [text_problem(f"{where}, column {col}", cell) for col, cell in rec.items()]
+    if "membrane" in rec:
+        found.append(id_problem(f"{where}, column membrane", rec["membrane"].strip()))
+    return [p for p in found if p is not None]
 
 
 def _check_same_formulation(
@@ -285,15 +316,13 @@ def _plan_membrane(
     batch_cell = rec.get("batch", "").strip()
     batch = None
     if batch_cell:
-        try:
-            batch = int(float(batch_cell))
-        except ValueError:
+        number = pd.to_numeric(batch_cell, errors="coerce")
+        problem = whole_problem(f"{where}, column batch", float(number))
+        if problem is None:
+            batch = int(number)
+        else:
             problems.append(
-                Problem(
-                    f"{where}, column batch",
-                    f"'{batch_cell}' is not a whole number",
-                    "write a batch number or leave it empty",
-                )
+                Problem(problem.where, f"'{batch_cell}' is not a batch number", problem.fix)
             )
     assumed = tuple(a.strip() for a in rec.get("assumed", "").split(";") if a.strip())
     for name in assumed:
@@ -342,6 +371,10 @@ def _plan_long(
     for i, rec in enumerate(frame.to_dict("records")):
         where = f"{source} row {i + 2}"
         mid = rec["membrane"].strip()
+        bad = _text_problems(rec, where)
+        if bad:
+            plan.problems += bad
+            continue
         if mid not in known:
             plan.problems.append(
                 Problem(
@@ -366,12 +399,12 @@ def _plan_long(
             )
             continue
         if censored is None or row_prov not in PROVENANCES:
-            bad = (
+            column, fix = (
                 ("censored", "write true or false")
                 if censored is None
                 else ("provenance", f"use one of {list(PROVENANCES)}")
             )
-            plan.problems.append(Problem(f"{where}, column {bad[0]}", "invalid value", bad[1]))
+            plan.problems.append(Problem(f"{where}, column {column}", "invalid value", fix))
             continue
         made = make_measurement(
             campaign,
@@ -399,28 +432,6 @@ def commit(campaign: Campaign, store: Store, plan: ImportPlan, mark_seeded: bool
     store.add(campaign.name, plan.membranes, plan.measurements, mark_seeded=mark_seeded)
 
 
-def mark(
-    campaign: Campaign, store: Store, membrane: str, status: str, note: str = "", who: str = ""
-) -> None:
-    """Move a membrane along its statuses; ``failed`` (a film that did not form) also records
-    ``film_formed`` = 0 with the reason, in the same transaction, so the planner's film model
-    learns it exactly as from the virtual lab."""
-    if status != "failed":
-        store.set_status(campaign.name, membrane, status, note)
-        return
-    failure = NewMeasurement(
-        membrane=membrane,
-        property="film_formed",
-        value=0.0,
-        unit="",
-        provenance="measured",
-        recorded_by=who,
-        note=note,
-        source="marked failed",
-    )
-    store.add(campaign.name, [], [failure], status_updates={membrane: "failed"}, note=note)
-
-
 def import_table(
     campaign: Campaign,
     store: Store,
@@ -438,8 +449,11 @@ def import_table(
 
 
 def seed(campaign: Campaign, store: Store) -> None:
-    """Load the campaign's seed files the first time its store is opened, in one transaction."""
-    if store.is_seeded(campaign.name):
+    """Load the campaign's seed files when the campaign enters its store, in one transaction.
+
+    Only then: a store that already holds the campaign (seeded or not, however few records it
+    has left) is never seeded again."""
+    if campaign.name in store.campaigns():
         return
     plan = ImportPlan()
     for entry in campaign.seed_data:

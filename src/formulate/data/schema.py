@@ -8,9 +8,10 @@ file of the old version to ``tests/assets`` for the upgrade test.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -19,18 +20,21 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 1
-STATUSES = ("pending", "made", "measured", "failed")
+SCHEMA_VERSION = 2
+STATUSES = ("pending", "made", "measured", "failed", "abandoned")
 
 
 def utcnow() -> datetime:
@@ -71,8 +75,33 @@ class MembraneRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+def series_key(prop: str, temperature_C: float | None) -> str:
+    """The series a value belongs to: its property at its temperature (to 0.001 C). Each
+    series has one current value; a new value supersedes it."""
+    return prop if temperature_C is None else f"{prop}@{round(temperature_C, 3):g}"
+
+
+_FIRST_OF_SERIES = "supersedes_id IS NULL"
+
+
 class MeasurementRow(Base):
+    """One value, never changed: a correction or a retraction is a new row that supersedes
+    the current one (``retracted``: the series has no current value since)."""
+
     __tablename__ = "measurements"
+    __table_args__ = (
+        # at most one first value per series: with ``supersedes_id`` unique, every series is
+        # one chain, so it has exactly one current value whatever writers race
+        Index(
+            "uq_first_of_series",
+            "membrane_id",
+            "series",
+            unique=True,
+            sqlite_where=text(_FIRST_OF_SERIES),
+            postgresql_where=text(_FIRST_OF_SERIES),
+        ),
+        Index("ix_series", "membrane_id", "series"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     membrane_id: Mapped[int] = mapped_column(ForeignKey("membranes.id"), index=True)
     property: Mapped[str] = mapped_column(String(100))
@@ -89,11 +118,56 @@ class MeasurementRow(Base):
     supersedes_id: Mapped[int | None] = mapped_column(
         ForeignKey("measurements.id"), nullable=True, unique=True
     )
+    series: Mapped[str] = mapped_column(String(160), default="")
+    retracted: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 Migration = Callable[[Connection], None]
 
-MIGRATIONS: dict[int, Migration] = {}
+
+def _v1_to_v2(conn: Connection) -> None:
+    """Version 2: each value names its series, retractions, one current value per series.
+
+    A version-1 store written by racing writers may hold two first values of one series; the
+    later one is chained after the earlier (it supersedes its current value), as a later
+    write would have.
+    """
+    conn.execute(
+        text("ALTER TABLE measurements ADD COLUMN series VARCHAR(160) NOT NULL DEFAULT ''")
+    )
+    conn.execute(
+        text("ALTER TABLE measurements ADD COLUMN retracted BOOLEAN NOT NULL DEFAULT FALSE")
+    )
+    table = cast(Table, MeasurementRow.__table__)
+    rows = conn.execute(
+        select(
+            table.c.id,
+            table.c.membrane_id,
+            table.c.property,
+            table.c.temperature_C,
+            table.c.supersedes_id,
+        ).order_by(table.c.id)
+    ).all()
+    successor = {r.supersedes_id: r.id for r in rows if r.supersedes_id is not None}
+    firsts: dict[tuple[int, str], list[int]] = {}
+    for r in rows:
+        key = series_key(r.property, r.temperature_C)
+        conn.execute(update(table).where(table.c.id == r.id).values(series=key))
+        if r.supersedes_id is None:
+            firsts.setdefault((r.membrane_id, key), []).append(r.id)
+    for chain in firsts.values():
+        for earlier, later in itertools.pairwise(chain):
+            last = earlier
+            while last in successor:
+                last = successor[last]
+            conn.execute(update(table).where(table.c.id == later).values(supersedes_id=last))
+            successor[last] = later
+    for index in table.indexes:
+        if index.name in ("uq_first_of_series", "ix_series"):
+            index.create(conn)
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2}
 """``MIGRATIONS[v]`` upgrades a store at version v to v + 1. Version 1 is the first released
 schema; add a function here (and bump SCHEMA_VERSION) for every change."""
 
@@ -106,9 +180,9 @@ class NewerSchema(Exception):
         super().__init__(f"schema version {version} > {SCHEMA_VERSION}")
 
 
-def migrate(conn: Connection, migrations: dict[int, Migration] | None = None) -> int:
+def migrate(conn: Connection, migrations: dict[int, Migration] | None = None) -> int | None:
     """Create the tables of a new store, or upgrade an older one to SCHEMA_VERSION, on an
-    open transaction. Returns the version the store had (``SCHEMA_VERSION`` for a new one).
+    open transaction. Returns the version the store had (None for a new one).
 
     Raises:
         NewerSchema: the store is newer than this formulate.
@@ -118,10 +192,12 @@ def migrate(conn: Connection, migrations: dict[int, Migration] | None = None) ->
     row = conn.execute(select(MetaRow.value).where(MetaRow.key == "schema_version")).scalar()
     if row is None:
         conn.execute(insert(MetaRow).values(key="schema_version", value=str(SCHEMA_VERSION)))
-        return SCHEMA_VERSION
+        return None
     version = int(row)
     if version > SCHEMA_VERSION:
         raise NewerSchema(version)
+    if version == SCHEMA_VERSION:
+        return version  # nothing to write: a reader never takes the write lock
     for step in range(version, SCHEMA_VERSION):
         steps[step](conn)
     conn.execute(

@@ -10,17 +10,26 @@ narrow API and never write SQL.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 import pandas as pd
-from sqlalchemy import create_engine, event, func, select
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session, aliased
 
+from formulate.data.database import WRITE, damaged, open_engine, redact, sqlite_path
+from formulate.data.records import (
+    MEASUREMENT_COLUMNS,
+    MEMBRANE_COLUMNS,
+    NewMeasurement,
+    NewMembrane,
+    check_records,
+    current_ids,
+    jsonable,
+)
 from formulate.data.schema import (
     SCHEMA_VERSION,
     STATUSES,
@@ -30,53 +39,25 @@ from formulate.data.schema import (
     MetaRow,
     NewerSchema,
     migrate,
+    series_key,
     utcnow,
 )
 from formulate.errors import FormulateError, Problem
-from formulate.spec.space import is_missing
+from formulate.spec.properties import BUILTIN_PROPERTIES
 
 _NEXT_STATUS = {
-    "pending": {"pending", "made", "measured", "failed"},
-    "made": {"made", "measured", "failed"},
+    "pending": {"pending", "made", "measured", "failed", "abandoned"},
+    "made": {"made", "measured", "failed", "abandoned"},
     "measured": {"measured", "failed"},
     "failed": {"failed"},
+    "abandoned": {"abandoned"},
 }
-
-
-@dataclass(frozen=True)
-class NewMembrane:
-    """A membrane to add. ``formulation`` maps every variable to its value (None: inactive)."""
-
-    membrane: str
-    formulation: dict[str, Any]
-    provenance: str
-    status: str = "pending"
-    batch: int | None = None
-    source: str = ""
-    assumed: tuple[str, ...] = ()
-    notes: str = ""
-
-
-@dataclass(frozen=True)
-class NewMeasurement:
-    """A measured value, already in the property's canonical ``unit``.
-
-    ``censored``: the value is a lower bound (e.g. life of a cell still running, in h).
-    ``temperature_C``: measurement temperature in C (None: not temperature-specific).
-    """
-
-    membrane: str
-    property: str
-    value: float
-    unit: str
-    provenance: str
-    censored: bool = False
-    temperature_C: float | None = None
-    method: str = ""
-    recorded_by: str = ""
-    source: str = ""
-    note: str = ""
-    recorded_at: datetime | None = None
+_OPEN = ("pending", "made", "abandoned")
+"""Statuses a logged value moves to ``measured`` (a late result for an abandoned membrane
+is still a result)."""
+RETRIES = 8
+"""Attempts of a write that lost a race with another writer (same membrane id, same series)."""
+T = TypeVar("T")
 
 
 class Store:
@@ -89,24 +70,9 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
-        try:
-            self.engine = create_engine(url, connect_args=connect_args)
-        except Exception as err:  # bad URL or missing driver
-            raise FormulateError(
-                f"cannot open the store at '{url}'",
-                [
-                    Problem(
-                        "database URL",
-                        str(err),
-                        "check the URL and that its driver is installed "
-                        "(PostgreSQL: pip install 'formulate[postgres]')",
-                    )
-                ],
-            ) from None
-        if url.startswith("sqlite"):
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-            event.listen(self.engine, "begin", _sqlite_begin)
+        self.shown_url = redact(url)
+        self.engine = open_engine(url)
+        self.writer = self.engine.execution_options(**{WRITE: True})
         self._migrate()
 
     # --- schema --------------------------------------------------------------------------
@@ -118,14 +84,23 @@ class Store:
                 migrate(conn)
         except NewerSchema as newer:
             raise FormulateError(
-                f"the store at {self.url} has schema version {newer.version}, newer than this "
-                f"formulate understands ({SCHEMA_VERSION})",
-                [Problem(self.url, "made by a newer formulate", "upgrade formulate")],
+                f"the store at {self.shown_url} has schema version {newer.version}, newer than "
+                f"this formulate understands ({SCHEMA_VERSION})",
+                [Problem(self.shown_url, "made by a newer formulate", "upgrade formulate")],
             ) from None
-        except OperationalError as err:
+        except DBAPIError as err:
+            path = sqlite_path(self.url)
+            if path is not None and not isinstance(err, OperationalError):
+                raise damaged(path, str(err.orig)) from None
             raise FormulateError(
-                f"cannot open the store at {self.url}",
-                [Problem(self.url, str(err.orig), "check the path or URL and its permissions")],
+                f"cannot open the store at {self.shown_url}",
+                [
+                    Problem(
+                        self.shown_url,
+                        redact(str(err.orig)),
+                        "check the path or URL and its permissions",
+                    )
+                ],
             ) from None
 
     def schema_version(self) -> int:
@@ -157,30 +132,51 @@ class Store:
         """Add membranes and measurements, then apply ``status_updates`` ({membrane: status},
         with ``note`` appended to their notes), in one transaction: all of it, or none.
 
-        A measurement of a property already measured for that membrane at that temperature
-        supersedes the current one. Logging a measurement moves a pending or made membrane to
-        ``measured``.
+        A measurement supersedes the current value of its series (the membrane's property at
+        that temperature). Logging a value moves a pending, made or abandoned membrane to
+        ``measured``, and a proposed one takes the value's provenance. A write that races
+        another writer's is retried, so each series keeps exactly one current value.
 
         Raises:
-            FormulateError: a membrane id already exists, or a measurement names an unknown
-                membrane; nothing is written.
+            FormulateError: a record breaks :mod:`formulate.data.validate`, a membrane id
+                already exists, or a measurement names an unknown membrane; nothing is written.
         """
-        try:
-            with Session(self.engine) as s, s.begin():
-                self._ensure_campaign(s, campaign)
-                self._insert_membranes(s, campaign, membranes)
-                self._insert_measurements(s, campaign, measurements)
-                for membrane, status in (status_updates or {}).items():
-                    self._set_status(s, campaign, membrane, status, note)
-                if mark_seeded:
-                    row = s.get(CampaignRow, campaign)
-                    assert row is not None
-                    row.seeded_at = utcnow()
-        except IntegrityError as err:
-            raise FormulateError(
-                "nothing was written: another record with the same id was saved at the same time",
-                [Problem(campaign, str(err.orig).splitlines()[0], "reload and try again")],
-            ) from None
+        problems = check_records(campaign, membranes, measurements, BUILTIN_PROPERTIES, note)
+        if problems:
+            raise FormulateError("nothing was written", problems)
+
+        def write(s: Session) -> None:
+            self._ensure_campaign(s, campaign)
+            self._insert_membranes(s, campaign, membranes)
+            self._insert_measurements(s, campaign, measurements)
+            for membrane, status in (status_updates or {}).items():
+                self._set_status(s, campaign, membrane, status, note)
+            if mark_seeded:
+                row = s.get(CampaignRow, campaign)
+                assert row is not None
+                row.seeded_at = utcnow()
+
+        self._transaction(campaign, write)
+
+    def _transaction(self, campaign: str, write: Callable[[Session], T]) -> T:
+        """Run ``write`` in one transaction; retry it when another writer won a race (a unique
+        id or a series' first value saved at the same time, a SQLite file busy)."""
+        for attempt in range(RETRIES):
+            try:
+                with Session(self.writer) as s, s.begin():
+                    return write(s)
+            except (IntegrityError, OperationalError) as err:
+                busy = isinstance(err, OperationalError) and "locked" in str(err.orig)
+                if not (isinstance(err, IntegrityError) or busy):
+                    raise
+                if attempt == RETRIES - 1:
+                    raise FormulateError(
+                        "nothing was written: other people were saving the same records at the "
+                        f"same time ({RETRIES} tries)",
+                        [Problem(campaign, str(err.orig).splitlines()[0], "try again")],
+                    ) from None
+                time.sleep(random.uniform(0.01, 0.1) * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def _ensure_campaign(self, s: Session, campaign: str) -> None:
         if s.get(CampaignRow, campaign) is None:
@@ -190,6 +186,8 @@ class Store:
     def _insert_membranes(
         self, s: Session, campaign: str, membranes: Sequence[NewMembrane]
     ) -> None:
+        if not membranes:
+            return
         ids = [m.membrane for m in membranes]
         existing = set(
             s.scalars(
@@ -198,7 +196,8 @@ class Store:
                 )
             )
         )
-        dupes = sorted(existing | {i for i in ids if ids.count(i) > 1})
+        counts = pd.Series(ids, dtype=object).value_counts()
+        dupes = sorted(existing | set(counts[counts > 1].index))
         if dupes:
             raise FormulateError(
                 "nothing was written: duplicate membrane ids",
@@ -208,33 +207,26 @@ class Store:
                 ],
             )
         now = utcnow()
-        for m in membranes:
-            if m.status not in STATUSES:
-                raise FormulateError(
-                    f"unknown status '{m.status}'",
-                    [Problem(m.membrane, "bad status", f"use one of {STATUSES}")],
-                )
-            s.add(
-                MembraneRow(
-                    campaign=campaign,
-                    membrane=m.membrane,
-                    formulation=_jsonable(m.formulation),
-                    status=m.status,
-                    batch=m.batch,
-                    provenance=m.provenance,
-                    source=m.source,
-                    assumed=list(m.assumed),
-                    notes=m.notes,
-                    created_at=now,
-                    updated_at=now,
-                )
+        s.add_all(
+            MembraneRow(
+                campaign=campaign,
+                membrane=m.membrane,
+                formulation=jsonable(m.formulation),
+                status=m.status,
+                batch=m.batch,
+                provenance=m.provenance,
+                source=m.source,
+                assumed=list(m.assumed),
+                notes=m.notes,
+                created_at=now,
+                updated_at=now,
             )
+            for m in membranes
+        )
         s.flush()
 
-    def _insert_measurements(
-        self, s: Session, campaign: str, measurements: Sequence[NewMeasurement]
-    ) -> None:
-        names = {m.membrane for m in measurements}
+    def _membrane_rows(self, s: Session, campaign: str, names: set[str]) -> dict[str, MembraneRow]:
+        """The rows of the named membranes; every one must exist."""
         rows = {
             r.membrane: r
             for r in s.scalars(
@@ -252,54 +244,127 @@ class Store:
                     for m in missing
                 ],
             )
+        return rows
+
+    def _insert_measurements(
+        self, s: Session, campaign: str, measurements: Sequence[NewMeasurement]
+    ) -> None:
+        if not measurements:
+            return
+        rows = self._membrane_rows(s, campaign, {m.membrane for m in measurements})
+        current = self._currents(s, [r.id for r in rows.values()])
         now = utcnow()
+        written: dict[tuple[int, str], MeasurementRow] = {}
         for m in measurements:
             row = rows[m.membrane]
-            current = self._current(s, row.id, m.property, m.temperature_C)
+            key = (row.id, series_key(m.property, m.temperature_C))
+            if key in written:  # the same series twice in one write: chain them
+                s.flush()
+                current[key] = written[key].id
+            new = MeasurementRow(
+                membrane_id=row.id,
+                property=m.property,
+                value=float(m.value),
+                unit=m.unit,
+                censored=bool(m.censored),
+                temperature_C=m.temperature_C,
+                method=m.method,
+                recorded_by=m.recorded_by,
+                recorded_at=m.recorded_at or now,
+                provenance=m.provenance,
+                source=m.source,
+                note=m.note,
+                supersedes_id=current.get(key),
+                series=key[1],
+            )
+            s.add(new)
+            written[key] = new
+            if row.status in _OPEN:
+                row.status, row.updated_at = "measured", now
+            if row.provenance == "proposed":
+                row.provenance = m.provenance
+        s.flush()
+
+    def _currents(self, s: Session, membrane_ids: list[int]) -> dict[tuple[int, str], int]:
+        """The current row id of every series of these membranes: ``{(membrane_id, series):
+        id}`` (a retraction is a current row too)."""
+        later = aliased(MeasurementRow)
+        query = select(MeasurementRow.membrane_id, MeasurementRow.series, MeasurementRow.id).where(
+            MeasurementRow.membrane_id.in_(membrane_ids),
+            ~exists().where(later.supersedes_id == MeasurementRow.id),
+        )
+        return {(m, series): i for m, series, i in s.execute(query)}
+
+    def retract(
+        self,
+        campaign: str,
+        membrane: str,
+        prop: str,
+        temperature_C: float | None = None,
+        who: str = "",
+        reason: str = "",
+    ) -> float:
+        """Withdraw the current value of ``prop`` at ``temperature_C`` (None: not
+        temperature-specific), as if it had never been logged: a retraction row (a copy of
+        the value withdrawn, marked ``retracted``) joins the end of the series, so the history
+        keeps everything and the value before it, if any, is current again. Returns the value
+        withdrawn (canonical unit).
+
+        Raises:
+            FormulateError: no such membrane, or no current value to retract.
+        """
+        problems = check_records(campaign, [], [], {}, reason)
+        if problems:
+            raise FormulateError("nothing was retracted", problems)
+
+        def write(s: Session) -> float:
+            row = self._membrane(s, campaign, membrane)
+            key = series_key(prop, temperature_C)
+            chain = list(
+                s.scalars(
+                    select(MeasurementRow).where(
+                        MeasurementRow.membrane_id == row.id, MeasurementRow.series == key
+                    )
+                )
+            )
+            by_id = {r.id: r for r in chain}
+            live = current_ids({r.id: (r.supersedes_id, r.retracted) for r in chain})
+            if not live:
+                at = "" if temperature_C is None else f" at {temperature_C:g} C"
+                raise FormulateError(
+                    f"nothing was retracted: {membrane} has no current {prop}{at}",
+                    [Problem(f"{membrane} {prop}", "no current value", "check the temperature")],
+                )
+            withdrawn = by_id[live.pop()]
+            leaf = self._currents(s, [row.id])[(row.id, key)]
             s.add(
                 MeasurementRow(
                     membrane_id=row.id,
-                    property=m.property,
-                    value=float(m.value),
-                    unit=m.unit,
-                    censored=bool(m.censored),
-                    temperature_C=m.temperature_C,
-                    method=m.method,
-                    recorded_by=m.recorded_by,
-                    recorded_at=m.recorded_at or now,
-                    provenance=m.provenance,
-                    source=m.source,
-                    note=m.note,
-                    supersedes_id=current.id if current else None,
+                    property=prop,
+                    value=withdrawn.value,
+                    unit=withdrawn.unit,
+                    censored=withdrawn.censored,
+                    temperature_C=withdrawn.temperature_C,
+                    method=withdrawn.method,
+                    recorded_by=who,
+                    recorded_at=utcnow(),
+                    provenance=withdrawn.provenance,
+                    source="retracted",
+                    note=reason,
+                    supersedes_id=leaf,
+                    series=key,
+                    retracted=True,
                 )
             )
-            s.flush()
-            if row.status in ("pending", "made"):
-                row.status, row.updated_at = "measured", now
+            row.updated_at = utcnow()
+            return float(withdrawn.value)
 
-    def _current(
-        self, s: Session, membrane_id: int, prop: str, temperature_C: float | None
-    ) -> MeasurementRow | None:
-        superseded = select(MeasurementRow.supersedes_id).where(
-            MeasurementRow.supersedes_id.is_not(None)
-        )
-        query = select(MeasurementRow).where(
-            MeasurementRow.membrane_id == membrane_id,
-            MeasurementRow.property == prop,
-            MeasurementRow.id.not_in(superseded),
-        )
-        query = query.where(
-            MeasurementRow.temperature_C.is_(None)
-            if temperature_C is None
-            else func.abs(MeasurementRow.temperature_C - temperature_C) < 1e-6
-        )
-        return s.scalars(query.order_by(MeasurementRow.id.desc())).first()
+        return self._transaction(campaign, write)
 
     def set_status(self, campaign: str, membrane: str, status: str, note: str = "") -> None:
         """Move a membrane along pending -> made -> measured, or to failed (a film that did not
         form is a real outcome). A note is appended to the membrane's notes."""
-        with Session(self.engine) as s, s.begin():
-            self._set_status(s, campaign, membrane, status, note)
+        self.add(campaign, status_updates={membrane: status}, note=note)
 
     def _set_status(
         self, s: Session, campaign: str, membrane: str, status: str, note: str = ""
@@ -389,104 +454,47 @@ class Store:
             }
             for r in rows
         ]
-        columns = [
-            "membrane",
-            "status",
-            "batch",
-            "provenance",
-            "source",
-            "assumed",
-            "notes",
-            "created_at",
-            "updated_at",
-        ]
-        return pd.DataFrame.from_records(records, columns=None if records else columns)
+        columns = None if records else list(MEMBRANE_COLUMNS)
+        return pd.DataFrame.from_records(records, columns=columns)
 
     def measurements(self, campaign: str, history: bool = False) -> pd.DataFrame:
-        """Measurements in long form, one row each. Only current values unless ``history``;
-        with ``history`` a ``superseded`` column marks the replaced ones."""
+        """Measurements in long form, one row each. Only current values unless ``history``
+        (see :func:`current_ids`); with ``history``, ``superseded`` marks rows a later row
+        followed, ``retracted`` the rows that withdrew a value and ``current`` the values in
+        force."""
+        m, later = MeasurementRow, aliased(MeasurementRow)
+        superseded = exists().where(later.supersedes_id == m.id)
+        query = (
+            select(
+                m.id,
+                MembraneRow.membrane,
+                m.property,
+                m.value,
+                m.unit,
+                m.censored,
+                m.temperature_C,
+                m.method,
+                m.recorded_by,
+                m.recorded_at,
+                m.provenance,
+                m.source,
+                m.note,
+                m.supersedes_id,
+                superseded.label("superseded"),
+                m.retracted,
+            )
+            .join(MembraneRow, MembraneRow.id == m.membrane_id)
+            .where(MembraneRow.campaign == campaign)
+            .order_by(m.id)
+        )
         with Session(self.engine) as s:
-            superseded = set(
-                s.scalars(
-                    select(MeasurementRow.supersedes_id).where(
-                        MeasurementRow.supersedes_id.is_not(None)
-                    )
-                )
-            )
-            q = (
-                select(MeasurementRow, MembraneRow.membrane)
-                .join(MembraneRow, MembraneRow.id == MeasurementRow.membrane_id)
-                .where(MembraneRow.campaign == campaign)
-                .order_by(MeasurementRow.id)
-            )
-            rows = s.execute(q).all()
-        records = []
-        for m, membrane in rows:
-            if m.id in superseded and not history:
-                continue
-            records.append(
-                {
-                    "id": m.id,
-                    "membrane": membrane,
-                    "property": m.property,
-                    "value": m.value,
-                    "unit": m.unit,
-                    "censored": m.censored,
-                    "temperature_C": m.temperature_C,
-                    "method": m.method,
-                    "recorded_by": m.recorded_by,
-                    "recorded_at": m.recorded_at,
-                    "provenance": m.provenance,
-                    "source": m.source,
-                    "note": m.note,
-                    "supersedes": m.supersedes_id,
-                    "superseded": m.id in superseded,
-                }
-            )
-        cols = [
-            "id",
-            "membrane",
-            "property",
-            "value",
-            "unit",
-            "censored",
-            "temperature_C",
-            "method",
-            "recorded_by",
-            "recorded_at",
-            "provenance",
-            "source",
-            "note",
-            "supersedes",
-            "superseded",
-        ]
-        frame = pd.DataFrame.from_records(records, columns=cols)
-        return frame if history else frame.drop(columns="superseded")
-
-
-def _jsonable(formulation: dict[str, Any]) -> dict[str, Any]:
-    """Plain JSON values: floats and strings, None (not NaN) for inactive variables."""
-    out: dict[str, Any] = {}
-    for k, v in formulation.items():
-        if is_missing(v):
-            out[k] = None
-        elif isinstance(v, str):
-            out[k] = v
-        else:
-            out[k] = float(v)
-    json.dumps(out)
-    return out
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    # SQLAlchemy's recipe for real transactions on pysqlite: the driver's own implicit
-    # transactions leave DDL (a migration's CREATE TABLE) outside them; "begin" below starts one.
-    dbapi_conn.isolation_level = None
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.close()
-
-
-def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
+            rows = s.execute(query).all()
+        frame = pd.DataFrame(rows, columns=list(MEASUREMENT_COLUMNS[:-1]))
+        for flag in ("censored", "superseded", "retracted"):
+            frame[flag] = frame[flag].astype(bool)
+        links = zip(frame["id"], frame["supersedes"], frame["retracted"], strict=True)
+        live = current_ids({i: (None if pd.isna(p) else int(p), r) for i, p, r in links})
+        frame["current"] = frame["id"].isin(live)
+        if history:
+            return frame
+        return frame[frame["current"]].drop(columns=["superseded", "retracted", "current"])

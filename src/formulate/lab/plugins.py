@@ -18,7 +18,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -157,13 +157,22 @@ def resolve_lab(
 
 
 def record_results(
-    campaign: Campaign, store: Store, results: pd.DataFrame, provenance: str, source: str
+    campaign: Campaign,
+    store: Store,
+    results: pd.DataFrame,
+    provenance: str,
+    source: str,
+    sent: Collection[str],
 ) -> int:
     """Validate a lab's results and log them, all or nothing; films with ``film_formed`` = 0
     become ``failed``. Returns the number of measurements written.
 
+    ``sent``: the membranes the lab was asked to measure; a result for any other membrane
+    (one already measured, the paper's) is refused, so a plug-in cannot overwrite records.
+
     Raises:
-        FormulateError: every bad row and column (unknown membrane, bad value), nothing written.
+        FormulateError: every bad row and column (a membrane not sent, a bad value), nothing
+            written.
     """
     if "membrane" not in results.columns:
         raise FormulateError(
@@ -176,14 +185,14 @@ def record_results(
     problems = [
         Problem(
             f"{source} row {i + 2}, column membrane",
-            f"unknown membrane '{m}'",
-            "return results only for the membranes sent",
+            f"'{m}' was not sent to the lab" if m in known else f"unknown membrane '{m}'",
+            f"return results only for the membranes sent: {sorted(sent)}",
         )
         for i, m in enumerate(table["membrane"].astype(str))
-        if m not in known
+        if m not in sent
     ]
     formulation_cols = [c for c in table.columns if c in campaign.space.variables]
-    table = table.drop(columns=formulation_cols)
+    table = table[table["membrane"].astype(str).isin(known)].drop(columns=formulation_cols)
     table["provenance"] = provenance
     plan = plan_import(campaign, store, table, source=source, provenance=provenance)
     plan.problems = problems + plan.problems

@@ -10,6 +10,7 @@ each batch's results are recorded all or nothing.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -45,6 +46,20 @@ def run_id(campaign: Campaign, lab_spec: str, request: Request, batches: int) ->
         f"{request.seed}|{request.surrogate}|{batches}"
     )
     return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def checked_run_id(text: str) -> str:
+    """A run id a person chose, refused unless it is a plain name (it names files under the
+    campaign's ``runs/``: ``../x`` would write elsewhere)."""
+    if RUN_ID.match(text) and ".." not in text:
+        return text
+    raise FormulateError(
+        f"'{text}' cannot name a run",
+        [Problem("--run-id", text, "use letters, digits, '.', '_' and '-' (at most 64)")],
+    )
 
 
 def _source(rid: str) -> str:
@@ -83,7 +98,7 @@ def run_campaign(
         note(f"proposing batch {len(done) + 1} of {batches}", len(done), batches)
         table = campaign_table(campaign, store)
         proposals = _propose(campaign, table, request, len(done))
-        store_proposals(campaign, store, proposals, provenance=lab.provenance, source=source)
+        store_proposals(campaign, store, proposals, source=source)
     table = campaign_table(campaign, store)
     result.history = history(campaign, table)
     result.pareto = pareto_front(campaign, table)
@@ -107,7 +122,14 @@ def _measure(
         lab.reseed(seed * 100_003 + batch)
     cols = ["membrane", *campaign.space.names()]
     results = lab.measure(waiting[cols].reset_index(drop=True))
-    record_results(campaign, store, results, lab.provenance, f"lab, batch {batch}")
+    record_results(
+        campaign,
+        store,
+        results,
+        lab.provenance,
+        f"lab, batch {batch}",
+        sent=set(waiting["membrane"]),
+    )
     members = store.membranes(campaign.name)
     still = members.loc[
         members["membrane"].isin(waiting["membrane"]) & (members["status"] == "pending"), "membrane"

@@ -430,12 +430,11 @@ def store_proposals(
     campaign: Campaign,
     store: Store,
     proposals: pd.DataFrame,
-    provenance: str = "measured",
     source: str = "formulate propose",
 ) -> pd.DataFrame:
-    """Save proposals as pending membranes of a new numbered batch; returns them with their
-    ``membrane`` ids and ``batch``. ``provenance`` is what their outcomes will be: measured
-    in a lab, or emulated by the virtual lab."""
+    """Save proposals as pending membranes of a new numbered batch, provenance ``proposed``
+    (until their first outcome: then they take its provenance, measured or emulated); returns
+    them with their ``membrane`` ids and ``batch``."""
     batch = store.next_batch(campaign.name)
     taken = set(store.membranes(campaign.name).get("membrane", pd.Series(dtype=str)))
     ids, k = [], 1
@@ -449,7 +448,7 @@ def store_proposals(
         NewMembrane(
             membrane=mid,
             formulation={n: rec.get(n) for n in names},
-            provenance=provenance,
+            provenance="proposed",
             status="pending",
             batch=batch,
             source=f"{source} ({rec.get('strategy', '')})",

@@ -10,7 +10,7 @@ import pandas as pd
 from formulate.model.cache import model_cache
 from formulate.model.surrogates import fit_objective
 from formulate.spec.campaign import Campaign
-from formulate.spec.space import Categorical
+from formulate.spec.space import Categorical, Discrete
 
 
 def model_slice(
@@ -23,7 +23,8 @@ def model_slice(
     points: int = 40,
     surrogate: str | None = None,
 ) -> pd.DataFrame:
-    """Predicted ``prop`` (mean and 95% interval, property units) along numeric ``variable``,
+    """Predicted ``prop`` (mean and 95% interval, property units) along numeric ``variable``
+    (``points`` values; a discrete one's grid values),
     one curve per level of categorical ``by`` at which ``variable`` is active, everything else
     held at ``base`` (e.g. conductivity vs filler wt% per filler: the paper's Fig. S16).
 
@@ -33,6 +34,11 @@ def model_slice(
     space = campaign.space
     low, high = space.bounds(variable)
     grid = np.linspace(low, high, points)
+    var = space.variables[variable]
+    if isinstance(var, Discrete):  # its own grid, thinned to about ``points`` values
+        grid = np.unique(
+            np.asarray(var.grid)[np.linspace(0, len(var.grid) - 1, points).round().astype(int)]
+        )
     by_var = space.variables[by]
     assert isinstance(by_var, Categorical)
     rows = []

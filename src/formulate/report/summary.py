@@ -16,9 +16,13 @@ if TYPE_CHECKING:
 
 
 def status_counts(table: pd.DataFrame) -> dict[str, int]:
-    """Membranes per status (pending, made, measured, failed), zeros included."""
+    """Membranes per status (pending, made, measured, failed, then abandoned when there are
+    any), zeros included."""
     counts = table["status"].value_counts() if not table.empty else pd.Series(dtype=int)
-    return {s: int(counts.get(s, 0)) for s in STATUSES}
+    found = {s: int(counts.get(s, 0)) for s in STATUSES}
+    if not found["abandoned"]:
+        del found["abandoned"]
+    return found
 
 
 def objective_summary(campaign: Campaign, table: pd.DataFrame) -> pd.DataFrame:
@@ -64,7 +68,26 @@ def membrane_view(campaign: Campaign, table: pd.DataFrame) -> pd.DataFrame:
             "" if pd.isna(v) else (">=" if f is True else "") + f"{v:.4g}"
             for v, f in zip(table[col], flag, strict=True)
         ]
+    shown["awaiting"] = awaiting(campaign, table)
     return shown
+
+
+def awaiting(campaign: Campaign, table: pd.DataFrame) -> pd.Series:
+    """Per membrane, the objectives still to measure (``"transference_number,
+    li_symmetric_life"``); empty for one fully measured, failed or abandoned. A membrane with
+    only its conductivity is ``measured`` by status, yet awaits the rest."""
+    props = [o.property for o in campaign.objectives]
+    missing = pd.DataFrame(
+        {p: table[p].isna() if p in table else True for p in props}, index=table.index
+    )
+    waiting = ~table["status"].isin(["failed", "abandoned"])
+    return pd.Series(
+        [
+            ", ".join(p for p in props if row[p]) if w else ""
+            for (_, row), w in zip(missing.iterrows(), waiting, strict=True)
+        ],
+        index=table.index,
+    )
 
 
 def _cell(value: object) -> str:

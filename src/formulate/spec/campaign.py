@@ -30,7 +30,11 @@ from formulate.spec.space import DesignSpace, SpecProblems
 from formulate.spec.strategies import DEFAULT_STRATEGY, STRATEGIES
 
 Provenance = Literal["stated", "measured", "emulated", "imported"]
-PROVENANCES: tuple[str, ...] = ("stated", "measured", "emulated", "imported")
+MEASUREMENT_PROVENANCES: tuple[str, ...] = ("stated", "measured", "emulated", "imported")
+"""Where a value comes from: the paper's text, a lab, the virtual lab, another table."""
+PROVENANCES: tuple[str, ...] = (*MEASUREMENT_PROVENANCES, "proposed")
+"""Where a membrane comes from: as for values, or ``proposed`` (a planner's pending proposal,
+until its first outcome arrives)."""
 CAMPAIGN_FILE = "campaign.toml"
 DEFAULT_SURROGATE = "gp-physics"
 """The surrogate family a campaign uses unless it names one: it had the best NLPD for life and
@@ -40,7 +44,7 @@ DB_ENV = "FORMULATE_DB_URL"
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Strategy(_Frozen):
@@ -206,7 +210,14 @@ def load_campaign(ref: str | Path, root: Path | None = None) -> Campaign:
     try:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
-        raise FormulateError(f"{file} is not valid TOML", [Problem(str(file), str(err))]) from err
+        raise FormulateError(
+            f"{file} is not valid TOML", [Problem(str(file), str(err), "fix the line named")]
+        ) from None
+    except UnicodeDecodeError as err:
+        raise FormulateError(
+            f"{file} is not UTF-8 text",
+            [Problem(str(file), f"byte {err.start} cannot be read", "save it as UTF-8")],
+        ) from None
     return campaign_from_dict(raw, folder, source=str(file))
 
 
@@ -220,10 +231,29 @@ def campaign_from_dict(raw: dict[str, Any], folder: Path, source: str = CAMPAIGN
         return Campaign.model_validate(data)
     except ValidationError as err:
         problems = [_problem_from_pydantic(source, e) for e in err.errors()]
+        problems += [Problem(f"{source}: {p.where}", p.what, p.fix) for p in _unknown_names(raw)]
         raise FormulateError(f"{source} has errors", problems) from None
     except SpecProblems as err:
         problems = [Problem(f"{source}: {p.where}", p.what, p.fix) for p in err.problems]
         raise FormulateError(f"{source} has errors", problems) from None
+
+
+def _unknown_names(raw: dict[str, Any]) -> list[Problem]:
+    """Objectives and constraints naming an undeclared property, read from the raw file: listed
+    with the file's other errors (the model's own check runs only once the rest is valid)."""
+    declared = raw.get("properties")
+    known = {
+        **BUILTIN_PROPERTIES,
+        **dict.fromkeys(declared if isinstance(declared, dict) else {}, Property()),
+    }
+    problems = []
+    for key in ("objectives", "outcome_constraints"):
+        entries = raw.get(key)
+        for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            name = entry.get("property") if isinstance(entry, dict) else None
+            if isinstance(name, str) and name not in known:
+                problems.append(_unknown_property(f"{key}[{i}].property", name, known))
+    return problems
 
 
 def _problem_from_pydantic(source: str, error: Any) -> Problem:

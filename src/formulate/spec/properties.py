@@ -6,7 +6,12 @@ campaign (Cheng et al., Adv. Mater. 2023) measures.
 
 from __future__ import annotations
 
+import math
+
 from pydantic import BaseModel, ConfigDict
+
+TEMPERATURE_RANGE_C = (-100.0, 400.0)
+"""Measurement temperatures a lab uses (C, inclusive); others are refused."""
 
 
 class Property(BaseModel):
@@ -17,24 +22,83 @@ class Property(BaseModel):
 
     Attributes:
         unit: canonical unit values are stored in (``""`` for dimensionless).
-        low, high: physical bounds of a valid value (inclusive; ``None`` for none).
+        low, high: physical bounds of a valid value (inclusive; ``None`` for none): a value
+            outside them is refused, always.
+        plausible_low, plausible_high: what a lab can measure (inclusive; ``None``: the
+            physical bound). A value outside them but within the physical bounds is stored only
+            when the person says it is real (``--surprising`` in the CLI, a tick in the app).
+        whole: the value is 0 or a whole number (``film_formed``: 0 or 1).
         censorable: whether a value can be a lower bound (a cell still running).
         description: plain words, with the measurement.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     unit: str = ""
     low: float | None = None
     high: float | None = None
+    plausible_low: float | None = None
+    plausible_high: float | None = None
+    whole: bool = False
     censorable: bool = False
     at_temperature: bool = False
     description: str = ""
 
+    def refusal(self, name: str, value: float, surprising: bool = False) -> tuple[str, str] | None:
+        """Why ``value`` (in ``unit``) cannot be stored as a ``name``, and the fix; None when it
+        can. ``surprising``: the person confirmed a value outside the plausible range."""
+        unit = f" {self.unit}" if self.unit else ""
+        if not math.isfinite(value):
+            fix = f"write a number in {self.unit}" if self.unit else "write a number"
+            return f"{name} {value} is not a finite number", fix
+        if not _within(value, self.low, self.high):
+            return (
+                f"{name} {value:g}{unit} is outside its physical range "
+                f"{_span(self.low, self.high)}{unit}",
+                "check the value and its unit",
+            )
+        if self.whole and value != round(value):
+            return f"{name} {value:g} is not a whole number", "write 0 or 1"
+        low = self.low if self.plausible_low is None else self.plausible_low
+        high = self.high if self.plausible_high is None else self.plausible_high
+        if not surprising and not _within(value, low, high):
+            return (
+                f"{name} {value:g}{unit} is outside what a lab measures "
+                f"({_span(low, high)}{unit}); nothing was stored",
+                "check the number and its unit (mS/cm is not S/cm); if the value is real, "
+                "confirm it as surprising (CLI: --surprising; app: tick 'the value is real')",
+            )
+        return None
+
+
+def _within(value: float, low: float | None, high: float | None) -> bool:
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def _span(low: float | None, high: float | None) -> str:
+    if high is None:
+        return f">= {low:g}"
+    return f"<= {high:g}" if low is None else f"{low:g} to {high:g}"
+
+
+def temperature_refusal(temperature_C: float) -> tuple[str, str] | None:
+    """Why a measurement temperature (C) cannot be stored, and the fix; None when it can."""
+    low, high = TEMPERATURE_RANGE_C
+    if math.isfinite(temperature_C) and low <= temperature_C <= high:
+        return None
+    return (
+        f"temperature {temperature_C:g} C is outside {low:g} to {high:g} C",
+        "give the measurement temperature in C",
+    )
+
 
 BUILTIN_PROPERTIES: dict[str, Property] = {
     "ionic_conductivity": Property(
-        unit="S/cm", low=0.0, at_temperature=True, description="ionic conductivity by EIS (S/cm)"
+        unit="S/cm",
+        low=0.0,
+        plausible_high=1.0,
+        at_temperature=True,
+        description="ionic conductivity by EIS (S/cm)",
     ),
     "transference_number": Property(
         low=0.0,
@@ -45,14 +109,27 @@ BUILTIN_PROPERTIES: dict[str, Property] = {
     "li_symmetric_life": Property(
         unit="h",
         low=0.0,
+        plausible_high=1e5,
         censorable=True,
         at_temperature=True,
         description="Li|Li symmetric-cell life at 0.1 mA/cm2 (h); censored while still running",
     ),
-    "activation_energy": Property(unit="eV", low=0.0, description="Arrhenius activation energy"),
-    "glass_transition": Property(unit="degC", low=-273.15, description="Tg by DSC (C)"),
+    "activation_energy": Property(
+        unit="eV", low=0.0, plausible_high=5.0, description="Arrhenius activation energy"
+    ),
+    "glass_transition": Property(
+        unit="degC",
+        low=-273.15,
+        plausible_low=-150.0,
+        plausible_high=400.0,
+        description="Tg by DSC (C)",
+    ),
     "crystallinity": Property(low=0.0, high=1.0, description="crystallinity index (XRD), 0-1"),
     "mobile_li_fraction": Property(low=0.0, high=1.0, description="mobile Li+ fraction, 7Li NMR"),
-    "stability_window": Property(unit="V", low=0.0, description="oxidative stability by LSV (V)"),
-    "film_formed": Property(low=0.0, high=1.0, description="1 if a free-standing film formed"),
+    "stability_window": Property(
+        unit="V", low=0.0, plausible_high=10.0, description="oxidative stability by LSV (V)"
+    ),
+    "film_formed": Property(
+        low=0.0, high=1.0, whole=True, description="1 if a free-standing film formed, else 0"
+    ),
 }

@@ -23,6 +23,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from formulate.errors import Problem
 
 BOUND_TOL = 1e-9
+MAX_GRID = 10_000
+"""Most values a discrete variable's grid may have."""
+FEASIBILITY_DRAWS = 20_000
+"""Random formulations tried before a space is called empty (every combination forbidden)."""
+GRID_TOL = 1e-6
+"""How far (relative) a value may sit from a grid point of a discrete variable and still be
+read as that point (a spreadsheet's 2.4999999 is 2.5)."""
 """Slack on a numeric variable's bounds (in its unit): float noise from a file or the planner."""
 
 Value = float | str | None
@@ -38,7 +45,7 @@ class SpecProblems(Exception):
 
 
 class _Variable(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     unit: str = ""
     description: str = ""
@@ -86,6 +93,18 @@ class Discrete(_Variable):
             raise ValueError("give 'values' = [...] or all of 'low', 'high' and 'step'")
         elif not (self.step and self.step > 0 and self.low < self.high):  # type: ignore[operator]
             raise ValueError("needs low < high and step > 0")
+        else:
+            span = (self.high - self.low) / self.step  # type: ignore[operator]
+            if span < 1 - 1e-9:
+                raise ValueError(
+                    f"step {self.step:g} is larger than the range {self.low:g} to {self.high:g}: "
+                    "the grid has one value (use a smaller step, or drop the variable)"
+                )
+            if span + 1 > MAX_GRID:
+                raise ValueError(
+                    f"step {self.step:g} makes {span + 1:.3g} grid values; at most {MAX_GRID:,} "
+                    "(use a larger step, or a continuous variable)"
+                )
         return self
 
     @cached_property
@@ -148,7 +167,7 @@ class Forbidden(BaseModel):
 class LinearConstraint(BaseModel):
     """``sum(coefficient * variable) op rhs`` over numeric variables (inactive count as 0)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     coefficients: dict[str, float]
     op: Literal["<=", ">="]
@@ -198,9 +217,38 @@ class DesignSpace(BaseModel):
     @model_validator(mode="after")
     def _references(self) -> DesignSpace:
         problems = self._reference_problems()
+        for i, con in enumerate(self.linear_constraints):
+            problems += filter(None, [self._linear_problem(i, con)])
+        if not problems and not self.sample(1, max_tries=FEASIBILITY_DRAWS, strict=False):
+            problems.append(
+                Problem(
+                    "forbidden, linear_constraints",
+                    f"no formulation satisfies every rule ({FEASIBILITY_DRAWS:,} random tries)",
+                    "relax a forbidden combination or a linear constraint",
+                )
+            )
         if problems:
             raise SpecProblems(problems)
         return self
+
+    def _linear_problem(self, i: int, con: LinearConstraint) -> Problem | None:
+        """A linear constraint that no point of the variables' box can meet."""
+        reach = []
+        for ref, coef in con.coefficients.items():
+            var = self.variables.get(ref)
+            if not isinstance(var, Continuous | Discrete):
+                return None  # reported by _reference_problems
+            low, high = var.bounds
+            ends = [coef * low, coef * high] + ([0.0] if var.active_when else [])
+            reach.append((min(ends), max(ends)))
+        lowest, highest = sum(r[0] for r in reach), sum(r[1] for r in reach)
+        if (con.op == "<=" and lowest > con.rhs) or (con.op == ">=" and highest < con.rhs):
+            return Problem(
+                f"linear_constraints[{i}]",
+                f"{con.describe()} cannot hold: the left side ranges {lowest:g} to {highest:g}",
+                "change the right-hand side or the variables' bounds",
+            )
+        return None
 
     def _reference_problems(self) -> list[Problem]:
         problems: list[Problem] = []
@@ -302,9 +350,12 @@ class DesignSpace(BaseModel):
         _, problems = self.check(formulation)
         return not problems
 
-    def sample(self, n: int, seed: int = 0, max_tries: int = 1000) -> list[dict[str, Value]]:
+    def sample(
+        self, n: int, seed: int = 0, max_tries: int = 1000, strict: bool = True
+    ) -> list[dict[str, Value]]:
         """``n`` random feasible formulations: levels uniform, numbers uniform in their bounds
         (discrete: a random grid value), inactive variables None; rules by rejection.
+        ``strict=False``: return what was found (fewer than ``n``) instead of raising.
 
         Raises:
             ValueError: no feasible formulation found in ``max_tries * n`` draws.
@@ -317,7 +368,7 @@ class DesignSpace(BaseModel):
             candidate = self._draw(rng)
             if not self.violated_rules(candidate):
                 out.append(candidate)
-        if len(out) < n:
+        if len(out) < n and strict:
             raise ValueError(f"found only {len(out)} feasible formulations of {n}")
         return out
 
@@ -412,6 +463,14 @@ class DesignSpace(BaseModel):
                 f"{value:g} is {side} bound ({low:g} to {high:g} {var.unit})".rstrip(),
                 f"use a value {self._domain(name)}",
             )
+        if isinstance(var, Discrete):
+            nearest = min(var.grid, key=lambda g: abs(g - value))
+            if abs(nearest - value) > GRID_TOL * max(1.0, abs(nearest)):
+                return None, (
+                    f"{value:g} is not on the grid (nearest: {nearest:g})",
+                    f"use a value {self._domain(name)}",
+                )
+            return nearest, None
         return value, None
 
     def _domain(self, name: str) -> str:

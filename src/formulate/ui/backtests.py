@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from formulate.ui.context import Context, user_errors
+from formulate.ui.context import Context, plain, user_errors
 
 ROOT = Path("backtests")
 """Where the app looks for results folders (as the CLI writes them by default)."""
@@ -124,5 +124,5 @@ def start(ctx: Context) -> None:
 
         with st.spinner("Running the backtest"):
             run_backtest(bt, workers=1, progress=update)
-        st.success(f"Stored in {ROOT / name}")
+        st.success(plain(f"Stored in {ROOT / name}"))
         show(ROOT / name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +34,13 @@ class Context:
 
 
 _CACHE_SIZE = 32
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain(text: str) -> str:
+    """``text`` as written, for Streamlit's markdown messages: every markdown character
+    escaped (ids such as ``M[/]`` or ``*x*``, emoji codes, LaTeX dollars)."""
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def cached(ctx: Context, what: str, fn: Callable[..., T], *args: Any) -> T:
@@ -54,7 +62,7 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except FormulateError as err:
-        st.error(err.summary)
+        st.error(plain(err.summary))
         if err.problems:
             st.dataframe(
                 pd.DataFrame(

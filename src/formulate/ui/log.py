@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import IO
+
 import pandas as pd
 import streamlit as st
 
-from formulate.data import commit, make_measurement, mark, plan_import
+from formulate.data import abandon, commit, make_measurement, mark, plan_import, read_table
+from formulate.data.lifecycle import ABANDONABLE
 from formulate.errors import FormulateError, Problem
-from formulate.ui.context import Context, unit_of, user_errors
+from formulate.ui.context import Context, plain, unit_of, user_errors
 
 
 def render(ctx: Context) -> None:
@@ -27,9 +30,12 @@ def render(ctx: Context) -> None:
             "Value (a unit may be written, e.g. 0.52 mS/cm or 1500 h)", key="log_value"
         )
         censored = st.checkbox("Still running (the value is a lower bound)", key="log_censored")
+        surprising = st.checkbox(
+            "The value is real (store it even outside the plausible range)", key="log_surprising"
+        )
         note = st.text_input("Note", key="log_note")
         if st.form_submit_button("Log outcome"):
-            _log(ctx, membrane, prop, value, censored, note)
+            _log(ctx, membrane, prop, value, censored, note, surprising)
     with st.form("fail_form"):
         st.subheader("A film that did not form")
         failed = st.selectbox("Membrane", table["membrane"].tolist(), key="fail_membrane")
@@ -37,7 +43,7 @@ def render(ctx: Context) -> None:
         if st.form_submit_button("Mark failed"):
             with user_errors():
                 mark(ctx.campaign, ctx.store, failed, "failed", why, ctx.who)
-                st.success(f"{failed} marked failed.")
+                st.success(plain(f"{failed} marked failed."))
     st.subheader("Upload outcomes (CSV)")
     st.caption(
         "One row per membrane (`membrane` and outcome columns, units in headers or "
@@ -45,10 +51,43 @@ def render(ctx: Context) -> None:
     )
     upload = st.file_uploader("CSV file", type=["csv"], key="log_upload")
     if upload is not None and st.button("Import file", key="log_import"):
-        _import(ctx, pd.read_csv(upload, dtype=str, keep_default_na=False), upload.name)
+        _import(ctx, upload, upload.name)
+    _withdraw(ctx, table)
 
 
-def _log(ctx: Context, membrane: str, prop: str, value: str, censored: bool, note: str) -> None:
+def _withdraw(ctx: Context, table: pd.DataFrame) -> None:
+    """Retract a wrong value; abandon membranes that will not be made."""
+    with st.form("retract_form"):
+        st.subheader("Retract a wrong value (it stays in the history)")
+        membrane = st.selectbox("Membrane", table["membrane"].tolist(), key="retract_membrane")
+        prop = st.selectbox("Property", list(ctx.campaign.all_properties()), key="retract_property")
+        why = st.text_input("Why", key="retract_note")
+        if st.form_submit_button("Retract"):
+            with user_errors():
+                spec = ctx.campaign.all_properties()[prop]
+                temp = ctx.campaign.reference_temperature_C if spec.at_temperature else None
+                value = ctx.store.retract(ctx.campaign.name, membrane, prop, temp, ctx.who, why)
+                st.success(plain(f"Retracted {membrane} {prop} = {value:.4g} {unit_of(ctx, prop)}"))
+    open_ = table.loc[table["status"].isin(ABANDONABLE), "membrane"].tolist()
+    with st.form("abandon_form"):
+        st.subheader("Abandon membranes that will not be made")
+        chosen = st.multiselect("Pending membranes", open_, key="abandon_membranes")
+        why = st.text_input("Why", key="abandon_note")
+        if st.form_submit_button("Abandon"):
+            with user_errors():
+                done = abandon(ctx.campaign, ctx.store, chosen, note=why)
+                st.success(plain(f"Abandoned {', '.join(done)}"))
+
+
+def _log(
+    ctx: Context,
+    membrane: str,
+    prop: str,
+    value: str,
+    censored: bool,
+    note: str,
+    surprising: bool = False,
+) -> None:
     made = make_measurement(
         ctx.campaign,
         membrane,
@@ -57,6 +96,7 @@ def _log(ctx: Context, membrane: str, prop: str, value: str, censored: bool, not
         where="Value",
         censored=censored,
         provenance="measured",
+        surprising=surprising,
         recorded_by=ctx.who,
         note=note,
         source="app",
@@ -66,14 +106,18 @@ def _log(ctx: Context, membrane: str, prop: str, value: str, censored: bool, not
             raise FormulateError("nothing was logged", [made])
         ctx.store.add(ctx.campaign.name, [], [made])
         mark = ">= " if made.censored else ""
-        st.success(f"Logged {membrane} {prop} = {mark}{made.value:.4g} {unit_of(ctx, prop)}")
+        st.success(plain(f"Logged {membrane} {prop} = {mark}{made.value:.4g} {unit_of(ctx, prop)}"))
 
 
-def _import(ctx: Context, frame: pd.DataFrame, name: str) -> None:
+def _import(ctx: Context, upload: IO[bytes], name: str) -> None:
+    """An uploaded table, as ``formulate import`` reads it (provenance ``imported``)."""
     with user_errors():
-        plan = plan_import(ctx.campaign, ctx.store, frame, source=name, provenance="measured")
+        frame = read_table(upload, name)
+        plan = plan_import(ctx.campaign, ctx.store, frame, source=name, provenance="imported")
         commit(ctx.campaign, ctx.store, plan)
         st.success(
-            f"Imported {len(plan.membranes)} membranes and {len(plan.measurements)} "
-            f"measurements from {name}."
+            plain(
+                f"Imported {len(plan.membranes)} membranes and {len(plan.measurements)} "
+                f"measurements from {name}."
+            )
         )

@@ -1,0 +1,175 @@
+"""The verbs that read and write records: import, export, log, mark, retract, abandon.
+Cheap: none of them loads torch."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from formulate.cli.common import CampaignArg, DbOpt, open_campaign, out
+from formulate.data import (
+    abandon as abandon_membranes,
+)
+from formulate.data import (
+    export_measurements,
+    export_table,
+    import_table,
+    make_measurement,
+)
+from formulate.data import mark as mark_membrane
+from formulate.errors import FormulateError, Problem
+from formulate.spec.campaign import PROVENANCES
+
+
+def import_(
+    campaign: CampaignArg,
+    file: Annotated[Path, typer.Argument(help="CSV: wide (one row per membrane) or long")],
+    provenance: Annotated[
+        str,
+        typer.Option(help=f"one of {list(PROVENANCES)}, unless the file has a provenance column"),
+    ] = "imported",
+    db: DbOpt = None,
+) -> None:
+    """Import membranes and outcomes from a CSV, all or nothing."""
+    if provenance not in PROVENANCES:
+        raise FormulateError(
+            f"unknown provenance '{provenance}'",
+            [Problem("--provenance", provenance, f"use one of {PROVENANCES}")],
+        )
+    spec, store = open_campaign(campaign, db)
+    plan = import_table(spec, store, file, provenance=provenance)
+    out.print(
+        f"Imported {len(plan.membranes)} membranes and {len(plan.measurements)} "
+        f"measurements from {file} into {spec.name}."
+    )
+
+
+def export(
+    campaign: CampaignArg,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="CSV file")] = None,
+    measurements: Annotated[
+        bool,
+        typer.Option(
+            help="every measurement (with superseded ones "
+            "and provenance) instead of one row per membrane"
+        ),
+    ] = False,
+    db: DbOpt = None,
+) -> None:
+    """Export the campaign's data with provenance (stdout when no -o)."""
+    spec, store = open_campaign(campaign, db)
+    frame = export_measurements(spec, store) if measurements else export_table(spec, store)
+    if output:
+        frame.to_csv(output, index=False)
+        out.print(f"Wrote {len(frame)} rows to {output}.")
+    else:
+        sys.stdout.write(frame.to_csv(index=False))
+
+
+def log(
+    campaign: CampaignArg,
+    membrane: Annotated[str, typer.Argument(help="membrane id")],
+    prop: Annotated[str, typer.Argument(metavar="PROPERTY", help="e.g. ionic_conductivity")],
+    value: Annotated[str, typer.Argument(help="e.g. 5.2e-4, '0.52 mS/cm', '>600 h'")],
+    unit: Annotated[str | None, typer.Option(help="unit when VALUE has none")] = None,
+    censored: Annotated[
+        bool, typer.Option("--censored", help="a lower bound: cell still running")
+    ] = False,
+    temperature: Annotated[
+        float | None, typer.Option(help="measurement temperature in C (default: the campaign's)")
+    ] = None,
+    by: Annotated[str, typer.Option(help="who measured")] = "",
+    method: Annotated[str, typer.Option(help="e.g. EIS, Bruce-Vincent")] = "",
+    note: Annotated[str, typer.Option(help="free text")] = "",
+    surprising: Annotated[
+        bool,
+        typer.Option("--surprising", help="store a value outside the plausible range: it is real"),
+    ] = False,
+    db: DbOpt = None,
+) -> None:
+    """Log one outcome. A new value supersedes the previous one; nothing is overwritten."""
+    spec, store = open_campaign(campaign, db)
+    made = make_measurement(
+        spec,
+        membrane,
+        prop,
+        value,
+        where="VALUE",
+        unit=unit,
+        censored=censored,
+        temperature_C=temperature,
+        provenance="measured",
+        surprising=surprising,
+        recorded_by=by,
+        method=method,
+        note=note,
+        source="cli",
+    )
+    if isinstance(made, Problem):
+        raise FormulateError("nothing was logged", [made])
+    store.add(spec.name, [], [made])
+    mark = ">= " if made.censored else ""
+    out.print(f"Logged {membrane} {prop} = {mark}{made.value:.4g} {made.unit}".rstrip() + ".")
+
+
+def mark(
+    campaign: CampaignArg,
+    membrane: Annotated[str, typer.Argument(help="membrane id")],
+    new_status: Annotated[
+        str, typer.Argument(metavar="STATUS", help="made, measured, failed or abandoned")
+    ],
+    note: Annotated[str, typer.Option(help="why (e.g. film cracked)")] = "",
+    by: Annotated[str, typer.Option(help="who")] = "",
+    db: DbOpt = None,
+) -> None:
+    """Move a membrane to made, measured or failed (a film that did not form: recorded as
+    film_formed = 0, which the planner learns from)."""
+    spec, store = open_campaign(campaign, db)
+    mark_membrane(spec, store, membrane, new_status, note, by)
+    out.print(f"{membrane} is now {new_status}.")
+
+
+def retract(
+    campaign: CampaignArg,
+    membrane: Annotated[str, typer.Argument(help="membrane id")],
+    prop: Annotated[str, typer.Argument(metavar="PROPERTY", help="e.g. ionic_conductivity")],
+    temperature: Annotated[
+        float | None,
+        typer.Option(help="measurement temperature in C (default: the campaign's)"),
+    ] = None,
+    reason: Annotated[str, typer.Option(help="why (e.g. wrong cell constant)")] = "",
+    by: Annotated[str, typer.Option(help="who")] = "",
+    db: DbOpt = None,
+) -> None:
+    """Withdraw a wrong value: it stays in the history, marked retracted, and the membrane has
+    no current value of that property until a new one is logged."""
+    spec, store = open_campaign(campaign, db)
+    props = spec.all_properties()
+    if prop not in props:
+        raise FormulateError(
+            f"unknown property '{prop}'", [Problem("PROPERTY", prop, f"use one of {sorted(props)}")]
+        )
+    if temperature is None and props[prop].at_temperature:
+        temperature = spec.reference_temperature_C
+    value = store.retract(spec.name, membrane, prop, temperature, by, reason)
+    unit = props[prop].unit
+    out.print(f"Retracted {membrane} {prop} = {value:.4g} {unit}".rstrip() + ".")
+
+
+def abandon(
+    campaign: CampaignArg,
+    membranes: Annotated[
+        list[str] | None, typer.Argument(metavar="[MEMBRANE]...", help="membrane ids")
+    ] = None,
+    batch: Annotated[int | None, typer.Option(help="every pending or made membrane of it")] = None,
+    note: Annotated[str, typer.Option(help="why (e.g. salt batch contaminated)")] = "",
+    db: DbOpt = None,
+) -> None:
+    """Abandon pending membranes (never to be made): the planner stops counting them as
+    pending; they stay in the history."""
+    spec, store = open_campaign(campaign, db)
+    done = abandon_membranes(spec, store, membranes, batch, note)
+    out.print(f"Abandoned {len(done)} membrane(s): {', '.join(done)}.")

@@ -1,0 +1,129 @@
+"""Connecting to a database: the engine for a URL, the URL as people may see it (no password),
+and the checks that keep formulate from writing into a damaged or emptied SQLite file."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError
+
+from formulate.errors import FormulateError, Problem
+
+SQLITE_TIMEOUT_S = 30
+WRITE = "formulate_write"
+"""Execution option of a writing transaction: ``engine.execution_options(**{WRITE: True})``."""
+
+
+def redact(url: str) -> str:
+    """``url`` with its password replaced by ``***``: the only form a URL is shown in."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", url)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL (None for another database or an in-memory one)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def open_engine(url: str) -> Engine:
+    """An engine for ``url``; a SQLite file must be a healthy database or not exist yet.
+
+    Raises:
+        FormulateError: a bad URL or missing driver, an empty or damaged SQLite file.
+    """
+    path = sqlite_path(url)
+    if path is not None:
+        refuse_damaged(path)
+    try:
+        engine = create_engine(
+            url, connect_args={"timeout": SQLITE_TIMEOUT_S} if path is not None else {}
+        )
+    except Exception as err:  # bad URL or missing driver: SQLAlchemy raises several kinds
+        raise FormulateError(
+            f"cannot open the store at '{redact(url)}'",
+            [
+                Problem(
+                    "database URL",
+                    redact(str(err)),
+                    "check the URL and that its driver is installed "
+                    "(PostgreSQL: pip install 'formulate[postgres]')",
+                )
+            ],
+        ) from None
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        if path is not None and path.exists():
+            _quick_check(engine, path)
+    return engine
+
+
+def damaged(path: Path, what: str) -> FormulateError:
+    """The one message for a store file formulate must not touch."""
+    return FormulateError(
+        f"the store {path} is damaged ({what}); nothing was read or written",
+        [
+            Problem(
+                str(path),
+                what,
+                "restore it from a backup (or 'formulate export' from a good copy); to start "
+                "the campaign afresh, move the file away and run the command again",
+            )
+        ],
+    )
+
+
+def refuse_damaged(path: Path) -> None:
+    """Refuse a SQLite file that exists but is empty or not a SQLite database: opening it
+    would silently start a new store (and seed it) over what was lost."""
+    if not path.exists():
+        return
+    if not path.is_file():
+        raise damaged(path, "not a file")
+    size = path.stat().st_size
+    if size == 0:
+        raise damaged(path, "the file is empty (0 bytes)")
+    with path.open("rb") as fh:
+        header = fh.read(16)
+    if header != b"SQLite format 3\x00":
+        raise damaged(path, "not a SQLite database")
+
+
+def _quick_check(engine: Engine, path: Path) -> None:
+    """SQLite's own integrity check (pages, indexes) before anything is read or written."""
+    try:
+        with engine.connect() as conn:
+            found = [row[0] for row in conn.execute(text("PRAGMA quick_check"))]
+    except DBAPIError as err:
+        raise damaged(path, str(err.orig)) from None
+    if found != ["ok"]:
+        raise damaged(path, "; ".join(found[:3]))
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # SQLAlchemy's recipe for real transactions on pysqlite: the driver's own implicit
+    # transactions leave DDL (a migration's CREATE TABLE) outside them; "begin" below starts one.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # a write takes SQLite's write lock up front (waiting up to SQLITE_TIMEOUT_S for another
+    # writer) instead of failing later when its read snapshot has gone stale
+    write = conn.get_execution_options().get(WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
