@@ -12,7 +12,6 @@ Prints figures; asserts nothing. Run: ``python bench/bench_import.py [--rows 100
 from __future__ import annotations
 
 import argparse
-import resource
 import subprocess
 import sys
 import tempfile
@@ -40,20 +39,30 @@ def lab_table(rows: int, seed: int = 0) -> pd.DataFrame:
     return table
 
 
+CLI = (
+    "import resource, sys\n"
+    "from formulate.cli import main\n"
+    "code = main(sys.argv[1:])\n"
+    "print(f'PEAK_KB {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}', file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+"""``formulate ARGS`` (the console script's own entry point) that reports its peak memory."""
+
+
 def run(args: list[str]) -> tuple[float, int, float, str]:
-    """Seconds, exit code, peak MB of the child, and what it printed."""
+    """Seconds, exit code, peak MB of ``formulate ARGS`` in its own process, and its output."""
     start = time.perf_counter()
-    done = subprocess.run(args, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", CLI, *args], capture_output=True, text=True)
     seconds = time.perf_counter() - start
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return seconds, done.returncode, peak_mb, (done.stdout + done.stderr).strip()
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    peak_mb = int(lines[-1].split()[1]) / 1024
+    return seconds, done.returncode, peak_mb, "\n".join(lines[:-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=100_000)
     opts = parser.parse_args()
-    formulate = str(Path(sys.executable).parent / "formulate")
     with tempfile.TemporaryDirectory() as tmp:
         spec = init_campaign("big", "cheng2023", Path(tmp) / "campaigns")
         good = Path(tmp) / "good.csv"
@@ -63,19 +72,19 @@ def main() -> None:
         table.iloc[-1, table.columns.get_loc("transference_number")] = 1.7
         table.to_csv(bad, index=False)
         db = spec.folder / "formulate.db"
-        subprocess.run([formulate, "status", str(spec.folder), "--json"], capture_output=True)
+        run(["status", str(spec.folder), "--json"])
         size = db.stat().st_size
-        seconds, code, peak, text = run([formulate, "import", str(spec.folder), str(bad)])
+        seconds, code, peak, text = run(["import", str(spec.folder), str(bad)])
         unchanged = db.stat().st_size == size
         print(
-            f"refused ({opts.rows:,} rows, 1 bad): {seconds:.1f} s, exit {code}, "
-            f"store unchanged: {unchanged}; {text.splitlines()[-1][:120]}"
+            f"refused ({opts.rows:,} rows, 1 bad): {seconds:.1f} s, exit {code}, peak "
+            f"{peak:.0f} MB, store unchanged: {unchanged}; {text.splitlines()[-1][:100]}"
         )
-        seconds, code, peak, text = run([formulate, "import", str(spec.folder), str(good)])
+        seconds, code, peak, text = run(["import", str(spec.folder), str(good)])
         print(f"imported {opts.rows:,} rows: {seconds:.1f} s, exit {code}, peak {peak:.0f} MB")
         print(f"  {text.splitlines()[-1][:160]}")
-        seconds, code, peak, text = run([formulate, "status", str(spec.folder), "--json"])
-        print(f"status afterwards: {seconds:.1f} s, exit {code}")
+        seconds, code, peak, text = run(["status", str(spec.folder), "--json"])
+        print(f"status afterwards: {seconds:.1f} s, exit {code}, peak {peak:.0f} MB")
 
 
 if __name__ == "__main__":

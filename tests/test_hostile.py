@@ -543,3 +543,20 @@ def test_a_damaged_store_is_named_and_left_alone(tmp_path: Path, capsys, damage,
     assert code == 2 and "is damaged" in err and str(path) in err and "Traceback" not in err, err
     assert path.read_bytes() == before
     assert not Path(f"{path}-wal").exists() or damage in ("truncated", "scribbled")
+
+
+def test_the_app_listens_on_this_machine_only() -> None:
+    """``streamlit run app.py`` reads .streamlit/config.toml: loopback, not every interface."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["address"] == "127.0.0.1"
+
+
+def test_a_password_in_a_database_url_is_never_shown(tmp_path: Path, capsys) -> None:
+    spec = init_campaign("c", "cheng2023", tmp_path / "campaigns")
+    url = "postgresql+psycopg://ana:s3cret@127.0.0.1:1/lab"
+    assert main(["status", str(spec.folder), "--db", url]) == 2
+    err = capsys.readouterr().err
+    assert "s3cret" not in err and "ana:***@127.0.0.1" in err

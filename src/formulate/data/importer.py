@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from formulate.data.cells import (
@@ -116,13 +117,19 @@ def plan_import(
     ``planned``: membranes already planned earlier in the same transaction (seed files).
     Rows are numbered as in a spreadsheet: the header is row 1.
     """
-    frame = frame.astype(object).where(frame.notna(), "").astype(str)
+    if all(d == np.dtype(object) for d in frame.dtypes) and not frame.isna().to_numpy().any():
+        frame = frame.copy(deep=False)  # already as read_table reads: strings, no NaN
+    else:
+        frame = frame.astype(object).where(frame.notna(), "").astype(str)
     frame.columns = [str(c).strip() for c in frame.columns]
     if frame.empty:
         return ImportPlan(
             problems=[Problem(source, "no rows under the header", "add one row per membrane")]
         )
-    frame = frame.map(unguard)
+    for col in frame.columns:  # undo an export's guard against spreadsheet formulas
+        guarded = frame[col].str.startswith("'")
+        if guarded.any():  # a new column: the caller's frame is left as it was
+            frame[col] = frame[col].map(unguard)
     if {"property", "value"} <= set(frame.columns):
         return _plan_long(campaign, store, frame, source, provenance, planned)
     return _plan_wide(campaign, store, frame, source, provenance, planned)
@@ -182,7 +189,7 @@ def _plan_wide(
     known = _known_membranes(campaign, store, planned)
     ids = list(frame["membrane"].str.strip())
     counts = Counter(ids)
-    for i, rec in enumerate(frame.to_dict("records")):
+    for i, rec in enumerate(_records(frame)):
         where = f"{source} row {i + 2}"
         mid = ids[i]
         bad = _text_problems(rec, where)
@@ -243,6 +250,13 @@ def _plan_wide(
             )
             (plan.problems if isinstance(made, Problem) else plan.measurements).append(made)  # type: ignore[arg-type]
     return plan
+
+
+def _records(frame: pd.DataFrame) -> Iterator[dict[str, str]]:
+    """The rows as dicts, one at a time (a 100,000-row file is not copied whole)."""
+    columns = list(frame.columns)
+    for row in frame.itertuples(index=False, name=None):
+        yield dict(zip(columns, row, strict=True))
 
 
 def unguard(cell: str) -> str:
@@ -368,7 +382,7 @@ def _plan_long(
         plan.problems.append(Problem(source, "no 'membrane' column", "add the membrane ids"))
         return plan
     known = _known_membranes(campaign, store, planned)
-    for i, rec in enumerate(frame.to_dict("records")):
+    for i, rec in enumerate(_records(frame)):
         where = f"{source} row {i + 2}"
         mid = rec["membrane"].strip()
         bad = _text_problems(rec, where)
@@ -444,6 +458,7 @@ def import_table(
     else:
         frame, source = read_table(table), Path(table).name
     plan = plan_import(campaign, store, frame, source=source, provenance=provenance)
+    del frame  # a large file's cells are not needed while the plan is written
     commit(campaign, store, plan)
     return plan
 

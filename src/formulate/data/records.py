@@ -25,7 +25,7 @@ from formulate.spec.properties import Property, temperature_refusal
 from formulate.spec.space import is_missing
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NewMembrane:
     """A membrane to add. ``formulation`` maps every variable to its value (None: inactive)."""
 
@@ -39,7 +39,7 @@ class NewMembrane:
     notes: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NewMeasurement:
     """A measured value, already in the property's canonical ``unit``.
 
@@ -244,3 +244,43 @@ def jsonable(formulation: dict[str, Any]) -> dict[str, Any]:
             out[k] = float(v)
     json.dumps(out)
     return out
+
+
+def measurement_row(
+    m: NewMeasurement, key: tuple[int, str], supersedes: int | None, now: datetime
+) -> dict:
+    """The columns of a new measurement's row in series ``key`` = (membrane id, series)."""
+    return {
+        "membrane_id": key[0],
+        "property": m.property,
+        "value": float(m.value),
+        "unit": m.unit,
+        "censored": bool(m.censored),
+        "temperature_C": m.temperature_C,
+        "method": m.method,
+        "recorded_by": m.recorded_by,
+        "recorded_at": m.recorded_at or now,
+        "provenance": m.provenance,
+        "source": m.source,
+        "note": m.note,
+        "supersedes_id": supersedes,
+        "series": key[1],
+        "retracted": False,
+    }
+
+
+def membrane_row(campaign: str, m: NewMembrane, now: datetime) -> dict:
+    """The columns of a new membrane's row."""
+    return {
+        "campaign": campaign,
+        "membrane": m.membrane,
+        "formulation": jsonable(m.formulation),
+        "status": m.status,
+        "batch": m.batch,
+        "provenance": m.provenance,
+        "source": m.source,
+        "assumed": list(m.assumed),
+        "notes": m.notes,
+        "created_at": now,
+        "updated_at": now,
+    }

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
 import pandas as pd
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased
 
@@ -28,7 +29,8 @@ from formulate.data.records import (
     NewMembrane,
     check_records,
     current_ids,
-    jsonable,
+    measurement_row,
+    membrane_row,
 )
 from formulate.data.schema import (
     SCHEMA_VERSION,
@@ -56,6 +58,10 @@ _OPEN = ("pending", "made", "abandoned")
 """Statuses a logged value moves to ``measured`` (a late result for an abandoned membrane
 is still a result)."""
 RETRIES = 8
+CHUNK = 5_000
+"""Rows per executemany (and ids per IN list) of a large write."""
+FEW = 500
+"""Up to this many membranes, a write reads theirs by id; beyond, the whole campaign's."""
 """Attempts of a write that lost a race with another writer (same membrane id, same series)."""
 T = TypeVar("T")
 
@@ -207,35 +213,17 @@ class Store:
                 ],
             )
         now = utcnow()
-        s.add_all(
-            MembraneRow(
-                campaign=campaign,
-                membrane=m.membrane,
-                formulation=jsonable(m.formulation),
-                status=m.status,
-                batch=m.batch,
-                provenance=m.provenance,
-                source=m.source,
-                assumed=list(m.assumed),
-                notes=m.notes,
-                created_at=now,
-                updated_at=now,
-            )
-            for m in membranes
-        )
-        s.flush()
+        for start in range(0, len(membranes), CHUNK):  # executemany in chunks: bounded memory
+            rows = [membrane_row(campaign, m, now) for m in membranes[start : start + CHUNK]]
+            s.connection().execute(insert(MembraneRow.__table__), rows)
 
-    def _membrane_rows(self, s: Session, campaign: str, names: set[str]) -> dict[str, MembraneRow]:
-        """The rows of the named membranes; every one must exist."""
-        rows = {
-            r.membrane: r
-            for r in s.scalars(
-                select(MembraneRow).where(
-                    MembraneRow.campaign == campaign, MembraneRow.membrane.in_(names)
-                )
-            )
-        }
-        missing = sorted(names - set(rows))
+    def _membrane_ids(self, s: Session, campaign: str, names: set[str]) -> dict[str, int]:
+        """``{membrane: row id}`` of the named membranes; every one must exist."""
+        query = select(MembraneRow.membrane, MembraneRow.id).where(MembraneRow.campaign == campaign)
+        if len(names) <= FEW:
+            query = query.where(MembraneRow.membrane.in_(names))
+        ids = {m: i for m, i in s.execute(query) if m in names}
+        missing = sorted(names - set(ids))
         if missing:
             raise FormulateError(
                 "nothing was written: measurements for membranes not in the campaign",
@@ -244,56 +232,68 @@ class Store:
                     for m in missing
                 ],
             )
-        return rows
+        return ids
 
     def _insert_measurements(
         self, s: Session, campaign: str, measurements: Sequence[NewMeasurement]
     ) -> None:
         if not measurements:
             return
-        rows = self._membrane_rows(s, campaign, {m.membrane for m in measurements})
-        current = self._currents(s, [r.id for r in rows.values()])
+        rows = self._membrane_ids(s, campaign, {m.membrane for m in measurements})
+        ids = list(rows.values())
         now = utcnow()
-        written: dict[tuple[int, str], MeasurementRow] = {}
-        for m in measurements:
-            row = rows[m.membrane]
-            key = (row.id, series_key(m.property, m.temperature_C))
-            if key in written:  # the same series twice in one write: chain them
-                s.flush()
-                current[key] = written[key].id
-            new = MeasurementRow(
-                membrane_id=row.id,
-                property=m.property,
-                value=float(m.value),
-                unit=m.unit,
-                censored=bool(m.censored),
-                temperature_C=m.temperature_C,
-                method=m.method,
-                recorded_by=m.recorded_by,
-                recorded_at=m.recorded_at or now,
-                provenance=m.provenance,
-                source=m.source,
-                note=m.note,
-                supersedes_id=current.get(key),
-                series=key[1],
+        rounds: list[list[tuple[tuple[int, str], NewMeasurement]]] = []
+        seen: Counter[tuple[int, str]] = Counter()
+        for m in measurements:  # the k-th value of a series in this write goes in round k
+            key = (rows[m.membrane], series_key(m.property, m.temperature_C))
+            if seen[key] == len(rounds):
+                rounds.append([])
+            rounds[seen[key]].append((key, m))
+            seen[key] += 1
+        conn = s.connection()  # Core from here: one executemany per round, no ORM objects
+        for batch in rounds:  # each round supersedes what the round before made current
+            current = self._currents(s, campaign, ids)
+            for start in range(0, len(batch), CHUNK):
+                part = batch[start : start + CHUNK]
+                values = [measurement_row(m, key, current.get(key), now) for key, m in part]
+                conn.execute(insert(MeasurementRow.__table__), values)
+        members = MembraneRow.__table__.c
+        for start in range(0, len(ids), CHUNK):
+            conn.execute(
+                update(MembraneRow.__table__)
+                .where(members.id.in_(ids[start : start + CHUNK]), members.status.in_(_OPEN))
+                .values(status="measured", updated_at=now)
             )
-            s.add(new)
-            written[key] = new
-            if row.status in _OPEN:
-                row.status, row.updated_at = "measured", now
-            if row.provenance == "proposed":
-                row.provenance = m.provenance
-        s.flush()
+        proposed = {rows[m.membrane]: m.provenance for m in measurements}
+        for provenance in set(proposed.values()):
+            chosen = [i for i, p in proposed.items() if p == provenance]
+            for start in range(0, len(chosen), CHUNK):
+                conn.execute(
+                    update(MembraneRow.__table__)
+                    .where(
+                        members.id.in_(chosen[start : start + CHUNK]),
+                        members.provenance == "proposed",
+                    )
+                    .values(provenance=provenance)
+                )
+        s.expire_all()  # the membranes' rows just changed under the session
 
-    def _currents(self, s: Session, membrane_ids: list[int]) -> dict[tuple[int, str], int]:
-        """The current row id of every series of these membranes: ``{(membrane_id, series):
-        id}`` (a retraction is a current row too)."""
-        later = aliased(MeasurementRow)
-        query = select(MeasurementRow.membrane_id, MeasurementRow.series, MeasurementRow.id).where(
-            MeasurementRow.membrane_id.in_(membrane_ids),
-            ~exists().where(later.supersedes_id == MeasurementRow.id),
+    def _currents(
+        self, s: Session, campaign: str, membrane_ids: list[int]
+    ) -> dict[tuple[int, str], int]:
+        """The newest row id of every series of these membranes (of the whole campaign when
+        there are many): ``{(membrane_id, series): id}`` (a retraction is a newest row too)."""
+        m, later = MeasurementRow, aliased(MeasurementRow)
+        query = select(m.membrane_id, m.series, m.id).where(
+            ~exists().where(later.supersedes_id == m.id)
         )
-        return {(m, series): i for m, series, i in s.execute(query)}
+        if len(membrane_ids) <= FEW:
+            query = query.where(m.membrane_id.in_(membrane_ids))
+        else:
+            query = query.join(MembraneRow, MembraneRow.id == m.membrane_id).where(
+                MembraneRow.campaign == campaign
+            )
+        return {(i, series): row for i, series, row in s.execute(query)}
 
     def retract(
         self,
@@ -336,7 +336,7 @@ class Store:
                     [Problem(f"{membrane} {prop}", "no current value", "check the temperature")],
                 )
             withdrawn = by_id[live.pop()]
-            leaf = self._currents(s, [row.id])[(row.id, key)]
+            leaf = self._currents(s, campaign, [row.id])[(row.id, key)]
             s.add(
                 MeasurementRow(
                     membrane_id=row.id,
