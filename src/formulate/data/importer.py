@@ -227,6 +227,7 @@ def _plan_wide(
             flag_col = censor_cols.get((prop, temp))
             censored = flag(rec[flag_col]) if flag_col else False
             if censored is None:
+                assert flag_col is not None
                 plan.problems.append(
                     Problem(
                         f"{where}, column {flag_col}",
@@ -246,7 +247,8 @@ def _plan_wide(
                 temperature_C=temp,
                 provenance=row_prov,
                 source=source,
-                **meta,
+                recorded_by=meta["recorded_by"],
+                method=meta["method"],
             )
             (plan.problems if isinstance(made, Problem) else plan.measurements).append(made)  # type: ignore[arg-type]
     return plan

@@ -14,10 +14,10 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import pandas as pd
-from sqlalchemy import exists, func, insert, select, update
+from sqlalchemy import Table, exists, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased
 
@@ -64,6 +64,10 @@ FEW = 500
 """Up to this many membranes, a write reads theirs by id; beyond, the whole campaign's."""
 """Attempts of a write that lost a race with another writer (same membrane id, same series)."""
 T = TypeVar("T")
+
+
+_MEMBRANES = cast(Table, MembraneRow.__table__)
+_MEASUREMENTS = cast(Table, MeasurementRow.__table__)
 
 
 class Store:
@@ -215,7 +219,7 @@ class Store:
         now = utcnow()
         for start in range(0, len(membranes), CHUNK):  # executemany in chunks: bounded memory
             rows = [membrane_row(campaign, m, now) for m in membranes[start : start + CHUNK]]
-            s.connection().execute(insert(MembraneRow.__table__), rows)
+            s.connection().execute(insert(_MEMBRANES), rows)
 
     def _membrane_ids(self, s: Session, campaign: str, names: set[str]) -> dict[str, int]:
         """``{membrane: row id}`` of the named membranes; every one must exist."""
@@ -225,13 +229,9 @@ class Store:
         ids = {m: i for m, i in s.execute(query) if m in names}
         missing = sorted(names - set(ids))
         if missing:
-            raise FormulateError(
-                "nothing was written: measurements for membranes not in the campaign",
-                [
-                    Problem(f"membrane {m}", "unknown", "add the membrane (its formulation) first")
-                    for m in missing
-                ],
-            )
+            fix = "add the membrane (its formulation) first"
+            unknown = [Problem(f"membrane {m}", "unknown", fix) for m in missing]
+            raise FormulateError("nothing was written: measurements for unknown membranes", unknown)
         return ids
 
     def _insert_measurements(
@@ -256,11 +256,11 @@ class Store:
             for start in range(0, len(batch), CHUNK):
                 part = batch[start : start + CHUNK]
                 values = [measurement_row(m, key, current.get(key), now) for key, m in part]
-                conn.execute(insert(MeasurementRow.__table__), values)
-        members = MembraneRow.__table__.c
+                conn.execute(insert(_MEASUREMENTS), values)
+        members = _MEMBRANES.c
         for start in range(0, len(ids), CHUNK):
             conn.execute(
-                update(MembraneRow.__table__)
+                update(_MEMBRANES)
                 .where(members.id.in_(ids[start : start + CHUNK]), members.status.in_(_OPEN))
                 .values(status="measured", updated_at=now)
             )
@@ -269,7 +269,7 @@ class Store:
             chosen = [i for i, p in proposed.items() if p == provenance]
             for start in range(0, len(chosen), CHUNK):
                 conn.execute(
-                    update(MembraneRow.__table__)
+                    update(_MEMBRANES)
                     .where(
                         members.id.in_(chosen[start : start + CHUNK]),
                         members.provenance == "proposed",
