@@ -98,6 +98,26 @@ def app_url(tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
+HEAD = "membrane,filler,filler_wt_pct,polymer,solvent,thf_fraction,eo_li_ratio"
+BAD_UPLOADS = [
+    (
+        "latin1.csv",
+        f"{HEAD},notes\nU1,none,,PEO,THF_DCM,0.5,16,caf\xe9".encode("latin-1"),
+        "not a UTF-8 CSV",
+    ),
+    (
+        "quote.csv",
+        f'{HEAD},notes\nU1,none,,PEO,THF_DCM,0.5,16,"open'.encode(),
+        "not a readable CSV",
+    ),
+    (
+        "batch.csv",
+        f"{HEAD},batch\nU1,none,,PEO,THF_DCM,0.5,16,inf".encode(),
+        "nothing was imported",
+    ),
+]
+
+
 def test_a_full_round_in_the_browser(app_url: str, tmp_path: Path) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -116,6 +136,13 @@ def test_a_full_round_in_the_browser(app_url: str, tmp_path: Path) -> None:
         page.get_by_role("button", name="Log outcome").click()
         expect(page.get_by_text("Logged PPSE ionic_conductivity")).to_be_visible(timeout=30_000)
         page.screenshot(path=shots / "log.png", full_page=True)
+        for name, body, message in BAD_UPLOADS:  # shown inline, like the CLI; no traceback
+            upload = tmp_path / name
+            upload.write_bytes(body)
+            page.locator("input[type=file]").set_input_files(str(upload))
+            page.get_by_role("button", name="Import file").click()
+            expect(page.get_by_text(message).first).to_be_visible(timeout=30_000)
+            assert page.get_by_text("Traceback").count() == 0
 
         page.get_by_role("tab", name="Plan").click()
         page.get_by_role("button", name="Propose").click()

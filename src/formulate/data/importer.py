@@ -455,12 +455,11 @@ def import_table(
     provenance: str = "imported",
 ) -> ImportPlan:
     """Import a CSV file or a DataFrame, all or nothing. Returns what was written."""
-    if isinstance(table, pd.DataFrame):
-        frame, source = table, "DataFrame"
-    else:
-        frame, source = read_table(table), Path(table).name
+    source = "DataFrame" if isinstance(table, pd.DataFrame) else Path(table).name
+    # read in the call: a file's cells are freed as soon as the plan has them
+    frame = table if isinstance(table, pd.DataFrame) else read_table(table)
     plan = plan_import(campaign, store, frame, source=source, provenance=provenance)
-    del frame  # a large file's cells are not needed while the plan is written
+    del frame
     commit(campaign, store, plan)
     return plan
 

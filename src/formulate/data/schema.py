@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -75,6 +76,7 @@ class MembraneRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+@lru_cache(maxsize=4096)  # one string per series name, however many values share it
 def series_key(prop: str, temperature_C: float | None) -> str:
     """The series a value belongs to: its property at its temperature (to 0.001 C). Each
     series has one current value; a new value supersedes it."""

@@ -125,8 +125,7 @@ class Store:
 
     def is_seeded(self, campaign: str) -> bool:
         with Session(self.engine) as s:
-            row = s.get(CampaignRow, campaign)
-            return row is not None and row.seeded_at is not None
+            return (row := s.get(CampaignRow, campaign)) is not None and row.seeded_at is not None
 
     # --- writing -------------------------------------------------------------------------
 
@@ -231,7 +230,7 @@ class Store:
         if missing:
             fix = "add the membrane (its formulation) first"
             unknown = [Problem(f"membrane {m}", "unknown", fix) for m in missing]
-            raise FormulateError("nothing was written: measurements for unknown membranes", unknown)
+            raise FormulateError("nothing was written: membranes not in the campaign", unknown)
         return ids
 
     def _insert_measurements(
@@ -240,22 +239,23 @@ class Store:
         if not measurements:
             return
         rows = self._membrane_ids(s, campaign, {m.membrane for m in measurements})
-        ids = list(rows.values())
-        now = utcnow()
-        rounds: list[list[tuple[tuple[int, str], NewMeasurement]]] = []
-        seen: Counter[tuple[int, str]] = Counter()
-        for m in measurements:  # the k-th value of a series in this write goes in round k
-            key = (rows[m.membrane], series_key(m.property, m.temperature_C))
-            if seen[key] == len(rounds):
-                rounds.append([])
-            rounds[seen[key]].append((key, m))
-            seen[key] += 1
-        conn = s.connection()  # Core from here: one executemany per round, no ORM objects
-        for batch in rounds:  # each round supersedes what the round before made current
+        ids, now = list(rows.values()), utcnow()
+        seen: Counter[int] = Counter()  # by hash: a collision only adds a round
+        rounds = []  # the k-th value of a series in this write goes in round k
+        for m in measurements:
+            hashed = hash((rows[m.membrane], series_key(m.property, m.temperature_C)))
+            rounds.append(seen[hashed])
+            seen[hashed] += 1
+        del seen
+        conn = s.connection()  # Core from here: executemany in chunks, no ORM objects
+        for k in range(max(rounds) + 1):  # round k supersedes what round k - 1 made current
             current = self._currents(s, campaign, ids)
-            for start in range(0, len(batch), CHUNK):
-                part = batch[start : start + CHUNK]
-                values = [measurement_row(m, key, current.get(key), now) for key, m in part]
+            part = [m for m, r in zip(measurements, rounds, strict=True) if r == k]
+            for start in range(0, len(part), CHUNK):
+                values = []
+                for m in part[start : start + CHUNK]:
+                    key = (rows[m.membrane], series_key(m.property, m.temperature_C))
+                    values.append(measurement_row(m, key, current.get(key), now))
                 conn.execute(insert(_MEASUREMENTS), values)
         members = _MEMBRANES.c
         for start in range(0, len(ids), CHUNK):
