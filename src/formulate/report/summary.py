@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 from rich.markup import escape
 from rich.table import Table
@@ -76,18 +77,12 @@ def awaiting(campaign: Campaign, table: pd.DataFrame) -> pd.Series:
     """Per membrane, the objectives still to measure (``"transference_number,
     li_symmetric_life"``); empty for one fully measured, failed or abandoned. A membrane with
     only its conductivity is ``measured`` by status, yet awaits the rest."""
-    props = [o.property for o in campaign.objectives]
-    missing = pd.DataFrame(
-        {p: table[p].isna() if p in table else True for p in props}, index=table.index
-    )
-    waiting = ~table["status"].isin(["failed", "abandoned"])
-    return pd.Series(
-        [
-            ", ".join(p for p in props if row[p]) if w else ""
-            for (_, row), w in zip(missing.iterrows(), waiting, strict=True)
-        ],
-        index=table.index,
-    )
+    text = pd.Series("", index=table.index, dtype=object)
+    for prop in (o.property for o in campaign.objectives):
+        missing = table[prop].isna() if prop in table else pd.Series(True, index=table.index)
+        text = text + np.where(missing, f"{prop}, ", "")
+    done = table["status"].isin(["failed", "abandoned"])
+    return text.str.removesuffix(", ").where(~done, "")
 
 
 def _cell(value: object) -> str:
