@@ -21,8 +21,8 @@ import torch
 
 from formulate.model import surrogates
 from formulate.plan.planner import Request, fit_models, propose
+from formulate.plan.pool import candidate_pool
 from formulate.spec.campaign import load_campaign
-from formulate.spec.pool import candidate_pool
 from formulate.testing import TEMPLATE, Realistic, realistic_campaign
 
 

@@ -184,7 +184,7 @@ def _exhaustive(campaign, table, repeats: int) -> list[dict]:
     from botorch.optim import optimize_acqf_mixed
 
     from formulate.plan.planner import Request, propose
-    from formulate.spec.pool import combinations
+    from formulate.plan.pool import combinations
 
     ours = propose(campaign, table, Request(batch_size=4, surrogate="gp-onehot"))
     start = time.perf_counter()

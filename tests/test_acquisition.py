@@ -17,8 +17,8 @@ from formulate.plan.acquisition import (
     screen,
 )
 from formulate.plan.planner import Request, acquisition_inputs, fit_models
+from formulate.plan.pool import candidate_pool
 from formulate.spec.campaign import Campaign
-from formulate.spec.pool import candidate_pool
 from formulate.testing import emulated
 
 

@@ -8,8 +8,8 @@ from botorch.optim import optimize_acqf_discrete
 from formulate.plan import acquisition
 from formulate.plan.batch import lazy_greedy
 from formulate.plan.planner import Request, acquisition_inputs, fit_models
+from formulate.plan.pool import candidate_pool
 from formulate.spec.campaign import Campaign
-from formulate.spec.pool import candidate_pool
 from formulate.testing import Realistic, realistic_campaign
 
 

@@ -14,8 +14,8 @@ from formulate.model.feasibility import (
     has_failures,
     probability_of_forming,
 )
+from formulate.plan.pool import candidate_pool
 from formulate.spec.campaign import Campaign
-from formulate.spec.pool import candidate_pool
 from formulate.testing import Realistic, formulation, realistic_campaign
 
 

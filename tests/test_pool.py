@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from formulate.spec.campaign import Campaign
-from formulate.spec.pool import (
+from formulate.plan.pool import (
     candidate_pool,
     combinations,
     complete,
@@ -17,6 +16,7 @@ from formulate.spec.pool import (
     snap,
     sobol_formulations,
 )
+from formulate.spec.campaign import Campaign
 from formulate.testing import formulation
 
 

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from formulate.lab.virtual import Noise, VirtualLab
+from formulate.plan.pool import neighbours, sobol_formulations
 from formulate.spec.campaign import Campaign, template_dir
-from formulate.spec.pool import neighbours, sobol_formulations
 from formulate.spec.space import Value, is_missing
 
 RUNNING_AT_H = 300.0

@@ -17,8 +17,8 @@ from formulate.data.cells import importable_columns, read_table
 from formulate.errors import FormulateError, Problem
 from formulate.lab.plugins import resolve_lab
 from formulate.lab.virtual import VirtualLab
+from formulate.plan.pool import candidate_pool, signature
 from formulate.spec.campaign import Campaign
-from formulate.spec.pool import candidate_pool, signature
 
 REFERENCE_POINTS = 4096
 """Noise-free emulator points that stand for the whole space (best hypervolume, top 1%/5%)."""

@@ -107,8 +107,9 @@ def id_problem(where: str, text: object) -> Problem | None:
     return None
 
 
-def whole_problem(where: str, value: float, low: int = 1, high: int = MAX_BATCH) -> Problem | None:
-    """Why ``value`` is not a whole number in [low, high] (a batch number), or None."""
+def whole_problem(where: str, value: float, low: int = 0, high: int = MAX_BATCH) -> Problem | None:
+    """Why ``value`` is not a whole number in [low, high] (a batch number: 0 for a lab's
+    starting set, then 1, 2, ...), or None."""
     if math.isfinite(value) and value == int(value) and low <= value <= high:
         return None
     return Problem(where, f"{value!r} is not a whole number from {low} to {high}", "write e.g. 3")

@@ -7,14 +7,22 @@ import numpy as np
 import torch
 from botorch.models import SingleTaskGP
 from botorch.models.transforms.outcome import Standardize
-from scipy.stats import norm
+from scipy.special import log_ndtr, ndtr, ndtri  # scipy.stats would cost 64 MB to load
+
+LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
+
+
+def normal_logpdf(y: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    """log N(y; mean, std^2), elementwise (same shapes)."""
+    return -0.5 * ((y - mean) / std) ** 2 - np.log(std) - LOG_SQRT_2PI
 
 
 def truncated_mean(mean: np.ndarray, std: np.ndarray, bound: np.ndarray) -> np.ndarray:
     """E[Y | Y > bound] for Y ~ N(mean, std^2); never below ``bound`` (all shape ``n``)."""
     alpha = (bound - mean) / std
-    tail = norm.sf(alpha)
-    hazard = np.where(tail > 1e-12, norm.pdf(alpha) / np.maximum(tail, 1e-300), alpha)
+    log_tail = log_ndtr(-alpha)  # inverse Mills ratio pdf/sf, in logs (holds far in the tail)
+    mills = np.exp(-0.5 * alpha**2 - LOG_SQRT_2PI - log_tail)
+    hazard = np.where(log_tail > np.log(1e-12), mills, alpha)
     return np.maximum(mean + std * hazard, bound)
 
 
@@ -23,17 +31,18 @@ def truncated_interval(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean and central ``level`` interval of N(mean, std) truncated below at ``cut`` where
     ``cut`` is finite (elsewhere untruncated). Returns ``(mean, lower, upper)``, shape ``n``."""
-    lower, upper = norm.interval(level, loc=mean, scale=std)
+    half = ndtri((1 + level) / 2)
+    lower, upper = mean - half * std, mean + half * std
     mask = np.isfinite(cut)
     if not mask.any():
         return mean, lower, upper
     mean, lower, upper = mean.copy(), lower.copy(), upper.copy()
     m, s, c = mean[mask], std[mask], cut[mask]
-    a = norm.cdf((c - m) / s)
+    a = ndtr((c - m) / s)
     mean[mask] = truncated_mean(m, s, c)
     lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
-    lower[mask] = m + s * norm.ppf(a + (1 - a) * lo_q)
-    upper[mask] = m + s * norm.ppf(a + (1 - a) * hi_q)
+    lower[mask] = m + s * ndtri(a + (1 - a) * lo_q)
+    upper[mask] = m + s * ndtri(a + (1 - a) * hi_q)
     return mean, lower, upper
 
 

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from formulate.errors import NotEnoughData, Problem
-from formulate.model.censoring import loo_predictive
+from formulate.model.censoring import loo_predictive, normal_logpdf
 from formulate.model.specs import SurrogateSpec
 from formulate.model.surrogates import MIN_POINTS, fit_objective
 from formulate.spec.campaign import Campaign
@@ -76,7 +75,7 @@ def metrics(predictions: pd.DataFrame) -> dict[str, float]:
         "n": len(p),
         "rmse": float(np.sqrt(np.mean(resid**2))),
         "r2": 1 - float(np.sum(resid**2)) / sst if sst > 0 else float("nan"),
-        "nlpd": float(-np.mean(norm.logpdf(y, loc=m, scale=s))),
+        "nlpd": float(-np.mean(normal_logpdf(y, m, s))),
         "coverage95": float(np.mean(np.abs(resid) <= 1.959964 * s)),
     }
 

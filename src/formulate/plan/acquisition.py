@@ -52,6 +52,11 @@ SCREEN_SAMPLES = 16
 """Quasi-MC samples of :func:`screen` (it ranks; the shortlist is scored with MC_SAMPLES)."""
 MAX_BASELINE = 32
 """Measured membranes a noisy acquisition integrates over (see ``AcquisitionInputs.baseline``)."""
+HV_ALPHA = 0.01
+"""BoTorch's ``alpha`` for qLogNEHVI's box decompositions (0: exact). Three objectives make
+exact decompositions of every MC sample's front the dearest part of a warm proposal; at 0.01
+a batch of 4 at 100 membranes takes 1.84 s instead of 2.43 s (median of 5 seeds) and its exact
+acquisition value is the same (ratio 1.000-1.001; 0.05 gave 0.986-1.0)."""
 MAX_IEP = 3
 """Points of a greedy batch that qLogNEHVI handles by inclusion-exclusion rather than by
 recomputing its 64 box decompositions (BoTorch's ``max_iep``): a batch of up to 4 costs one set
@@ -187,7 +192,11 @@ def _qlognehvi(inputs: AcquisitionInputs) -> AcquisitionFunction:
         common["X_baseline"] = torch.cat([common["X_baseline"], inputs.X_pending])
         common["X_pending"] = None
     return qLogNoisyExpectedHypervolumeImprovement(
-        ref_point=ref, objective=inputs.objectives_sign_adjusted(), max_iep=MAX_IEP, **common
+        ref_point=ref,
+        objective=inputs.objectives_sign_adjusted(),
+        max_iep=MAX_IEP,
+        alpha=HV_ALPHA,
+        **common,
     )
 
 

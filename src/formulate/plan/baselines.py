@@ -17,8 +17,7 @@ import optuna
 import pandas as pd
 
 from formulate.model.surrogates import MIN_POINTS
-from formulate.spec.campaign import Campaign
-from formulate.spec.pool import (
+from formulate.plan.pool import (
     Formulation,
     combinations,
     complete,
@@ -27,6 +26,7 @@ from formulate.spec.pool import (
     snap,
     sobol_formulations,
 )
+from formulate.spec.campaign import Campaign
 from formulate.spec.space import Continuous, DesignSpace, Discrete, is_missing
 
 OFAT_LEVELS = 5

@@ -33,9 +33,9 @@ from formulate.model.surrogates import MIN_POINTS, ObjectiveModel, fit_objective
 from formulate.plan import acquisition
 from formulate.plan.baselines import pick as pick_baseline
 from formulate.plan.batch import lazy_greedy
+from formulate.plan.pool import POOL_SIZE, candidate_pool, exclude, neighbours
 from formulate.spec.campaign import Campaign
 from formulate.spec.objectives import to_model_scale
-from formulate.spec.pool import POOL_SIZE, candidate_pool, exclude, neighbours
 from formulate.spec.strategies import STRATEGIES, WARM_UP_STRATEGY
 
 ACTIVE_POINTS = 256

@@ -1,5 +1,5 @@
-"""The definition layer: properties, the design space, objectives, strategies, the campaign and
-its candidate pool. Plain data and validation; imports no torch."""
+"""The definition layer: properties, the design space, objectives, strategies and the campaign.
+Plain data and validation; imports no torch."""
 
 from formulate.spec.campaign import (
     CAMPAIGN_FILE,

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy.stats import qmc
+import torch
+from torch.quasirandom import SobolEngine
 
 from formulate.errors import FormulateError, Problem
 from formulate.spec.space import Continuous, DesignSpace, Discrete, Value, is_missing
@@ -104,11 +105,16 @@ def candidate_pool(space: DesignSpace, size: int = POOL_SIZE, seed: int = 0) -> 
     for i, combo in enumerate(combos):
         active = [n for n in space.numeric_names() if space.is_active(n, combo)]
         if active:
-            unit = qmc.Sobol(len(active), scramble=True, seed=seed * 1000 + i).random(per)
+            unit = _sobol(len(active), seed * 1000 + i).draw(per, dtype=torch.float64).numpy()
         else:
             unit = np.zeros((1, 0))
         rows += fill(space, combo, unit)
     return pd.DataFrame(rows).drop_duplicates().reset_index(drop=True)
+
+
+def _sobol(dim: int, seed: int) -> SobolEngine:
+    """A scrambled Sobol sequence over [0, 1]^dim (torch's: scipy.stats costs 64 MB to load)."""
+    return SobolEngine(dim, scramble=True, seed=seed)
 
 
 def neighbours(
@@ -139,11 +145,11 @@ def sobol_formulations(space: DesignSpace, n: int, seed: int, skip: int = 0) -> 
         ValueError: no feasible point among the first 2^20.
     """
     names = space.names()
-    sampler = qmc.Sobol(len(names), scramble=True, seed=seed)
+    sampler = _sobol(len(names), seed)
     out: list[Formulation] = []
     seen = 0
     while len(out) < n:
-        for point in sampler.random(256):
+        for point in sampler.draw(256, dtype=torch.float64).numpy():
             f: Formulation = {}
             for name, u in zip(names, point, strict=True):
                 if name in space.categorical_names():
