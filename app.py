@@ -14,7 +14,7 @@ from formulate.data import open_store
 from formulate.errors import FormulateError
 from formulate.spec.campaign import CAMPAIGN_FILE, init_campaign, load_campaign
 from formulate.ui import backtests, data, insights, log, plan
-from formulate.ui.context import Context, plain, user_errors
+from formulate.ui.context import Context, done, plain, show_done, user_errors
 
 st.set_page_config(page_title="formulate", layout="wide")
 st.title("formulate: plan composite solid-electrolyte membranes")
@@ -25,7 +25,8 @@ with st.sidebar.expander("New campaign from a template"):
     if st.button("Create", key="new_create"):
         with user_errors():
             init_campaign(new_name, "cheng2023", root)
-            st.success(plain(f"Created {new_name}"))
+            st.session_state["campaign"] = new_name  # open what was just created
+            done(f"Created campaign {new_name}")
 names = sorted(p.parent.name for p in root.glob(f"*/{CAMPAIGN_FILE}"))
 if not names:
     st.info(
@@ -43,6 +44,7 @@ except FormulateError as err:
     st.stop()
 
 ctx = Context(campaign, store, who)
+show_done()
 st.header(campaign.title or campaign.name)
 st.caption(campaign.description)
 with st.expander("Design space and objectives in plain words"):
@@ -55,6 +57,7 @@ pages = {
     "Insights": insights.render,
     "Backtests": backtests.render,
 }
-for tab, render in zip(st.tabs(list(pages)), pages.values(), strict=True):
+# keyed: the open tab stays open when the page reruns after a write
+for tab, render in zip(st.tabs(list(pages), key="page"), pages.values(), strict=True):
     with tab:
         render(ctx)

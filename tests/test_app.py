@@ -95,9 +95,12 @@ def test_proposing_creates_pending_membranes(workdir: Path) -> None:
     assert len(proposals) == 1 and len(proposals[0]) == 2
     assert "ionic_conductivity [S/cm] (95%)" in proposals[0]
     at.button(key="plan_accept").click().run()
-    assert at.success and "Batch 1 stored" in at.success[0].value
+    assert at.success and "Batch 1 stored" in at.success[0].value.replace("\\", "")
     table = campaign_table(spec, store)
     assert sorted(table.loc[table["status"] == "pending", "membrane"]) == ["B1-1", "B1-2"]
+    # every tab is drawn again from the store: no reload needed to log the new batch
+    assert {"B1-1", "B1-2"} <= set(at.selectbox(key="log_membrane").options)
+    assert {"B1-1", "B1-2"} <= set(at.multiselect(key="abandon_membranes").options)
 
 
 def test_new_campaign_from_the_sidebar(workdir: Path) -> None:
@@ -105,6 +108,7 @@ def test_new_campaign_from_the_sidebar(workdir: Path) -> None:
     at.sidebar.text_input(key="new_name").input("lab2")
     at.sidebar.button(key="new_create").click().run()
     assert (workdir / "campaigns" / "lab2" / "campaign.toml").is_file()
+    assert at.sidebar.selectbox(key="campaign").value == "lab2"  # the new one is open
     at.sidebar.text_input(key="new_name").input("bad name!")
     at.sidebar.button(key="new_create").click().run()
     assert any("bad campaign name" in e.value for e in at.error)

@@ -56,6 +56,24 @@ def cached(ctx: Context, what: str, fn: Callable[..., T], *args: Any) -> T:
     return store[key]
 
 
+_DONE = "_done_message"
+
+
+def done(message: str) -> None:
+    """After a write: rerun the page so that every tab is drawn from the store as it is now
+    (tabs drawn before the write would otherwise show what was there before), and show
+    ``message`` at the top of that run (see :func:`show_done`)."""
+    st.session_state[_DONE] = message
+    st.rerun()
+
+
+def show_done() -> None:
+    """The message of the write that caused this run, once."""
+    message = st.session_state.pop(_DONE, None)
+    if message:
+        st.success(plain(message))
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Show a user mistake as one message (with every problem), never a traceback."""

@@ -10,7 +10,7 @@ import streamlit as st
 from formulate.data import abandon, commit, make_measurement, mark, plan_import, read_table
 from formulate.data.lifecycle import ABANDONABLE
 from formulate.errors import FormulateError, Problem
-from formulate.ui.context import Context, plain, unit_of, user_errors
+from formulate.ui.context import Context, done, unit_of, user_errors
 
 
 def render(ctx: Context) -> None:
@@ -43,7 +43,7 @@ def render(ctx: Context) -> None:
         if st.form_submit_button("Mark failed"):
             with user_errors():
                 mark(ctx.campaign, ctx.store, failed, "failed", why, ctx.who)
-                st.success(plain(f"{failed} marked failed."))
+                done(f"{failed} marked failed (film_formed = 0).")
     st.subheader("Upload outcomes (CSV)")
     st.caption(
         "One row per membrane (`membrane` and outcome columns, units in headers or "
@@ -67,7 +67,7 @@ def _withdraw(ctx: Context, table: pd.DataFrame) -> None:
                 spec = ctx.campaign.all_properties()[prop]
                 temp = ctx.campaign.reference_temperature_C if spec.at_temperature else None
                 value = ctx.store.retract(ctx.campaign.name, membrane, prop, temp, ctx.who, why)
-                st.success(plain(f"Retracted {membrane} {prop} = {value:.4g} {unit_of(ctx, prop)}"))
+                done(f"Retracted {membrane} {prop} = {value:.4g} {unit_of(ctx, prop)}")
     open_ = table.loc[table["status"].isin(ABANDONABLE), "membrane"].tolist()
     with st.form("abandon_form"):
         st.subheader("Abandon membranes that will not be made")
@@ -75,8 +75,8 @@ def _withdraw(ctx: Context, table: pd.DataFrame) -> None:
         why = st.text_input("Why", key="abandon_note")
         if st.form_submit_button("Abandon"):
             with user_errors():
-                done = abandon(ctx.campaign, ctx.store, chosen, note=why)
-                st.success(plain(f"Abandoned {', '.join(done)}"))
+                gone = abandon(ctx.campaign, ctx.store, chosen, note=why)
+                done(f"Abandoned {', '.join(gone)}")
 
 
 def _log(
@@ -106,7 +106,7 @@ def _log(
             raise FormulateError("nothing was logged", [made])
         ctx.store.add(ctx.campaign.name, [], [made])
         mark = ">= " if made.censored else ""
-        st.success(plain(f"Logged {membrane} {prop} = {mark}{made.value:.4g} {unit_of(ctx, prop)}"))
+        done(f"Logged {membrane} {prop} = {mark}{made.value:.4g} {unit_of(ctx, prop)}")
 
 
 def _import(ctx: Context, upload: IO[bytes], name: str) -> None:
@@ -115,9 +115,7 @@ def _import(ctx: Context, upload: IO[bytes], name: str) -> None:
         frame = read_table(upload, name)
         plan = plan_import(ctx.campaign, ctx.store, frame, source=name, provenance="imported")
         commit(ctx.campaign, ctx.store, plan)
-        st.success(
-            plain(
-                f"Imported {len(plan.membranes)} membranes and {len(plan.measurements)} "
-                f"measurements from {name}."
-            )
+        done(
+            f"Imported {len(plan.membranes)} membranes and {len(plan.measurements)} "
+            f"measurements from {name}."
         )

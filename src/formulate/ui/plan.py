@@ -7,7 +7,7 @@ import streamlit as st
 
 from formulate.report.summary import proposal_view
 from formulate.spec.strategies import STRATEGIES
-from formulate.ui.context import Context, user_errors
+from formulate.ui.context import Context, done, user_errors
 
 
 def render(ctx: Context) -> None:
@@ -58,4 +58,4 @@ def render(ctx: Context) -> None:
         with user_errors():
             stored = store_proposals(spec, ctx.store, proposals)
             st.session_state["proposals"] = None
-            st.success(f"Batch {stored['batch'].iloc[0]} stored: " + ", ".join(stored["membrane"]))
+            done(f"Batch {stored['batch'].iloc[0]} stored: " + ", ".join(stored["membrane"]))
