@@ -1,17 +1,18 @@
-"""Cells and headers of lab tables: reading a CSV, a header such as
-``ionic_conductivity@60C [mS/cm]``, a true/false flag, and one value into a measurement."""
+"""Cells and headers of lab tables: reading a CSV and its rows, a header such as
+``ionic_conductivity@60C [mS/cm]`` (or a missing header line), a true/false flag, text no store
+may keep, an exported cell guarded against formulas, and one value into a measurement."""
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
 
-from formulate.data.records import NewMeasurement
+from formulate.data.records import FORMULA_START, NewMeasurement, id_problem, text_problem
 from formulate.errors import FormulateError, Problem
 from formulate.spec.campaign import Campaign
 from formulate.spec.properties import temperature_refusal
@@ -152,3 +153,36 @@ def flag(cell: str) -> bool | None:
     if text in _FALSE:
         return False
     return None
+
+
+def headerless(columns: Iterable[object], levels: Iterable[str] = ()) -> bool:
+    """True when a table's "header" is a row of values (a CSV saved without its header line):
+    at least half of its cells are numbers or ``levels`` (the campaign's level names)."""
+    cells = [str(c).strip() for c in columns]
+    known = set(levels)
+    values = sum(c in known or pd.notna(pd.to_numeric(c, errors="coerce")) for c in cells)
+    return len(cells) > 1 and values >= len(cells) / 2
+
+
+def records(frame: pd.DataFrame) -> Iterator[dict[str, str]]:
+    """The rows as dicts, one at a time (a 100,000-row file is not copied whole)."""
+    columns = list(frame.columns)
+    for row in frame.itertuples(index=False, name=None):
+        yield dict(zip(columns, row, strict=True))
+
+
+def unguard(cell: str) -> str:
+    """A cell as written before an export guarded it against spreadsheet formulas
+    (``'=x`` -> ``=x``; see :func:`formulate.data.export.guard`)."""
+    if cell.startswith("'") and cell[1:2] in FORMULA_START and len(cell) > 1:
+        return cell[1:]
+    return cell
+
+
+def text_problems(rec: Mapping[str, str], where: str) -> list[Problem]:
+    """Cells no store may keep (NUL and control characters, not Unicode, too long), and a
+    membrane id that is not a usable id."""
+    found = [text_problem(f"{where}, column {col}", cell) for col, cell in rec.items()]
+    if "membrane" in rec:
+        found.append(id_problem(f"{where}, column membrane", rec["membrane"].strip()))
+    return [p for p in found if p is not None]

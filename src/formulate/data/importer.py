@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,16 +33,17 @@ from formulate.data.cells import (
     LONG_COLUMNS,
     WIDE_META,
     flag,
+    headerless,
     make_measurement,
     read_table,
+    records,
     suggest,
+    text_problems,
+    unguard,
 )
 from formulate.data.records import (
-    FORMULA_START,
     NewMeasurement,
     NewMembrane,
-    id_problem,
-    text_problem,
     whole_problem,
 )
 from formulate.data.schema import STATUSES
@@ -162,9 +163,17 @@ def _plan_wide(
     props = campaign.all_properties()
     outcome_cols: dict[str, tuple[str, float | None, str | None]] = {}
     censor_cols: dict[tuple[str, float | None], str] = {}
-    if "membrane" not in frame.columns:
+    levels = [lvl for name in space.categorical_names() for lvl in space.levels(name)]
+    if headerless(frame.columns, levels):
+        first = ", ".join(map(str, frame.columns[:4]))
         plan.problems.append(
-            Problem(source, "no 'membrane' column", "add a column of membrane ids")
+            Problem(
+                source,
+                f"no header row: the first line holds values ({first}, ...)",
+                "add a first line naming the columns: membrane, "
+                + ", ".join(space.names())
+                + ", then outcome columns such as ionic_conductivity [mS/cm]",
+            )
         )
         return plan
     for col in frame.columns:
@@ -186,13 +195,18 @@ def _plan_wide(
                 suggest(m["prop"] if m else col, options),
             )
         )
+    if "membrane" not in frame.columns:  # after the column checks: every problem at once
+        plan.problems.append(
+            Problem(source, "no 'membrane' column", "add a column of membrane ids")
+        )
+        return plan
     known = _known_membranes(campaign, store, planned)
     ids = list(frame["membrane"].str.strip())
     counts = Counter(ids)
-    for i, rec in enumerate(_records(frame)):
+    for i, rec in enumerate(records(frame)):
         where = f"{source} row {i + 2}"
         mid = ids[i]
-        bad = _text_problems(rec, where)
+        bad = text_problems(rec, where)
         if bad:
             plan.problems += bad
             continue
@@ -252,30 +266,6 @@ def _plan_wide(
             )
             (plan.problems if isinstance(made, Problem) else plan.measurements).append(made)  # type: ignore[arg-type]
     return plan
-
-
-def _records(frame: pd.DataFrame) -> Iterator[dict[str, str]]:
-    """The rows as dicts, one at a time (a 100,000-row file is not copied whole)."""
-    columns = list(frame.columns)
-    for row in frame.itertuples(index=False, name=None):
-        yield dict(zip(columns, row, strict=True))
-
-
-def unguard(cell: str) -> str:
-    """A cell as written before an export guarded it against spreadsheet formulas
-    (``'=x`` -> ``=x``; see :func:`formulate.data.export.guard`)."""
-    if cell.startswith("'") and cell[1:2] in FORMULA_START and len(cell) > 1:
-        return cell[1:]
-    return cell
-
-
-def _text_problems(rec: Mapping[str, str], where: str) -> list[Problem]:
-    """Cells no store may keep (NUL and control characters, not Unicode, too long), and a
-    membrane id that is not a usable id."""
-    found = [text_problem(f"{where}, column {col}", cell) for col, cell in rec.items()]
-    if "membrane" in rec:
-        found.append(id_problem(f"{where}, column membrane", rec["membrane"].strip()))
-    return [p for p in found if p is not None]
 
 
 def _check_same_formulation(
@@ -384,10 +374,10 @@ def _plan_long(
         plan.problems.append(Problem(source, "no 'membrane' column", "add the membrane ids"))
         return plan
     known = _known_membranes(campaign, store, planned)
-    for i, rec in enumerate(_records(frame)):
+    for i, rec in enumerate(records(frame)):
         where = f"{source} row {i + 2}"
         mid = rec["membrane"].strip()
-        bad = _text_problems(rec, where)
+        bad = text_problems(rec, where)
         if bad:
             plan.problems += bad
             continue
