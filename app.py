@@ -10,11 +10,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from formulate.data import open_store
 from formulate.errors import FormulateError
 from formulate.spec.campaign import CAMPAIGN_FILE, init_campaign, load_campaign
 from formulate.ui import backtests, data, insights, log, plan
-from formulate.ui.context import Context, done, plain, show_done, user_errors
+from formulate.ui.context import Context, done, plain, show_done, store_of, user_errors
 
 st.set_page_config(page_title="formulate", layout="wide")
 st.title("formulate: plan composite solid-electrolyte membranes")
@@ -38,7 +37,7 @@ name = st.sidebar.selectbox("Campaign", names, key="campaign")
 who = st.sidebar.text_input("Your name (recorded with what you log)", key="who")
 try:
     campaign = load_campaign(root / name)
-    store = open_store(campaign)
+    store = store_of(campaign)
 except FormulateError as err:
     st.error(plain(err.message()))
     st.stop()

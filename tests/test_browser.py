@@ -145,6 +145,8 @@ def test_a_full_round_in_the_browser(app_url: str, tmp_path: Path) -> None:
         page.goto(app_url)
         expect(page.get_by_text("formulate: plan composite")).to_be_visible(timeout=90_000)
         expect(page.get_by_role("tab", name="Data")).to_be_visible(timeout=60_000)
+        tables = page.locator("[data-testid='stDataFrame']")
+        expect(tables.nth(1)).to_be_visible(timeout=60_000)  # the membranes, not a skeleton
         page.screenshot(path=shots / "data.png", full_page=True)
 
         page.get_by_role("tab", name="Log outcomes").click()

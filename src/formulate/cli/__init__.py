@@ -27,7 +27,7 @@ from formulate.cli.common import (
     out,
     print_frame,
 )
-from formulate.data import Store, campaign_table, read_table
+from formulate.data import PENDING, Store, campaign_table, read_table
 from formulate.errors import FormulateError
 from formulate.spec.campaign import Campaign, init_campaign, load_campaign
 from formulate.spec.strategies import STRATEGIES
@@ -101,7 +101,7 @@ def status(campaign: CampaignArg, db: DbOpt = None, as_json: JsonOpt = False) ->
     out.print(f"{len(table)} membranes: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     print_frame(objectives, "Objectives (best values; censored = lower bound, cell still running)")
     print_frame(membrane_view(spec, table), "Membranes")
-    pending = table.loc[table["status"].isin(["pending", "made"]), "membrane"].tolist()
+    pending = table.loc[table["status"].isin(PENDING), "membrane"].tolist()
     if pending:
         out.print(f"Waiting for outcomes: {', '.join(pending)}")
 

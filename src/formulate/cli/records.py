@@ -20,6 +20,7 @@ from formulate.data import (
     make_measurement,
 )
 from formulate.data import mark as mark_membrane
+from formulate.data import retract as retract_value
 from formulate.errors import FormulateError, Problem
 from formulate.spec.campaign import PROVENANCES
 
@@ -147,15 +148,8 @@ def retract(
     """Withdraw a wrong value: it stays in the history, marked retracted, and the membrane has
     no current value of that property until a new one is logged."""
     spec, store = open_campaign(campaign, db)
-    props = spec.all_properties()
-    if prop not in props:
-        raise FormulateError(
-            f"unknown property '{prop}'", [Problem("PROPERTY", prop, f"use one of {sorted(props)}")]
-        )
-    if temperature is None and props[prop].at_temperature:
-        temperature = spec.reference_temperature_C
-    value = store.retract(spec.name, membrane, prop, temperature, by, reason)
-    unit = props[prop].unit
+    value = retract_value(spec, store, membrane, prop, temperature, by, reason)
+    unit = spec.all_properties()[prop].unit
     out.print(f"Retracted {membrane} {prop} = {value:.4g} {unit}".rstrip() + ".")
 
 

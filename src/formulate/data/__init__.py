@@ -12,13 +12,14 @@ from formulate.data.importer import (
     open_store,
     plan_import,
 )
-from formulate.data.lifecycle import abandon, mark
+from formulate.data.lifecycle import abandon, mark, retract
 from formulate.data.records import NewMeasurement, NewMembrane
-from formulate.data.schema import SCHEMA_VERSION, STATUSES
+from formulate.data.schema import PENDING, SCHEMA_VERSION, STATUSES
 from formulate.data.store import Store
 from formulate.data.table import campaign_table, column_name, wide_table
 
 __all__ = [
+    "PENDING",
     "SCHEMA_VERSION",
     "STATUSES",
     "ImportPlan",
@@ -37,5 +38,6 @@ __all__ = [
     "open_store",
     "plan_import",
     "read_table",
+    "retract",
     "wide_table",
 ]

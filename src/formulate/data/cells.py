@@ -124,8 +124,7 @@ def make_measurement(
         return Problem(
             where, f"{prop} cannot be censored (marked '>' or _censored)", "give the measured value"
         )
-    if temperature_C is None and spec.at_temperature:
-        temperature_C = campaign.reference_temperature_C
+    temperature_C = campaign.temperature_of(prop, temperature_C)
     return NewMeasurement(
         membrane=membrane,
         property=prop,

@@ -4,12 +4,12 @@ what was there before."""
 
 from __future__ import annotations
 
+from formulate.data.cells import suggest
 from formulate.data.records import NewMeasurement
+from formulate.data.schema import PENDING
 from formulate.data.store import Store
 from formulate.errors import FormulateError, Problem
 from formulate.spec.campaign import Campaign
-
-ABANDONABLE = ("pending", "made")
 
 
 def mark(
@@ -52,7 +52,7 @@ def abandon(
     table = store.membranes(campaign.name)
     chosen = list(membranes or [])
     if batch is not None:
-        in_batch = table[(table["batch"] == batch) & table["status"].isin(ABANDONABLE)]
+        in_batch = table[(table["batch"] == batch) & table["status"].isin(PENDING)]
         if in_batch.empty:
             raise FormulateError(
                 f"nothing was abandoned: batch {batch} has no pending or made membrane",
@@ -66,3 +66,29 @@ def abandon(
         )
     store.add(campaign.name, status_updates=dict.fromkeys(chosen, "abandoned"), note=note)
     return chosen
+
+
+def retract(
+    campaign: Campaign,
+    store: Store,
+    membrane: str,
+    prop: str,
+    temperature_C: float | None = None,
+    who: str = "",
+    reason: str = "",
+) -> float:
+    """Withdraw the current value of ``prop`` of ``membrane`` (at ``temperature_C``; default:
+    the campaign's reference temperature for a temperature-dependent property); the value
+    before it is current again (see :meth:`Store.retract`). Returns the value withdrawn.
+
+    Raises:
+        FormulateError: an unknown property or membrane, or no current value; nothing changes.
+    """
+    props = campaign.all_properties()
+    if prop not in props:
+        raise FormulateError(
+            f"nothing was retracted: unknown property '{prop}'",
+            [Problem("PROPERTY", prop, suggest(prop, props))],
+        )
+    at = campaign.temperature_of(prop, temperature_C)
+    return store.retract(campaign.name, membrane, prop, at, who, reason)

@@ -36,6 +36,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SCHEMA_VERSION = 2
 STATUSES = ("pending", "made", "measured", "failed", "abandoned")
+PENDING = ("pending", "made")
+"""Statuses of a membrane still to be measured: the planner's pending set; the ones that can
+be abandoned."""
 
 
 def utcnow() -> datetime:

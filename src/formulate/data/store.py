@@ -33,6 +33,7 @@ from formulate.data.records import (
     membrane_row,
 )
 from formulate.data.schema import (
+    PENDING,
     SCHEMA_VERSION,
     STATUSES,
     CampaignRow,
@@ -54,7 +55,7 @@ _NEXT_STATUS = {
     "failed": {"failed"},
     "abandoned": {"abandoned"},
 }
-_OPEN = ("pending", "made", "abandoned")
+_OPEN = (*PENDING, "abandoned")
 """Statuses a logged value moves to ``measured`` (a late result for an abandoned membrane
 is still a result)."""
 RETRIES = 8
@@ -313,8 +314,7 @@ class Store:
         Raises:
             FormulateError: no such membrane, or no current value to retract.
         """
-        problems = check_records(campaign, [], [], {}, reason)
-        if problems:
+        if problems := check_records(campaign, [], [], {}, reason):
             raise FormulateError("nothing was retracted", problems)
 
         def write(s: Session) -> float:
@@ -327,7 +327,6 @@ class Store:
                     )
                 )
             )
-            by_id = {r.id: r for r in chain}
             live = current_ids({r.id: (r.supersedes_id, r.retracted) for r in chain})
             if not live:
                 at = "" if temperature_C is None else f" at {temperature_C:g} C"
@@ -335,8 +334,9 @@ class Store:
                     f"nothing was retracted: {membrane} has no current {prop}{at}",
                     [Problem(f"{membrane} {prop}", "no current value", "check the temperature")],
                 )
-            withdrawn = by_id[live.pop()]
-            leaf = self._currents(s, campaign, [row.id])[(row.id, key)]
+            withdrawn = next(r for r in chain if r.id in live)
+            followed = {r.supersedes_id for r in chain}
+            leaf = next(r.id for r in chain if r.id not in followed)  # the newest row
             s.add(
                 MeasurementRow(
                     membrane_id=row.id,

@@ -24,7 +24,7 @@ from botorch.exceptions.warnings import BotorchWarning, InputDataWarning
 from botorch.models import ModelListGP
 from botorch.utils.sampling import manual_seed
 
-from formulate.data import NewMembrane, Store
+from formulate.data import PENDING, NewMembrane, Store
 from formulate.errors import FormulateError, NotEnoughData, Problem
 from formulate.model.cache import model_cache
 from formulate.model.device import resolve_device
@@ -367,7 +367,7 @@ def _encoded(
     encoder = next(iter(fitted.objectives.values())).encoder
     measured = _rows(table, ("measured",))
     measured = measured[measured[[o.property for o in campaign.objectives]].notna().any(axis=1)]
-    pending = _rows(table, ("pending", "made"))
+    pending = _rows(table, PENDING)
     X_pending = encoder.encode(pending).to(device) if len(pending) else None
     return encoder.encode(measured).to(device), X_pending
 

@@ -142,6 +142,13 @@ class Campaign(_Frozen):
         """Built-in properties plus the campaign's own (the campaign's win)."""
         return {**BUILTIN_PROPERTIES, **self.properties}
 
+    def temperature_of(self, prop: str, temperature_C: float | None) -> float | None:
+        """The measurement temperature of a value of ``prop`` (C): as given, else the
+        reference temperature for a temperature-dependent property, else None."""
+        if temperature_C is None and self.all_properties()[prop].at_temperature:
+            return self.reference_temperature_C
+        return temperature_C
+
     def censorable(self) -> list[str]:
         """Properties whose values may be right-censored."""
         props = self.all_properties()

@@ -29,7 +29,8 @@ def render(ctx: Context) -> None:
     chosen = right.multiselect("Provenance", provenances, default=provenances, key="data_prov")
     shown = table[table["status"].isin(statuses) & table["provenance"].isin(chosen)]
     if len(shown):  # what each membrane still awaits, beside its status
-        shown = shown.assign(awaiting=awaiting(ctx.campaign, shown))
+        shown = shown.copy()
+        shown.insert(shown.columns.get_loc("status") + 1, "awaiting", awaiting(ctx.campaign, shown))
     st.dataframe(shown, hide_index=True)
     with st.expander("Every measurement, corrections included (append-only)"):
         st.dataframe(ctx.store.measurements(ctx.campaign.name, history=True), hide_index=True)

@@ -7,8 +7,16 @@ from typing import IO
 import pandas as pd
 import streamlit as st
 
-from formulate.data import abandon, commit, make_measurement, mark, plan_import, read_table
-from formulate.data.lifecycle import ABANDONABLE
+from formulate.data import (
+    PENDING,
+    abandon,
+    commit,
+    make_measurement,
+    mark,
+    plan_import,
+    read_table,
+    retract,
+)
 from formulate.errors import FormulateError, Problem
 from formulate.ui.context import Context, done, unit_of, user_errors
 
@@ -64,11 +72,9 @@ def _withdraw(ctx: Context, table: pd.DataFrame) -> None:
         why = st.text_input("Why", key="retract_note")
         if st.form_submit_button("Retract"):
             with user_errors():
-                spec = ctx.campaign.all_properties()[prop]
-                temp = ctx.campaign.reference_temperature_C if spec.at_temperature else None
-                value = ctx.store.retract(ctx.campaign.name, membrane, prop, temp, ctx.who, why)
+                value = retract(ctx.campaign, ctx.store, membrane, prop, who=ctx.who, reason=why)
                 done(f"Retracted {membrane} {prop} = {value:.4g} {unit_of(ctx, prop)}")
-    open_ = table.loc[table["status"].isin(ABANDONABLE), "membrane"].tolist()
+    open_ = table.loc[table["status"].isin(PENDING), "membrane"].tolist()
     with st.form("abandon_form"):
         st.subheader("Abandon membranes that will not be made")
         chosen = st.multiselect("Pending membranes", open_, key="abandon_membranes")
