@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install demo test lint clean
+.PHONY: install demo app test lint clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,9 @@ install: $(BIN)/.installed
 
 demo: install           ## set up, then run the demo campaign on the embedded defaults
 	$(BIN)/formulate demo
+
+app: install            ## open the app on the demo's campaign (run `make demo` first)
+	cd demo-output && $(abspath $(BIN))/streamlit run $(abspath app.py)
 
 lint: install
 	$(BIN)/ruff check src tests bench app.py

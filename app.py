@@ -11,21 +11,16 @@ from pathlib import Path
 import streamlit as st
 
 from formulate.errors import FormulateError
-from formulate.spec.campaign import CAMPAIGN_FILE, init_campaign, load_campaign
+from formulate.spec.campaign import CAMPAIGN_FILE, load_campaign
 from formulate.ui import backtests, data, insights, log, plan
-from formulate.ui.context import Context, done, plain, show_done, store_of, user_errors
+from formulate.ui import campaign as campaign_page
+from formulate.ui.context import Context, plain, show_done, store_of
 
 st.set_page_config(page_title="formulate", layout="wide")
 st.title("formulate: plan composite solid-electrolyte membranes")
 
 root = Path("campaigns")
-with st.sidebar.expander("New campaign from a template"):
-    new_name = st.text_input("Name", key="new_name")
-    if st.button("Create", key="new_create"):
-        with user_errors():
-            init_campaign(new_name, "cheng2023", root)
-            st.session_state["campaign"] = new_name  # open what was just created
-            done(f"Created campaign {new_name}")
+campaign_page.create(root)
 names = sorted(p.parent.name for p in root.glob(f"*/{CAMPAIGN_FILE}"))
 if not names:
     st.info(
@@ -46,8 +41,7 @@ ctx = Context(campaign, store, who)
 show_done()
 st.header(campaign.title or campaign.name)
 st.caption(campaign.description)
-with st.expander("Design space and objectives in plain words"):
-    st.text("\n".join(campaign.describe()))
+campaign_page.describe_and_edit(ctx)
 
 pages = {
     "Data": data.render,

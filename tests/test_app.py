@@ -38,8 +38,12 @@ def test_app_shows_the_paper_campaign(workdir: Path) -> None:
     at = start()
     assert at.header[0].value.startswith("Cluster-chain composite")
     assert [m.value for m in at.metric] == ["0", "0", "3", "0"]
-    membranes = at.dataframe[1].value
-    assert set(membranes["membrane"]) == {"PPSE", "CNCSE", "CPCSE"}
+    membranes = at.dataframe[1].value.set_index("membrane")
+    assert set(membranes.index) == {"PPSE", "CNCSE", "CPCSE"}
+    assert membranes.loc["CPCSE", "conductivity [mS/cm]"] == "0.52"  # not 0.0005 S/cm
+    assert not [i for i in at.info if "hidden" in i.value]  # every membrane shown at first
+    at.multiselect(key="data_hide_prov").set_value(["stated"]).run()
+    assert any("3 of 3 membranes hidden" in i.value for i in at.info)
     assert [t.label for t in at.tabs] == ["Data", "Log outcomes", "Plan", "Insights", "Backtests"]
 
 
@@ -91,9 +95,10 @@ def test_proposing_creates_pending_membranes(workdir: Path) -> None:
     at.number_input(key="plan_batch").set_value(2)
     at.button(key="plan_propose").click().run()
     assert not at.error, [e.value for e in at.error]
-    proposals = [df.value for df in at.dataframe if "reason" in df.value]
+    proposals = [df.value for df in at.dataframe if "conductivity [mS/cm] (95%)" in df.value]
     assert len(proposals) == 1 and len(proposals[0]) == 2
-    assert "ionic_conductivity [S/cm] (95%)" in proposals[0]
+    reasons = [m.value for m in at.markdown if "chance to beat the best" in m.value]
+    assert len(reasons) == 1 and reasons[0].startswith("1. ")
     at.button(key="plan_accept").click().run()
     assert at.success and "Batch 1 stored" in at.success[0].value.replace("\\", "")
     table = campaign_table(spec, store)
@@ -101,6 +106,8 @@ def test_proposing_creates_pending_membranes(workdir: Path) -> None:
     # every tab is drawn again from the store: no reload needed to log the new batch
     assert {"B1-1", "B1-2"} <= set(at.selectbox(key="log_membrane").options)
     assert {"B1-1", "B1-2"} <= set(at.multiselect(key="abandon_membranes").options)
+    accepted = [df.value for df in at.dataframe if "batch" in df.value and "reason" in df.value]
+    assert accepted and accepted[0]["membrane"].tolist() == ["B1-1", "B1-2"]  # ids to download
 
 
 def test_new_campaign_from_the_sidebar(workdir: Path) -> None:
@@ -109,6 +116,9 @@ def test_new_campaign_from_the_sidebar(workdir: Path) -> None:
     at.sidebar.button(key="new_create").click().run()
     assert (workdir / "campaigns" / "lab2" / "campaign.toml").is_file()
     assert at.sidebar.selectbox(key="campaign").value == "lab2"  # the new one is open
+    assert at.header[0].value == "lab2" and [m.value for m in at.metric] == ["0"] * 4  # blank
+    assert not at.exception  # every page draws on a campaign with no data
+    assert any("Needs membranes with both measured" in i.value for i in at.info)
     at.sidebar.text_input(key="new_name").input("bad name!")
     at.sidebar.button(key="new_create").click().run()
     assert any("bad campaign name" in e.value for e in at.error)
@@ -139,3 +149,28 @@ def test_a_small_backtest_runs_from_the_app_and_is_shown(workdir: Path) -> None:
     # the stored result is listed next time the page opens
     again = start()
     assert again.selectbox(key="bt_folder").value is not None
+
+
+def test_editing_the_campaign_saves_a_new_version_and_keeps_the_data(workdir: Path) -> None:
+    folder = workdir / "campaigns" / "cheng2023"
+    before = (folder / "campaign.toml").read_text()
+    at = start()
+    dropped = before.replace(
+        "levels.PEO = { tg_C = -60.0, melting_C = 65.0, density_g_cm3 = 1.21 }\n", ""
+    )
+    assert dropped != before
+    at.text_area(key="edit_cheng2023").input(dropped)
+    at.button(key="edit_save").click().run()
+    problems = [df.value for df in at.dataframe if "what" in df.value]
+    assert problems and "used by 3 membrane(s)" in " ".join(problems[0]["what"])
+    assert (folder / "campaign.toml").read_text() == before  # nothing written
+    at.text_area(key="edit_cheng2023").input(before.replace('name = "cheng2023"', 'name = "x"'))
+    at.button(key="edit_save").click().run()
+    assert any("renames the campaign" in e.value for e in at.error)
+    wider = before.replace("low = 6.0\nhigh = 30.0", "low = 6.0\nhigh = 40.0")
+    at.text_area(key="edit_cheng2023").input(wider)
+    at.button(key="edit_save").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert (folder / "versions" / "campaign.1.toml").read_text() == before
+    assert load_campaign(folder).space.bounds("eo_li_ratio") == (6.0, 40.0)
+    assert [m.value for m in at.metric] == ["0", "0", "3", "0"]  # the data is kept

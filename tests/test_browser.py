@@ -1,12 +1,15 @@
 """A full round in a real browser: Streamlit on localhost, Debian's Chromium via Playwright.
 
-Log an outcome, propose a batch and accept it, open the Pareto plot. Screenshots go to
-``$FORMULATE_SCREENSHOTS`` (default: the test's temporary folder).
+Log an outcome, upload a lab's CSV (Data then shows every row), propose a batch and accept it
+(the Log page offers it at once), mark a film failed, open Insights and Backtests. Screenshots
+of every page go to ``$FORMULATE_SCREENSHOTS`` (default: the test's temporary folder); the
+README's come from there.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -118,6 +121,25 @@ BAD_UPLOADS = [
 ]
 
 
+GOOD_UPLOAD = (
+    "Membrane ID,Filler,filler_wt_pct,Polymer,Solvent,thf_fraction,EO:Li,Conductivity (mS/cm)\n"
+    "U1,cluster chain,3 wt%,PEO,THF/DCM,0.4,14,0.41\n"
+    "U2,none,0,PEO,THF/DCM,0.6,18,0.12\n"
+)
+
+
+def _shot(page, path: Path) -> None:
+    """A screenshot of the whole page: Streamlit scrolls inside its main panel, so the window
+    is made as tall as that panel's content first, then set back."""
+    height = page.evaluate(
+        "Math.max(...[...document.querySelectorAll('section, div')].map(e => e.scrollHeight))"
+    )
+    page.set_viewport_size({"width": 1500, "height": min(max(int(height), 1100), 6000)})
+    page.wait_for_timeout(800)
+    page.screenshot(path=path, full_page=True)
+    page.set_viewport_size({"width": 1500, "height": 1100})
+
+
 def _click_until(page, button: str, message: str, tries: int = 4) -> None:
     """Click ``button`` until ``message`` shows: a click that lands while Streamlit is still
     rerunning after an upload is dropped (a refused import writes nothing, so clicking again is
@@ -147,13 +169,13 @@ def test_a_full_round_in_the_browser(app_url: str, tmp_path: Path) -> None:
         expect(page.get_by_role("tab", name="Data")).to_be_visible(timeout=60_000)
         tables = page.locator("[data-testid='stDataFrame']")
         expect(tables.nth(1)).to_be_visible(timeout=60_000)  # the membranes, not a skeleton
-        page.screenshot(path=shots / "data.png", full_page=True)
+        _shot(page, shots / "data.png")
 
         page.get_by_role("tab", name="Log outcomes").click()
         page.get_by_label("Value (a unit may be written", exact=False).fill("0.33 mS/cm")
         page.get_by_role("button", name="Log outcome").click()
         expect(page.get_by_text("Logged PPSE ionic_conductivity")).to_be_visible(timeout=30_000)
-        page.screenshot(path=shots / "log.png", full_page=True)
+        _shot(page, shots / "log.png")
         for name, body, message in BAD_UPLOADS:  # shown inline, like the CLI; no traceback
             upload = tmp_path / name
             upload.write_bytes(body)
@@ -161,21 +183,44 @@ def test_a_full_round_in_the_browser(app_url: str, tmp_path: Path) -> None:
             expect(page.get_by_text(name).first).to_be_visible(timeout=30_000)
             _click_until(page, "Import file", message)
             assert page.get_by_text("Traceback").count() == 0
+        upload = tmp_path / "lab.csv"  # a lab's own spelling: read, and said back
+        upload.write_text(GOOD_UPLOAD)
+        page.locator("input[type=file]").set_input_files(str(upload))
+        expect(page.get_by_text("lab.csv").first).to_be_visible(timeout=30_000)
+        _click_until(page, "Import file", "Imported 2 membranes")
+        expect(page.get_by_text("read as THF_DCM", exact=False).first).to_be_visible()
+        page.get_by_role("tab", name="Data").click()
+        every = re.compile(r"Showing (\d+) of \1 membranes")  # the upload hidden by no filter
+        expect(page.get_by_text(every)).to_be_visible(timeout=30_000)
+        shown = int(every.search(page.get_by_text(every).inner_text())[1])
 
         page.get_by_role("tab", name="Plan").click()
         page.get_by_role("button", name="Propose").click()
         expect(page.get_by_text("Predicted mean and 95% interval")).to_be_visible(timeout=120_000)
-        page.screenshot(path=shots / "plan.png", full_page=True)
+        _shot(page, shots / "plan.png")
         page.get_by_role("button", name="Accept as a pending batch").click()
         expect(page.get_by_text("Batch 1 stored")).to_be_visible(timeout=30_000)
+        page.get_by_role("tab", name="Log outcomes").click()  # no reload: B1-1 is offered
+        page.get_by_role("combobox", name="Membrane").first.click()
+        page.keyboard.type("B1-")  # the list is long: filter it as a person would
+        expect(page.get_by_role("option", name="B1-1")).to_be_visible(timeout=30_000)
+        page.keyboard.press("Escape")
 
         page.get_by_role("tab", name="Insights").click()
         expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=90_000)
         page.wait_for_timeout(1500)
-        page.screenshot(path=shots / "insights.png", full_page=True)
+        _shot(page, shots / "insights.png")
+        page.get_by_role("tab", name="Backtests").click()
+        expect(page.get_by_text("No backtests yet", exact=False).first).to_be_visible(
+            timeout=60_000
+        )
+        _shot(page, shots / "backtests.png")
         browser.close()
 
     spec = load_campaign(tmp_path / "campaigns" / "cheng2023")
     table = campaign_table(spec, open_store(spec)).set_index("membrane")
     assert table.loc["PPSE", "ionic_conductivity"] == pytest.approx(3.3e-4)
+    assert table.loc["U1", "filler"] == "cluster_chain" and table.loc["U1", "filler_wt_pct"] == 3
+    assert table.loc["U2", "ionic_conductivity"] == pytest.approx(1.2e-4)
+    assert shown == len(table) - spec.strategy.batch_size  # all but the batch accepted later
     assert (table["status"] == "pending").sum() == spec.strategy.batch_size

@@ -24,7 +24,13 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_init_status_log_export(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = run(capsys, "init", "mylab")
+    code, out, _ = run(capsys, "init", "blank1")
+    assert code == 0 and "Created campaign blank1" in out and "from template blank" in out
+    code, out, _ = run(capsys, "status", "blank1", "--json")
+    assert json.loads(out)["membranes"] == 0  # a new campaign holds no paper data
+    code, out, _ = run(capsys, "show", "blank1")
+    assert out.startswith("Campaign blank1: blank1")  # its own title
+    code, out, _ = run(capsys, "init", "mylab", "--template", "cheng2023")
     assert code == 0 and "Created campaign mylab" in out
     assert (workdir / "campaigns" / "mylab" / "campaign.toml").is_file()
     code, out, _ = run(capsys, "status", "mylab", "--json")
@@ -55,7 +61,7 @@ def test_init_status_log_export(workdir: Path, capsys: pytest.CaptureFixture[str
 def test_import_error_is_one_message_without_traceback(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run(capsys, "init", "c1")
+    run(capsys, "init", "c1", "--template", "cheng2023")
     bad = workdir / "bad.csv"
     bad.write_text(
         "membrane,filler,filler_wt_pct,polymer,solvent,thf_fraction,eo_li_ratio\n"
@@ -72,7 +78,7 @@ def test_import_error_is_one_message_without_traceback(
 def test_import_good_file_and_mark_failed(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run(capsys, "init", "c1")
+    run(capsys, "init", "c1", "--template", "cheng2023")
     good = workdir / "good.csv"
     good.write_text(
         "membrane,filler,filler_wt_pct,polymer,solvent,thf_fraction,eo_li_ratio\n"
@@ -103,13 +109,14 @@ def test_import_good_file_and_mark_failed(
         (("log", "c1", "CPCSE", "ionic_conductivity", "3 h"), "cannot read unit 'h' as S/cm"),
         (("log", "c1", "CPCSE", "ionic_conductivity", ">1e-3"), "cannot be censored"),
         (("init", "c1"), "already exists"),
+        (("status", "c1", "--format", "xml"), "unknown format 'xml'"),
         (("init", "c2", "--template", "nosuch"), "no template 'nosuch'"),
     ],
 )
 def test_mistakes_exit_2_with_a_message(
     workdir: Path, capsys: pytest.CaptureFixture[str], args: tuple[str, ...], message: str
 ) -> None:
-    run(capsys, "init", "c1")
+    run(capsys, "init", "c1", "--template", "cheng2023")
     code, _, err = run(capsys, *args)
     assert code == 2 and message in err and "Traceback" not in err
 
@@ -117,7 +124,7 @@ def test_mistakes_exit_2_with_a_message(
 def test_lab_measure_writes_emulated_results(
     workdir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    run(capsys, "init", "c1")
+    run(capsys, "init", "c1", "--template", "cheng2023")
     (workdir / "f.csv").write_text(
         "membrane,filler,filler_wt_pct,polymer,solvent,thf_fraction,"
         "eo_li_ratio\nA,cluster_chain,2.5,PEO,THF_DCM,0.5,16\n"
@@ -144,7 +151,7 @@ def test_diagnose_reports_metrics_and_writes_a_plot(
     from formulate.lab.plugins import measure_formulations
     from formulate.spec.campaign import load_campaign
 
-    run(capsys, "init", "c1")
+    run(capsys, "init", "c1", "--template", "cheng2023")
     spec = load_campaign("c1")
     rows = pd.DataFrame(spec.space.sample(10, seed=3))
     rows.insert(0, "membrane", [f"E{i}" for i in range(10)])

@@ -117,8 +117,8 @@ def test_each_membrane_says_what_it_still_awaits(campaign: Campaign, both: Store
     )
     table = campaign_table(campaign, both).set_index("membrane", drop=False)
     left = awaiting(campaign, table)
-    assert left["M1"] == "transference_number, li_symmetric_life"  # "measured", yet not done
-    assert left["M2"] == "ionic_conductivity, transference_number, li_symmetric_life"
+    assert left["M1"] == "t+, Li|Li life"  # "measured", yet not done
+    assert left["M2"] == "conductivity, t+, Li|Li life"
     assert left["CPCSE"] == ""
 
 

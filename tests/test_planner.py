@@ -33,10 +33,12 @@ def test_proposals_carry_predictions_intervals_and_reasons(campaign: Campaign) -
         p = o.property
         assert (out[f"{p}_lower"] <= out[f"{p}_mean"]).all()
         assert (out[f"{p}_mean"] <= out[f"{p}_upper"]).all()
-    names = [o.property for o in campaign.objectives]
     for reason in out["reason"]:
-        assert reason.startswith(("predicted to beat the best", "explores:", "balances")), reason
-        assert any(n in reason for n in names), reason
+        assert reason.startswith(("predicted to beat the best", "explores where", "balances"))
+        assert "chance to beat the best: conductivity " in reason, reason
+    for p in ("ionic_conductivity", "transference_number"):  # uncensored: the median is exact
+        chance, above = out[f"{p}_chance"], out[f"{p}_mean"] > table[p].max()
+        assert chance.between(0, 1).all() and ((chance > 0.5) == above).all(), p
     assert not out["warm_up"].any()
     assert np.isfinite(out["acquisition"]).all()
 
@@ -110,6 +112,9 @@ def test_outcome_constraints_and_learned_feasibility(campaign: Campaign) -> None
     assert constrained == {"stability_window", "film_formed"}
     few = fit_models(campaign, table.assign(stability_window=None), "gp-onehot")
     assert any("stability_window not applied" in n for n in few.notes)
+    out = propose(campaign, table.assign(stability_window=None), Request(batch_size=2, **FAST))
+    assert out.attrs["notes"] == few.notes  # said once for the batch, not in every reason
+    assert not out["reason"].str.contains("not applied").any()
 
 
 def test_strategies_and_baselines(campaign: Campaign) -> None:

@@ -43,7 +43,8 @@ def test_membrane_view_marks_lower_bounds(campaign: Campaign) -> None:
         }
     )
     view = membrane_view(campaign, table)
-    assert view["li_symmetric_life [h]"].tolist() == [">=600", ""]
+    assert view["Li|Li life [h]"].tolist() == [">=600", ""]
+    assert view["awaiting"].tolist() == ["conductivity, t+", "conductivity, t+, Li|Li life"]
 
 
 def test_proposal_view_and_markup_safe_tables(campaign: Campaign) -> None:
@@ -59,6 +60,6 @@ def test_proposal_view_and_markup_safe_tables(campaign: Campaign) -> None:
         }
     )
     view = proposal_view(campaign, proposals)
-    assert view["ionic_conductivity [S/cm] (95%)"].tolist() == ["0.00052 [0.0003, 0.0009]"]
+    assert view["conductivity [mS/cm] (95%)"].tolist() == ["0.52 [0.3, 0.9]"]
     table = frame_table(view, "proposals [batch 1]")
     assert table.row_count == 1 and "[batch 1]" in str(table.title)

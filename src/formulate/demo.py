@@ -18,8 +18,10 @@ from formulate.lab.run import run_campaign
 from formulate.lab.virtual import VirtualLab
 from formulate.plan.planner import Request
 from formulate.plan.progress import plot_history
-from formulate.report.summary import frame_table, objective_summary, run_tables, status_counts
+from formulate.report import display
+from formulate.report.summary import frame_table, objective_view, run_tables, status_counts
 from formulate.spec.campaign import load_campaign
+from formulate.units import significant
 
 
 def run_demo(folder: Path, console: Console) -> Path:
@@ -43,25 +45,21 @@ def run_demo(folder: Path, console: Console) -> Path:
         + ")",
         markup=False,
     )
-    cols = [
-        "membrane",
-        "provenance",
-        "assumed",
-        "filler",
-        "filler_wt_pct",
-        "ionic_conductivity",
-        "ionic_conductivity@60C",
-        "transference_number",
-        "li_symmetric_life",
-        "li_symmetric_life_censored",
-    ]
-    console.print(
-        frame_table(
-            table[[c for c in cols if c in table]],
-            "The paper's membranes (stated; conductivity S/cm, life h)",
-        )
+    paper = pd.concat(
+        [
+            display.numbers(
+                spec, table[["membrane", "provenance", "assumed", *spec.space.names()]]
+            ),
+            display.outcomes(spec, table),
+        ],
+        axis=1,
     )
-    console.print(frame_table(objective_summary(spec, table), "Objectives"))
+    paper["conductivity@60C [mS/cm]"] = [
+        significant(v)
+        for v in spec.to_display("ionic_conductivity", table["ionic_conductivity@60C"])
+    ]
+    console.print(frame_table(paper, "The paper's membranes (stated; >= a cell still running)"))
+    console.print(frame_table(objective_view(spec, table), "Objectives"))
     sweep = pd.DataFrame(
         [
             {
@@ -78,17 +76,18 @@ def run_demo(folder: Path, console: Console) -> Path:
         ]
     )
     results = measure_formulations(spec, sweep, source="filler-ratio sweep", noise=False)
-    keep = [
-        "membrane",
-        "ionic_conductivity [S/cm]",
-        "transference_number",
-        "li_symmetric_life [h]",
-        "li_symmetric_life_censored",
-        "provenance",
-    ]
+    canonical = results.rename(
+        columns={
+            "ionic_conductivity [S/cm]": "ionic_conductivity",
+            "li_symmetric_life [h]": "li_symmetric_life",
+        }
+    )
+    sweep_view = pd.concat(
+        [canonical[["membrane", "provenance"]], display.outcomes(spec, canonical)], axis=1
+    )
     console.print(
         frame_table(
-            results[keep],
+            sweep_view,
             "Virtual lab, filler-ratio sweep at 25 C "
             "(EMULATED, noise off; not the paper's numbers)",
         )

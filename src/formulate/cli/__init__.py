@@ -21,31 +21,44 @@ from formulate.cli.backtest import backtest_app
 from formulate.cli.common import (
     CampaignArg,
     DbOpt,
+    FormatOpt,
     JsonOpt,
+    WideOpt,
     err,
     open_campaign,
     out,
+    output_format,
     print_frame,
+    print_text,
 )
 from formulate.data import PENDING, Store, campaign_table, read_table
 from formulate.errors import FormulateError
-from formulate.spec.campaign import Campaign, init_campaign, load_campaign
+from formulate.spec.campaign import BLANK_TEMPLATE, Campaign, init_campaign, load_campaign
 from formulate.spec.strategies import STRATEGIES
 
 if TYPE_CHECKING:
     from formulate.lab.plugins import Lab
     from formulate.lab.run import RunResult
     from formulate.plan.planner import Request
+from formulate.report.display import csv_text
 from formulate.report.summary import (
+    frame_table,
     membrane_view,
     objective_summary,
+    objective_view,
+    proposal_lines,
     proposal_view,
     run_tables,
     status_counts,
 )
 
+HELP = """Plan membranes (polymer + Li salt + filler, cast from a solvent) with Bayesian optimization: log what the lab measured, ask which membranes to make next.
+
+CAMPAIGN is a campaign folder (campaigns/cheng2023) or a name under campaigns/. Start with 'formulate init NAME' (a blank campaign) or 'formulate demo' (the paper's campaign and a short run against the virtual lab). Conductivity is shown in mS/cm, stored in S/cm; emulated values are never the paper's.
+"""  # noqa: E501
+
 app = typer.Typer(
-    help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False
+    help=HELP, no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False
 )
 lab_app = typer.Typer(
     help="Lab plug-ins: measure formulations with the virtual lab.", no_args_is_help=True
@@ -61,14 +74,23 @@ app.add_typer(backtest_app, name="backtest")
 def init(
     name: Annotated[str, typer.Argument(help="name of the new campaign")],
     template: Annotated[
-        str, typer.Option(help="template: a bundled name or a campaign folder")
-    ] = "cheng2023",
+        str,
+        typer.Option(
+            help="blank (your own space, no data), cheng2023 (the paper's campaign with its "
+            "stated membranes), or a campaign folder to copy"
+        ),
+    ] = BLANK_TEMPLATE,
     folder: Annotated[Path, typer.Option("--dir", help="where campaigns live")] = Path("campaigns"),
 ) -> None:
-    """Create a campaign folder from a template (default: the paper's design space)."""
+    """Create a campaign folder (default: blank, no data; edit its campaign.toml)."""
     spec = init_campaign(name, template, folder)
     out.print(f"Created campaign {spec.name} in {spec.folder} from template {template}.")
     out.print("\n".join(spec.describe()))
+    out.print(
+        f"Next: edit {spec.folder / 'campaign.toml'} to your lab's variables, check it with "
+        f"'formulate show {spec.folder}', then log or import membranes, or "
+        f"'formulate propose {spec.folder}' for a first (space-filling) batch."
+    )
 
 
 @app.command()
@@ -78,29 +100,32 @@ def show(campaign: CampaignArg) -> None:
 
 
 @app.command()
-def status(campaign: CampaignArg, db: DbOpt = None, as_json: JsonOpt = False) -> None:
-    """Membranes, what is measured, what is pending, what is censored."""
+def status(
+    campaign: CampaignArg,
+    db: DbOpt = None,
+    wide: WideOpt = False,
+    fmt: FormatOpt = "table",
+    as_json: Annotated[bool, typer.Option("--json", hidden=True)] = False,
+) -> None:
+    """Membranes, what is measured, what is pending, what is censored (conductivity in mS/cm
+    unless the campaign chooses another unit)."""
+    chosen = output_format(fmt, as_json)
     spec, store = open_campaign(campaign, db)
     table = campaign_table(spec, store)
     counts = status_counts(table)
-    objectives = objective_summary(spec, table)
-    if as_json:
-        out.print_json(
-            json.dumps(
-                {
-                    "campaign": spec.name,
-                    "membranes": len(table),
-                    "status": counts,
-                    "objectives": objectives.to_dict("records"),
-                },
-                default=str,
-            )
-        )
+    if chosen == "json":
+        objectives = objective_summary(spec, table).to_dict("records")
+        summary = {"campaign": spec.name, "membranes": len(table), "status": counts}
+        out.print_json(json.dumps({**summary, "objectives": objectives}, default=str))
+        return
+    view = membrane_view(spec, table, wide=wide or chosen == "csv")
+    if chosen == "csv":
+        print_text(csv_text(view))
         return
     out.print(f"{spec.name}: {spec.title}  ({store.shown_url})")
     out.print(f"{len(table)} membranes: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
-    print_frame(objectives, "Objectives (best values; censored = lower bound, cell still running)")
-    print_frame(membrane_view(spec, table), "Membranes")
+    print_frame(objective_view(spec, table), "Objectives (>= a lower bound: cell still running)")
+    print_frame(view, "Membranes" + ("" if wide else " (--wide: formulation and provenance)"))
     pending = table.loc[table["status"].isin(PENDING), "membrane"].tolist()
     if pending:
         out.print(f"Waiting for outcomes: {', '.join(pending)}")
@@ -151,14 +176,19 @@ def propose(
     surrogate: Annotated[str | None, typer.Option(help="surrogate spec")] = None,
     replicates: Annotated[bool, typer.Option(help="allow formulations already made")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show, do not store")] = False,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="proposals CSV")] = None,
-    as_json: JsonOpt = False,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="proposals CSV (units in the headers)")
+    ] = None,
+    wide: WideOpt = False,
+    fmt: FormatOpt = "table",
+    as_json: Annotated[bool, typer.Option("--json", hidden=True)] = False,
     db: DbOpt = None,
 ) -> None:
     """Propose the next batch and store it as pending membranes (unless --dry-run)."""
     from formulate.plan.planner import Request, store_proposals
     from formulate.plan.planner import propose as plan
 
+    chosen = output_format(fmt, as_json)
     spec, store = open_campaign(campaign, db)
     request = Request.for_campaign(
         spec,
@@ -175,17 +205,26 @@ def propose(
         proposals = plan(spec, campaign_table(spec, store), request, step=status.update)
     if not dry_run:
         proposals = store_proposals(spec, store, proposals)
+    view = proposal_view(spec, proposals, wide=True)
     if output:
-        proposals.to_csv(output, index=False)
-    if as_json:
+        output.write_text(csv_text(view))
+    if chosen == "json":
         out.print_json(proposals.to_json(orient="records"))
-        return
-    title = (
-        "Proposals (dry run: not stored)"
-        if dry_run
-        else f"Batch {proposals['batch'].iloc[0]}: stored as pending membranes"
-    )
-    print_frame(proposal_view(spec, proposals), title)
+    elif chosen == "csv":
+        print_text(csv_text(view))
+    else:
+        title = (
+            "Proposals (dry run: not stored)"
+            if dry_run
+            else f"Batch {proposals['batch'].iloc[0]}: stored as pending membranes"
+        )
+        out.print(
+            frame_table(proposal_view(spec, proposals, wide=True), title)
+            if wide
+            else proposal_lines(spec, proposals, title)
+        )
+        for note in proposals.attrs.get("notes", []):
+            out.print(f"Note: {note}")
 
 
 @app.command()

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from formulate.data import Store, open_store
+from formulate.errors import FormulateError, Problem
 from formulate.report.summary import frame_table
 from formulate.spec.campaign import Campaign, load_campaign
 
@@ -25,6 +26,17 @@ DbOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+WideOpt = Annotated[
+    bool, typer.Option("--wide", help="every column (formulation, provenance); needs ~200 columns")
+]
+FormatOpt = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help="table (for people, fits 80 columns), csv (display units in the headers) or json",
+    ),
+]
+FORMATS = ("table", "csv", "json")
 
 
 def open_campaign(campaign: str, db: str | None) -> tuple[Campaign, Store]:
@@ -34,3 +46,23 @@ def open_campaign(campaign: str, db: str | None) -> tuple[Campaign, Store]:
 
 def print_frame(frame: pd.DataFrame, title: str = "") -> None:
     out.print(frame_table(frame, title))
+
+
+def output_format(fmt: str, as_json: bool) -> str:
+    """The chosen ``--format`` (``--json`` is ``--format json``).
+
+    Raises:
+        FormulateError: an unknown format, with the ones there are.
+    """
+    chosen = "json" if as_json else fmt.strip().lower()
+    if chosen not in FORMATS:
+        raise FormulateError(
+            f"unknown format '{fmt}'",
+            [Problem("--format", f"'{fmt}' is not a format", "use " + ", ".join(FORMATS))],
+        )
+    return chosen
+
+
+def print_text(text: str) -> None:
+    """Text for scripts (CSV, JSON), never wrapped at the terminal's width."""
+    out.print(text.rstrip("\n"), soft_wrap=True, highlight=False)

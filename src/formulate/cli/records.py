@@ -22,6 +22,7 @@ from formulate.data import (
 from formulate.data import mark as mark_membrane
 from formulate.data import retract as retract_value
 from formulate.errors import FormulateError, Problem
+from formulate.report.display import csv_text
 from formulate.spec.campaign import PROVENANCES
 
 
@@ -42,6 +43,8 @@ def import_(
         )
     spec, store = open_campaign(campaign, db)
     plan = import_table(spec, store, file, provenance=provenance)
+    for line in plan.readings.lines():
+        out.print(f"Read: {line}")
     out.print(
         f"Imported {len(plan.membranes)} membranes and {len(plan.measurements)} "
         f"measurements from {file} into {spec.name}."
@@ -64,10 +67,10 @@ def export(
     spec, store = open_campaign(campaign, db)
     frame = export_measurements(spec, store) if measurements else export_table(spec, store)
     if output:
-        frame.to_csv(output, index=False)
+        output.write_text(csv_text(frame), encoding="utf-8")
         out.print(f"Wrote {len(frame)} rows to {output}.")
     else:
-        sys.stdout.write(frame.to_csv(index=False))
+        sys.stdout.write(csv_text(frame))
 
 
 def log(
@@ -145,8 +148,7 @@ def retract(
     by: Annotated[str, typer.Option(help="who")] = "",
     db: DbOpt = None,
 ) -> None:
-    """Withdraw a wrong value: it stays in the history, marked retracted, and the membrane has
-    no current value of that property until a new one is logged."""
+    """Withdraw a wrong value (kept in the history, marked retracted; the value before it, if any, is current again)."""  # noqa: E501
     spec, store = open_campaign(campaign, db)
     value = retract_value(spec, store, membrane, prop, temperature, by, reason)
     unit = spec.all_properties()[prop].unit

@@ -138,10 +138,15 @@ def make_measurement(
 
 
 def suggest(name: str, options: Iterable[str]) -> str:
-    """A fix for a name not among ``options``: the closest one, or the list."""
+    """A fix for a name not among ``options``: the closest one, else the list when it is short,
+    else where to find it (a list of 28 names repeated per column reads as noise)."""
     options = list(options)
     close = difflib.get_close_matches(name, options, n=1)
-    return f"did you mean '{close[0]}'?" if close else f"use one of {sorted(options)}"
+    if close:
+        return f"did you mean '{close[0]}'?"
+    if len(options) <= 8:
+        return f"use one of {sorted(options)}"
+    return "rename it to a name the campaign knows ('formulate show' lists them) or remove it"
 
 
 def flag(cell: str) -> bool | None:

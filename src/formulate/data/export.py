@@ -15,14 +15,18 @@ from formulate.spec.campaign import Campaign
 
 
 def export_table(campaign: Campaign, store: Store) -> pd.DataFrame:
-    """The campaign as an importable wide table with units in the headers."""
+    """The campaign as an importable wide table: each property in its display unit (mS/cm for
+    conductivity) with the unit in its header, batch numbers whole."""
     table = campaign_table(campaign, store)
     props = campaign.all_properties()
     renames = {}
     for col in table.columns:
         prop = col.split("@")[0]
         if prop in props and not col.endswith("_censored") and props[prop].unit:
-            renames[col] = f"{col} [{props[prop].unit}]"
+            table[col] = campaign.to_display(prop, table[col])
+            renames[col] = f"{col} [{campaign.display_unit(prop)}]"
+    if "batch" in table:
+        table["batch"] = pd.to_numeric(table["batch"]).round().astype("Int64")
     meta = store.membranes(campaign.name)
     if not table.empty:
         table = table.merge(meta[["membrane", "source", "notes"]], on="membrane", how="left")

@@ -35,17 +35,15 @@ from formulate.data.cells import (
     flag,
     headerless,
     make_measurement,
+    outcome_header,
     read_table,
     records,
     suggest,
     text_problems,
     unguard,
 )
-from formulate.data.records import (
-    NewMeasurement,
-    NewMembrane,
-    whole_problem,
-)
+from formulate.data.notation import Readings, headers, property_name, read_formulation
+from formulate.data.records import NewMeasurement, NewMembrane, whole_problem
 from formulate.data.schema import STATUSES
 from formulate.data.store import Store
 from formulate.data.table import wide_table
@@ -60,11 +58,15 @@ class ImportPlan:
     membranes: list[NewMembrane] = field(default_factory=list)
     measurements: list[NewMeasurement] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    readings: Readings = field(default_factory=Readings)
+    """Lab notation read differently from how it was written (``t+`` as
+    transference_number), to show back to the person."""
 
     def extend(self, other: ImportPlan) -> None:
         self.membranes += other.membranes
         self.measurements += other.measurements
         self.problems += other.problems
+        self.readings.update(other.readings)
 
     def table(self, campaign: Campaign) -> pd.DataFrame:
         """What the plan would write, as the campaign's wide table (one row per membrane),
@@ -131,9 +133,18 @@ def plan_import(
         guarded = frame[col].str.startswith("'")
         if guarded.any():  # a new column: the caller's frame is left as it was
             frame[col] = frame[col].map(unguard)
+    readings = Readings()
     if {"property", "value"} <= set(frame.columns):
-        return _plan_long(campaign, store, frame, source, provenance, planned)
-    return _plan_wide(campaign, store, frame, source, provenance, planned)
+        frame.columns = headers(campaign, frame.columns, set(LONG_COLUMNS), readings)
+        plan = _plan_long(campaign, store, frame, source, provenance, planned, readings)
+    else:
+        known = {*campaign.space.names(), *WIDE_META, "membrane"}
+        known |= {c for c in frame.columns if outcome_header(campaign, c)}
+        frame.columns = headers(campaign, frame.columns, known, readings)
+        plan = _plan_wide(campaign, store, frame, source, provenance, planned)
+    readings.update(plan.readings)  # the headers' readings first
+    plan.readings = readings
+    return plan
 
 
 def _known_membranes(
@@ -229,6 +240,7 @@ def _plan_wide(
                 )
             )
             continue
+        rec = read_formulation(space, rec, plan.readings)
         if mid in known:
             _check_same_formulation(space.names(), rec, known[mid], mid, where, plan)
         else:
@@ -363,6 +375,7 @@ def _plan_long(
     source: str,
     provenance: str,
     planned: ImportPlan | None,
+    readings: Readings,
 ) -> ImportPlan:
     plan = ImportPlan()
     for col in frame.columns:
@@ -415,7 +428,7 @@ def _plan_long(
         made = make_measurement(
             campaign,
             mid,
-            rec["property"].strip(),
+            property_name(campaign, rec["property"].strip(), readings),
             rec["value"],
             where=f"{where}, column value",
             unit=rec.get("unit", "").strip() or None,
@@ -434,7 +447,10 @@ def _plan_long(
 def commit(campaign: Campaign, store: Store, plan: ImportPlan, mark_seeded: bool = False) -> None:
     """Write a plan if it has no problems; otherwise raise, writing nothing."""
     if plan.problems:
-        raise FormulateError("nothing was imported", plan.problems)
+        read = "; ".join(plan.readings.lines())
+        raise FormulateError(
+            "nothing was imported" + (f" (read as: {read})" if read else ""), plan.problems
+        )
     store.add(campaign.name, plan.membranes, plan.measurements, mark_seeded=mark_seeded)
 
 

@@ -52,6 +52,9 @@ SCREEN_SAMPLES = 16
 """Quasi-MC samples of :func:`screen` (it ranks; the shortlist is scored with MC_SAMPLES)."""
 MAX_BASELINE = 32
 """Measured membranes a noisy acquisition integrates over (see ``AcquisitionInputs.baseline``)."""
+PRUNE_SAMPLES = 512
+"""Posterior samples that rank the measured membranes by their chance of being Pareto-optimal
+when more than ``MAX_BASELINE`` are measured (BoTorch's default is 2,048; a ranking needs fewer)."""
 HV_ALPHA = 0.01
 """BoTorch's ``alpha`` for qLogNEHVI's box decompositions (0: exact). Three objectives make
 exact decompositions of every MC sample's front the dearest part of a warm proposal; at 0.01
@@ -177,6 +180,7 @@ class AcquisitionInputs:
             objective=self.objectives_sign_adjusted(),
             constraints=list(self.constraints) or None,
             max_frac=MAX_BASELINE / len(X),
+            num_samples=PRUNE_SAMPLES,
         )
 
     def objectives_sign_adjusted(self) -> WeightedMCMultiOutputObjective:

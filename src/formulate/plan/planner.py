@@ -15,6 +15,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from botorch.acquisition import AcquisitionFunction
 from botorch.exceptions.warnings import BotorchWarning, InputDataWarning
 from botorch.models import ModelListGP
 from botorch.utils.sampling import manual_seed
+from scipy.special import ndtr
 
 from formulate.data import PENDING, NewMembrane, Store
 from formulate.errors import FormulateError, NotEnoughData, Problem
@@ -35,8 +37,9 @@ from formulate.plan.baselines import pick as pick_baseline
 from formulate.plan.batch import lazy_greedy
 from formulate.plan.pool import POOL_SIZE, candidate_pool, exclude, neighbours
 from formulate.spec.campaign import Campaign
-from formulate.spec.objectives import to_model_scale
+from formulate.spec.objectives import from_model_scale, to_model_scale
 from formulate.spec.strategies import STRATEGIES, WARM_UP_STRATEGY
+from formulate.units import significant
 
 ACTIVE_POINTS = 256
 """Points of the pool over which ``active`` integrates the posterior variance."""
@@ -382,48 +385,71 @@ def _score(acqf: AcquisitionFunction, X: torch.Tensor, device: torch.device) -> 
 def _describe(
     campaign: Campaign, picked: pd.DataFrame, values: np.ndarray, fitted: Fitted, request: Request
 ) -> pd.DataFrame:
+    """The picks with, per objective, predicted mean and 95% interval (property units) and the
+    chance to beat the best value so far (``<prop>_chance``, 0-1), the acquisition value, a
+    reason in words; notes that hold for the whole batch go in ``attrs["notes"]``, once."""
     out = picked[campaign.space.names()].copy()
     gains = {}
     for obj in campaign.objectives:
         model = fitted.objectives[obj.property]
         pred = model.predict(out)
-        out[f"{obj.property}_mean"] = pred["mean"].to_numpy()
-        out[f"{obj.property}_lower"] = pred["lower"].to_numpy()
-        out[f"{obj.property}_upper"] = pred["upper"].to_numpy()
+        for part in ("mean", "lower", "upper"):
+            out[f"{obj.property}_{part}"] = pred[part].to_numpy()
         y = obj.sign * model.data.y
-        spread = float(np.std(y)) or 1.0
         mean, std = model.predict_scale(out)
+        out[f"{obj.property}_chance"] = ndtr((obj.sign * mean - y.max()) / std)
+        best = from_model_scale([model.data.y[int(np.argmax(y))]], model.transform)[0]
+        out.attrs.setdefault("best", {})[obj.property] = float(best)
+        spread = float(np.std(y)) or 1.0
         gains[obj.property] = (obj.sign * mean - y.max()) / spread, std / spread
     out["acquisition"] = values
+    records = out.to_dict("records")
+    best_so_far = out.attrs.pop("best")
     if request.strategy == "active":
         out["reason"] = [
             "maps the space: most uncertain for "
-            + max(gains, key=lambda k: gains[k][1][i])
+            + campaign.label(max(gains, key=lambda k: gains[k][1][i]))
             + f" (cuts the integrated variance by {100 * v / len(gains):.0f}% on average)"
             for i, v in enumerate(values)
         ]
     else:
-        out["reason"] = [_reason(campaign, gains, i) for i in range(len(out))]
-    if fitted.notes:
-        out["reason"] = out["reason"] + "; " + "; ".join(fitted.notes)
+        out["reason"] = [
+            _reason(campaign, gains, best_so_far, rec, i) for i, rec in enumerate(records)
+        ]
+    out.attrs["notes"] = list(fitted.notes)
     out["strategy"] = request.strategy
     out["warm_up"] = False
     return out
 
 
-def _reason(campaign: Campaign, gains: dict[str, tuple[np.ndarray, np.ndarray]], i: int) -> str:
-    """Which objective drives a proposal, and whether by its predicted value or uncertainty."""
-    props = campaign.all_properties()
+def _reason(
+    campaign: Campaign,
+    gains: dict[str, tuple[np.ndarray, np.ndarray]],
+    best_so_far: dict[str, float],
+    rec: dict[str, Any],
+    i: int,
+) -> str:
+    """Why a membrane was picked: the objective that drives it (its predicted value or its
+    uncertainty), then per objective the chance to beat the best so far, and the predicted
+    value against that best (display units)."""
     best = max(gains, key=lambda k: gains[k][0][i] + 2 * gains[k][1][i])
     improve, unsure = gains[best][0][i], gains[best][1][i]
-    unit = props[best].unit
+    name = campaign.label(best)
     if improve > 0:
-        return f"predicted to beat the best {best} so far ({unit or 'model scale'})".replace(
-            " ()", ""
+        lead = f"predicted to beat the best {name} so far"
+    elif unsure > abs(improve):
+        lead = f"explores where {name} is uncertain"
+    else:
+        lead = f"balances the objectives ({name} close to the best so far)"
+    parts = []
+    for p in gains:
+        mean, top = campaign.to_display(p, [rec[f"{p}_mean"], best_so_far[p]])
+        unit = f" {campaign.display_unit(p)}".rstrip()
+        parts.append(
+            f"{campaign.label(p)} {float(rec[f'{p}_chance']):.0%} "
+            f"({significant(mean)} vs {significant(top)}{unit})"
         )
-    if unsure > abs(improve):
-        return f"explores: {best} is uncertain here (sd {unsure:.2g} of the observed spread)"
-    return f"balances the objectives; {best} close to the best so far"
+    return f"{lead}; chance to beat the best: {', '.join(parts)}"
 
 
 def store_proposals(

@@ -52,17 +52,27 @@ def from_unit(space: DesignSpace, name: str, u: float) -> float:
         grid = var.grid
         return grid[min(int(u * len(grid)), len(grid) - 1)]
     assert isinstance(var, Continuous)
-    return var.low + u * (var.high - var.low)
+    return snap(space, name, var.low + u * (var.high - var.low))
+
+
+def resolution(low: float, high: float) -> float:
+    """The precision a continuous variable is proposed at: the power of ten at or below 1% of
+    its range (0.01 for a fraction in [0, 1], 0.1 for EO:Li 6-30), what a lab can weigh or
+    pipette; a proposal of 0.5025 v/v or EO:Li 8.8936 means nothing more."""
+    return float(10.0 ** np.floor(np.log10((high - low) / 100.0)))
 
 
 def snap(space: DesignSpace, name: str, value: float) -> float:
-    """``value`` moved to the nearest allowed value of ``name`` (a grid point, or the range)."""
+    """``value`` moved to the nearest allowed value of ``name``: a grid point, or for a
+    continuous variable its :func:`resolution` within the range."""
     var = space.variables[name]
     if isinstance(var, Discrete):
         grid = np.array(var.grid)
         return float(grid[np.abs(grid - value).argmin()])
     low, high = space.bounds(name)
-    return float(min(max(value, low), high))
+    step = resolution(low, high)
+    digits = max(0, -int(np.floor(np.log10(step))))
+    return float(min(max(round(round(value / step) * step, digits), low), high))
 
 
 def complete(space: DesignSpace, formulation: Mapping[str, Value]) -> Formulation:

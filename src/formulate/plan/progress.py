@@ -80,18 +80,27 @@ def history(campaign: Campaign, table: pd.DataFrame) -> pd.DataFrame:
     by formulate), against one fixed reference point."""
     ref = reference_point(campaign, _columns(scores(campaign, table)))
     batches = table["batch"].fillna(0).astype(int) if len(table) else pd.Series(dtype=int)
+    columns = [
+        "batch",
+        "membranes",
+        "hypervolume",
+        *(f"best {o.property}" for o in campaign.objectives),
+    ]
     rows = []
     for b in sorted(batches.unique()):
         seen = table[batches <= b]
+        values = {
+            o.property: seen.get(o.property, pd.Series(dtype=float)) for o in campaign.objectives
+        }
         row = {
             "batch": int(b),
-            "membranes": int(seen[campaign.objectives[0].property].notna().sum()),
+            "membranes": int(values[campaign.objectives[0].property].notna().sum()),
             "hypervolume": hypervolume(campaign, seen, ref),
         }
         for o in campaign.objectives:
-            row[f"best {o.property}"] = o.best(seen[o.property])
+            row[f"best {o.property}"] = o.best(values[o.property])
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def plot_history(campaign: Campaign, hist: pd.DataFrame, path: Path) -> Path:

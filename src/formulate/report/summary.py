@@ -6,11 +6,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from rich.markup import escape
+from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from formulate.data import STATUSES
+from formulate.report import display
 from formulate.spec.campaign import Campaign
+from formulate.units import round_significant, significant
 
 if TYPE_CHECKING:
     from formulate.lab.run import RunResult
@@ -54,89 +57,134 @@ def objective_summary(campaign: Campaign, table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def membrane_view(campaign: Campaign, table: pd.DataFrame) -> pd.DataFrame:
-    """One row per membrane for people: id, status, batch, provenance, formulation, then each
-    objective in its unit (``>=`` marks a lower bound: a cell still running)."""
-    cols = ["membrane", "status", "batch", "provenance", *campaign.space.names()]
-    shown = table[cols].copy()
-    props = campaign.all_properties()
-    for obj in campaign.objectives:
-        col = obj.property
-        if col not in table:
-            continue
-        flag = table.get(f"{col}_censored", pd.Series(False, index=table.index))
-        shown[f"{col} [{props[col].unit or '-'}]"] = [
-            "" if pd.isna(v) else (">=" if f is True else "") + f"{v:.4g}"
-            for v, f in zip(table[col], flag, strict=True)
-        ]
+def objective_view(campaign: Campaign, table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`objective_summary` as people read it: short names, display units (mS/cm), best
+    value to three significant digits (``>=`` a lower bound) with its membrane."""
+    summary = objective_summary(campaign, table)
+    best = [
+        "" if b is None or pd.isna(b) else (">=" if c else "") + significant(shown)
+        for b, c, shown in zip(
+            summary["best"],
+            summary["best_censored"],
+            [
+                campaign.to_display(p, [b])[0]
+                for p, b in zip(summary["objective"], summary["best"], strict=True)
+            ],
+            strict=True,
+        )
+    ]
+    return pd.DataFrame(
+        {
+            "objective": [campaign.label(p) for p in summary["objective"]],
+            "unit": [campaign.display_unit(p) or "-" for p in summary["objective"]],
+            "goal": summary["direction"].str.removesuffix("imize"),
+            "measured": summary["measured"],
+            "censored": summary["censored"],
+            "best": best,
+            "membrane": summary["best_membrane"].fillna(""),
+        }
+    )
+
+
+def membrane_view(campaign: Campaign, table: pd.DataFrame, wide: bool = False) -> pd.DataFrame:
+    """One row per membrane for people: id, status, batch, each objective in its display unit
+    (``>=`` marks a lower bound: a cell still running), what it still awaits; ``wide`` adds
+    provenance and the formulation."""
+    cols = ["membrane", "status", "batch"]
+    if wide:
+        cols += ["provenance", *campaign.space.names()]
+    shown = pd.concat(
+        [display.numbers(campaign, table[cols]), display.outcomes(campaign, table)], axis=1
+    )
     shown["awaiting"] = awaiting(campaign, table)
     return shown
 
 
 def awaiting(campaign: Campaign, table: pd.DataFrame) -> pd.Series:
-    """Per membrane, the objectives still to measure (``"transference_number,
-    li_symmetric_life"``); empty for one fully measured, failed or abandoned. A membrane with
-    only its conductivity is ``measured`` by status, yet awaits the rest."""
+    """Per membrane, the objectives still to measure, by their short names (``"t+, Li|Li
+    life"``); empty for one fully measured, failed or abandoned. A membrane with only its
+    conductivity is ``measured`` by status, yet awaits the rest."""
     text = pd.Series("", index=table.index, dtype=object)
     for prop in (o.property for o in campaign.objectives):
         missing = table[prop].isna() if prop in table else pd.Series(True, index=table.index)
-        text = text + np.where(missing, f"{prop}, ", "")
+        text = text + np.where(missing, f"{campaign.label(prop)}, ", "")
     done = table["status"].isin(["failed", "abandoned"])
     return text.str.removesuffix(", ").where(~done, "")
 
 
-def _cell(value: object) -> str:
-    if value is None or (isinstance(value, float) and pd.isna(value)):
-        return ""
-    return escape(f"{value:.4g}" if isinstance(value, float) else str(value))
+def _cell(value: object) -> Text:
+    return Text(
+        significant(value)
+        if isinstance(value, float)
+        else ("" if value is None or value is pd.NA else str(value))
+    )
 
 
 def frame_table(frame: pd.DataFrame, title: str = "") -> Table:
-    """A rich table of a DataFrame for the terminal (numbers to 4 significant digits)."""
-    table = Table(title=escape(title) if title else None)
-    for col in frame.columns:
-        table.add_column(escape(str(col)))
+    """A compact rich table of a DataFrame for the terminal (numbers to three significant
+    digits; every cell printed as written, never read as markup)."""
+    table = Table(title=Text(title) if title else None, box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in frame.columns:  # a unit under its name: narrow columns at 80 characters
+        table.add_column(Text(str(col).replace(" [", "\n[")))
     for rec in frame.itertuples(index=False):
         table.add_row(*(_cell(v) for v in rec))
     return table
 
 
 def run_tables(spec: Campaign, result: RunResult) -> list[Table]:
-    """A run's progress after each batch and its Pareto set, as tables."""
-    cols = [
-        "membrane",
-        "batch",
-        "provenance",
-        *spec.space.names(),
-        *[o.property for o in spec.objectives],
-    ]
-    return [
-        frame_table(result.history, "Progress after each batch (hypervolume on model scale)"),
-        frame_table(
-            result.pareto[[c for c in cols if c in result.pareto]],
-            "Pareto set (conductivity S/cm, life h)",
-        ),
-    ]
-
-
-def proposal_view(spec: Campaign, proposals: pd.DataFrame) -> pd.DataFrame:
-    """Proposals for people: formulation, then "mean [low, high]" per objective with its unit,
-    then the reason."""
-    props = spec.all_properties()
-    keep = [c for c in ("membrane", "batch") if c in proposals] + spec.space.names()
-    view = proposals[keep].copy()
+    """A run's progress after each batch and its Pareto set, as tables in display units."""
+    hist = result.history.copy()
     for o in spec.objectives:
-        p = o.property
-        if f"{p}_mean" in proposals:
-            unit = props[p].unit
-            view[f"{p} [{unit or '-'}] (95%)"] = [
-                f"{m:.3g} [{lo:.3g}, {hi:.3g}]"
-                for m, lo, hi in zip(
-                    proposals[f"{p}_mean"],
-                    proposals[f"{p}_lower"],
-                    proposals[f"{p}_upper"],
-                    strict=True,
-                )
+        hist[display.header(spec, o.property)] = spec.to_display(
+            o.property, hist.pop(f"best {o.property}")
+        )
+    keep = [
+        c for c in ("membrane", "batch", "provenance", *spec.space.names()) if c in result.pareto
+    ]
+    pareto = pd.concat(
+        [display.numbers(spec, result.pareto[keep]), display.outcomes(spec, result.pareto)], axis=1
+    )
+    return [
+        frame_table(hist, "Progress after each batch (best so far; hypervolume on model scale)"),
+        frame_table(pareto, "Pareto set"),
+    ]
+
+
+def proposal_view(campaign: Campaign, proposals: pd.DataFrame, wide: bool = False) -> pd.DataFrame:
+    """Proposals as a table: id and batch when stored, the formulation (three significant
+    digits), "mean [low, high]" per objective in its display unit, the reason; ``wide`` adds
+    the acquisition value (log scale for the log-acquisitions: higher is better)."""
+    keep = [c for c in ("membrane", "batch") if c in proposals] + campaign.space.names()
+    view = display.numbers(campaign, proposals[keep])
+    records = proposals.to_dict("records")
+    for o in campaign.objectives:
+        if f"{o.property}_mean" in proposals:
+            view[display.header(campaign, o.property) + " (95%)"] = [
+                display.interval(campaign, r, o.property) for r in records
             ]
+    if wide and "acquisition" in proposals:
+        view["acquisition"] = round_significant(proposals["acquisition"])
     view["reason"] = proposals["reason"]
     return view
+
+
+def proposal_lines(campaign: Campaign, proposals: pd.DataFrame, title: str) -> Table:
+    """Proposals for a terminal of any width (80 columns included): per membrane its
+    formulation, its predictions with 95% intervals, and why, each wrapped in one column."""
+    table = Table(title=Text(title), box=None, show_header=False, pad_edge=False)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="fold")
+    for i, rec in enumerate(proposals.to_dict("records"), start=1):
+        lines = [
+            display.formulation(campaign, rec),
+            ", ".join(
+                t
+                for o in campaign.objectives
+                if (t := display.predicted(campaign, rec, o.property))
+            ),
+            f"why: {rec.get('reason', '')}",
+        ]
+        table.add_row(
+            Text(str(rec.get("membrane", f"#{i}"))), Text("\n".join(x for x in lines if x))
+        )
+    return table

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -28,6 +29,7 @@ from formulate.spec.objectives import Objective, OutcomeConstraint
 from formulate.spec.properties import BUILTIN_PROPERTIES, Property
 from formulate.spec.space import DesignSpace, SpecProblems
 from formulate.spec.strategies import DEFAULT_STRATEGY, STRATEGIES
+from formulate.units import convert
 
 Provenance = Literal["stated", "measured", "emulated", "imported"]
 MEASUREMENT_PROVENANCES: tuple[str, ...] = ("stated", "measured", "emulated", "imported")
@@ -89,6 +91,7 @@ class Campaign(_Frozen):
     objectives: tuple[Objective, ...] = Field(min_length=1)
     outcome_constraints: tuple[OutcomeConstraint, ...] = ()
     properties: dict[str, Property] = Field(default_factory=dict)
+    display_units: dict[str, str] = Field(default_factory=dict)
     strategy: Strategy = Strategy()
     seed_data: tuple[SeedFile, ...] = ()
     store: StoreSettings = StoreSettings()
@@ -125,6 +128,7 @@ class Campaign(_Frozen):
                 problems.append(
                     _unknown_property(f"outcome_constraints[{i}].property", con.property, known)
                 )
+        problems += self._display_unit_problems(known)
         for i, seed in enumerate(self.seed_data):
             if not (self.folder / seed.file).is_file():
                 problems.append(
@@ -137,6 +141,43 @@ class Campaign(_Frozen):
         if problems:
             raise SpecProblems(problems)
         return self
+
+    def _display_unit_problems(self, known: dict[str, Property]) -> list[Problem]:
+        problems = []
+        for name, unit in self.display_units.items():
+            if name not in known:
+                problems.append(_unknown_property(f"display_units.{name}", name, known))
+                continue
+            try:
+                convert(1.0, known[name].unit, unit)
+            except ValueError:
+                problems.append(
+                    Problem(
+                        f"display_units.{name}",
+                        f"'{unit}' is not a unit of {name} (stored in {known[name].unit or '-'})",
+                        f'write a unit of the same kind, e.g. "{known[name].unit}"',
+                    )
+                )
+        return problems
+
+    def display_unit(self, prop: str) -> str:
+        """The unit people read ``prop`` in: the campaign's ``[display_units]`` choice, else
+        the property's own (mS/cm for conductivity), else its canonical unit."""
+        known = self.all_properties()[prop]
+        return self.display_units.get(prop) or known.display_unit or known.unit
+
+    def label(self, prop: str) -> str:
+        """The short name a lab uses for ``prop`` (``conductivity``, ``t+``), else its name."""
+        return self.all_properties()[prop].label or prop
+
+    def to_display(self, prop: str, values: Any) -> np.ndarray:
+        """Values of ``prop`` (array-like, canonical unit) in its display unit."""
+        x = np.asarray(values, dtype=float)
+        canonical, shown = self.all_properties()[prop].unit, self.display_unit(prop)
+        if shown == canonical:
+            return x
+        offset = convert(0.0, canonical, shown)
+        return offset + (convert(1.0, canonical, shown) - offset) * x
 
     def all_properties(self) -> dict[str, Property]:
         """Built-in properties plus the campaign's own (the campaign's win)."""
@@ -299,10 +340,16 @@ def template_dir(template: str) -> Path:
     )
 
 
+BLANK_TEMPLATE = "blank"
+"""The default template: the paper's kind of design space, commented, with no data and the new
+campaign's own title (``cheng2023`` is the paper's campaign with its stated membranes)."""
+
+
 def init_campaign(
-    name: str, template: str = "cheng2023", folder: Path = Path("campaigns")
+    name: str, template: str = BLANK_TEMPLATE, folder: Path = Path("campaigns")
 ) -> Campaign:
-    """Create ``folder/name`` from a template (its data files come along; no database)."""
+    """Create ``folder/name`` from a template (its data files come along; no database). From
+    the blank template the campaign's title is its name."""
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
         raise FormulateError(
             f"bad campaign name '{name}'",
@@ -320,5 +367,56 @@ def init_campaign(
     )
     toml = target / CAMPAIGN_FILE
     text = toml.read_text(encoding="utf-8")
-    toml.write_text(text.replace(f'name = "{old}"', f'name = "{name}"', 1), encoding="utf-8")
+    text = text.replace(f'name = "{old}"', f'name = "{name}"', 1)
+    if template == BLANK_TEMPLATE:
+        text = text.replace(f'title = "{BLANK_TEMPLATE}"', f'title = "{name}"', 1)
+    toml.write_text(text, encoding="utf-8")
     return load_campaign(target)
+
+
+VERSIONS = "versions"
+"""Where earlier versions of a campaign file are kept (``versions/campaign.<n>.toml``)."""
+
+
+def edited_campaign(campaign: Campaign, text: str) -> Campaign:
+    """``text`` (TOML) read as a new version of ``campaign``; writes nothing.
+
+    Raises:
+        FormulateError: every problem of ``text`` with its key and the fix, or a new name
+            (the campaign's data is stored under its name).
+    """
+    source = "the edited campaign"
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise FormulateError(
+            f"{source} is not valid TOML", [Problem(source, str(err), "fix the line named")]
+        ) from None
+    if raw.get("name") != campaign.name:
+        raise FormulateError(
+            f"{source} renames the campaign",
+            [
+                Problem(
+                    "name", "its data is stored under its name", f'keep name = "{campaign.name}"'
+                )
+            ],
+        )
+    return campaign_from_dict(raw, campaign.folder, source=source)
+
+
+def save_version(campaign: Campaign, text: str) -> Campaign:
+    """Replace ``campaign``'s file by ``text`` (TOML) as its next version, the current file kept
+    under ``versions/``; the store and its data are untouched. Nothing is written unless
+    :func:`edited_campaign` reads ``text``.
+
+    Raises:
+        FormulateError: as :func:`edited_campaign`.
+    """
+    edited = edited_campaign(campaign, text)
+    folder = campaign.folder / VERSIONS
+    folder.mkdir(exist_ok=True)
+    number = 1 + max((int(p.suffixes[0][1:]) for p in folder.glob("campaign.*.toml")), default=0)
+    file = campaign.folder / CAMPAIGN_FILE
+    shutil.copy2(file, folder / f"campaign.{number}.toml")
+    file.write_text(text, encoding="utf-8")
+    return edited

@@ -30,6 +30,9 @@ class Property(BaseModel):
         whole: the value is 0 or a whole number (``film_formed``: 0 or 1).
         censorable: whether a value can be a lower bound (a cell still running).
         description: plain words, with the measurement.
+        label: the short name a lab uses in tables (``t+``); empty: the property's name.
+        display_unit: the unit people read values in (``mS/cm``); empty: ``unit``. A campaign
+            may choose another under ``[display_units]``.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
@@ -43,6 +46,8 @@ class Property(BaseModel):
     censorable: bool = False
     at_temperature: bool = False
     description: str = ""
+    label: str = ""
+    display_unit: str = ""
 
     def refusal(self, name: str, value: float, surprising: bool = False) -> tuple[str, str] | None:
         """Why ``value`` (in ``unit``) cannot be stored as a ``name``, and the fix; None when it
@@ -99,12 +104,15 @@ BUILTIN_PROPERTIES: dict[str, Property] = {
         plausible_high=1.0,
         at_temperature=True,
         description="ionic conductivity by EIS (S/cm)",
+        label="conductivity",
+        display_unit="mS/cm",
     ),
     "transference_number": Property(
         low=0.0,
         high=1.0,
         at_temperature=True,
         description="Li+ transference number t+ (Bruce-Vincent), 0-1",
+        label="t+",
     ),
     "li_symmetric_life": Property(
         unit="h",
@@ -113,9 +121,14 @@ BUILTIN_PROPERTIES: dict[str, Property] = {
         censorable=True,
         at_temperature=True,
         description="Li|Li symmetric-cell life at 0.1 mA/cm2 (h); censored while still running",
+        label="Li|Li life",
     ),
     "activation_energy": Property(
-        unit="eV", low=0.0, plausible_high=5.0, description="Arrhenius activation energy"
+        unit="eV",
+        low=0.0,
+        plausible_high=5.0,
+        description="Arrhenius activation energy",
+        label="Ea",
     ),
     "glass_transition": Property(
         unit="degC",
@@ -123,13 +136,24 @@ BUILTIN_PROPERTIES: dict[str, Property] = {
         plausible_low=-150.0,
         plausible_high=400.0,
         description="Tg by DSC (C)",
+        label="Tg",
     ),
     "crystallinity": Property(low=0.0, high=1.0, description="crystallinity index (XRD), 0-1"),
-    "mobile_li_fraction": Property(low=0.0, high=1.0, description="mobile Li+ fraction, 7Li NMR"),
+    "mobile_li_fraction": Property(
+        low=0.0, high=1.0, description="mobile Li+ fraction, 7Li NMR", label="mobile Li+"
+    ),
     "stability_window": Property(
-        unit="V", low=0.0, plausible_high=10.0, description="oxidative stability by LSV (V)"
+        unit="V",
+        low=0.0,
+        plausible_high=10.0,
+        description="oxidative stability by LSV (V)",
+        label="stability window",
     ),
     "film_formed": Property(
-        low=0.0, high=1.0, whole=True, description="1 if a free-standing film formed, else 0"
+        low=0.0,
+        high=1.0,
+        whole=True,
+        description="1 if a free-standing film formed, else 0",
+        label="film formed",
     ),
 }

@@ -1,11 +1,13 @@
-"""Data page: every membrane, its formulation, outcomes, units, provenance and status."""
+"""Data page: every membrane, its formulation, outcomes in display units, provenance and status;
+filters start with everything shown and say what they hide."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from formulate.data import STATUSES
-from formulate.report.summary import awaiting, objective_summary, status_counts
+from formulate.report.display import csv_text
+from formulate.report.summary import membrane_view, objective_view, status_counts
 from formulate.ui.context import Context
 
 
@@ -15,22 +17,30 @@ def render(ctx: Context) -> None:
     for col, (status, n) in zip(st.columns(len(counts)), counts.items(), strict=True):
         col.metric(status, n)
     st.subheader("Objectives")
-    st.dataframe(objective_summary(ctx.campaign, table), hide_index=True)
+    st.dataframe(objective_view(ctx.campaign, table), hide_index=True)
     st.subheader("Membranes")
     st.caption(
-        "Conductivity in S/cm, life in h; `*_censored` marks a cell still running (the "
-        "value is a lower bound); provenance: stated = the paper's text, measured = "
+        "Each outcome in the unit in its header (three significant digits); >= marks a lower "
+        "bound (a cell still running). Provenance: stated = the paper's text, measured = "
         "logged here, emulated = virtual lab, imported = from a file, proposed = a pending "
         "proposal; awaiting = objectives not measured yet."
     )
-    left, right = st.columns(2)
-    statuses = left.multiselect("Status", STATUSES, default=list(STATUSES), key="data_status")
+    left, right = st.columns(2)  # filters name what they hide: new values are shown
+    hide_status = left.multiselect("Hide status", STATUSES, default=[], key="data_hide_status")
     provenances = sorted(table["provenance"].dropna().unique()) if len(table) else []
-    chosen = right.multiselect("Provenance", provenances, default=provenances, key="data_prov")
-    shown = table[table["status"].isin(statuses) & table["provenance"].isin(chosen)]
-    if len(shown):  # what each membrane still awaits, beside its status
-        shown = shown.copy()
-        shown.insert(shown.columns.get_loc("status") + 1, "awaiting", awaiting(ctx.campaign, shown))
-    st.dataframe(shown, hide_index=True)
-    with st.expander("Every measurement, corrections included (append-only)"):
+    hide_prov = right.multiselect("Hide provenance", provenances, key="data_hide_prov")
+    keep = ~table["status"].isin(hide_status) & ~table["provenance"].isin(hide_prov)
+    hidden = int((~keep).sum())
+    st.caption(f"Showing {len(table) - hidden} of {len(table)} membranes.")
+    if hidden:
+        st.info(f"{hidden} of {len(table)} membranes hidden by the filters above.")
+    view = membrane_view(ctx.campaign, table[keep], wide=True)
+    st.dataframe(view, hide_index=True)
+    st.download_button(
+        "Download these membranes (CSV, units in the headers)",
+        csv_text(view),
+        f"{ctx.campaign.name}-membranes.csv",
+        key="data_download",
+    )
+    with st.expander("Every measurement, corrections included (append-only, canonical units)"):
         st.dataframe(ctx.store.measurements(ctx.campaign.name, history=True), hide_index=True)

@@ -1,94 +1,112 @@
-"""Insights page: Pareto front, model slices (Fig. S16's shape), progress, diagnostics."""
+"""Insights page: Pareto front, model slices (Fig. S16's shape) with the measured membranes,
+progress, cross-validation with its parity plot and what the models find relevant. Every axis
+in the unit a lab reads (mS/cm); too little data says how many membranes are missing."""
 
 from __future__ import annotations
 
 import pandas as pd
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
-from formulate.ui.context import Context, cached, unit_of, user_errors
+from formulate.report.display import header
+from formulate.report.insights import cv_warnings, in_display_units, progress_share, relevance
+from formulate.spec.campaign import Campaign
+from formulate.ui.context import Context, cached, user_errors
+
+COLOURS = px.colors.qualitative.Plotly
+MIN_POINTS = 3  # formulate.model.surrogates.MIN_POINTS, without importing torch for the page
 
 
 def render(ctx: Context) -> None:
-    from formulate.plan.progress import history, pareto_front
+    table = ctx.table()
+    _pareto(ctx, table)
+    _slice(ctx, table)
+    _progress(ctx, table)
+    _diagnostics(ctx, table)
+
+
+def _axis(campaign: Campaign, prop: str) -> dict:
+    """Plotly axis settings for an objective: log for log10-modelled ones, 0-1 for a
+    fraction, titled with its display unit."""
+    obj = next(o for o in campaign.objectives if o.property == prop)
+    axis: dict = {"title": header(campaign, prop)}
+    if obj.transform == "log10":
+        axis["type"] = "log"
+    elif obj.transform == "logit":
+        axis["range"] = [0, 1]
+    return axis
+
+
+def _pareto(ctx: Context, table: pd.DataFrame) -> None:
+    from formulate.plan.progress import pareto_front
 
     spec = ctx.campaign
-    table = ctx.table()
     names = [o.property for o in spec.objectives]
-    front = set(cached(ctx, "pareto", pareto_front, spec, table)["membrane"])
-    done = table.dropna(subset=names[:2]).assign(
-        pareto=lambda t: t["membrane"].isin(front).map({True: "Pareto", False: "dominated"})
-    )
     st.subheader("Pareto front")
-    if len(done) == 0:
-        st.info("No membrane has these objectives measured yet.")
-    else:
-        x, y = st.columns(2)
-        ax = x.selectbox("x", names, index=0, key="pareto_x")
-        ay = y.selectbox("y", names, index=1, key="pareto_y")
-        fig = px.scatter(
-            done,
-            x=ax,
-            y=ay,
-            color="pareto",
-            hover_name="membrane",
-            symbol="provenance",
-            log_x=ax != "transference_number",
-            log_y=ay != "transference_number",
-            labels={ax: f"{ax} [{unit_of(ctx, ax)}]", ay: f"{ay} [{unit_of(ctx, ay)}]"},
+    if len(names) < 2:
+        return
+    x, y = st.columns(2)
+    ax = x.selectbox("x", names, index=0, key="pareto_x", format_func=spec.label)
+    ay = y.selectbox("y", names, index=1, key="pareto_y", format_func=spec.label)
+    done = table.dropna(subset=[ax, ay]) if {ax, ay} <= set(table.columns) else table.iloc[:0]
+    if done.empty:
+        have = ", ".join(f"{spec.label(p)} on {_count(table, p)}" for p in (ax, ay))
+        st.info(f"Needs membranes with both measured (now: {have}).")
+        return
+    front = set(cached(ctx, "pareto", pareto_front, spec, table)["membrane"])
+    shown = in_display_units(spec, done).assign(
+        front=lambda t: t["membrane"].isin(front).map({True: "Pareto", False: "dominated"})
+    )
+    fig = px.scatter(
+        shown,
+        x=header(spec, ax),
+        y=header(spec, ay),
+        color="front",
+        symbol="provenance",
+        hover_name="membrane",
+    )
+    fig.update_layout(xaxis=_axis(spec, ax), yaxis=_axis(spec, ay))
+    st.plotly_chart(fig, key="pareto_plot")
+    full = in_display_units(spec, table.dropna(subset=names[:3])) if len(names) >= 3 else None
+    # (every objective column exists here: two of them are measured on a membrane)
+    if full is not None and len(full):
+        full["front"] = full["membrane"].isin(front).map({True: "Pareto", False: "dominated"})
+        cols = [header(spec, p) for p in names[:3]]
+        fig3 = px.scatter_3d(full, *cols, color="front", hover_name="membrane", height=620)
+        fig3.update_layout(
+            margin={"l": 0, "r": 0, "t": 30, "b": 0},
+            scene={f"{a}axis": _axis(spec, p) for a, p in zip("xyz", names[:3], strict=True)},
         )
-        st.plotly_chart(fig, key="pareto_plot")
-        if len(names) >= 3:
-            full = done.dropna(subset=names)
-            st.plotly_chart(
-                px.scatter_3d(
-                    full,
-                    x=names[0],
-                    y=names[1],
-                    z=names[2],
-                    color="pareto",
-                    hover_name="membrane",
-                    log_x=True,
-                    log_z=True,
-                ),
-                key="pareto_3d",
-            )
-    _slice(ctx, table)
-    st.subheader("Progress")
-    hist = cached(ctx, "history", history, spec, table)
-    st.dataframe(hist, hide_index=True)
-    if len(hist) > 1:
-        st.line_chart(hist, x="membranes", y="hypervolume")
-    st.subheader("Model diagnostics")
-    if st.button("Cross-validate the models", key="insights_cv"):
-        from formulate.model import model_cache
-        from formulate.model.diagnostics import diagnose
-
-        with user_errors(), st.spinner("Cross-validating (leave-one-out)..."):
-            found = diagnose(spec, table, [spec.strategy.surrogate], cache_dir=model_cache(spec))
-            st.dataframe(found.scores, hide_index=True)
-            for problem in found.skipped:
-                st.caption(f"{problem.where}: {problem.what}")
+        st.plotly_chart(fig3, key="pareto_3d")
 
 
 def _slice(ctx: Context, table: pd.DataFrame) -> None:
     from formulate.report.insights import model_slice
 
     spec = ctx.campaign
-    numeric = spec.space.numeric_names()
-    cats = spec.space.categorical_names()
+    numeric, cats = spec.space.numeric_names(), spec.space.categorical_names()
     if not numeric or not cats:
         return
     st.subheader("Model slice")
     a, b, c = st.columns(3)
-    prop = a.selectbox("Objective", [o.property for o in spec.objectives], key="slice_prop")
+    objectives = [o.property for o in spec.objectives]
+    prop = a.selectbox("Objective", objectives, key="slice_prop", format_func=spec.label)
     variable = b.selectbox("Along", numeric, key="slice_var")
     by = c.selectbox("One curve per", cats, key="slice_by")
+    have = _count(table, prop)
+    if have < MIN_POINTS:
+        st.info(
+            f"Needs {MIN_POINTS - have} more membrane(s) with {spec.label(prop)} measured "
+            f"({have} of {MIN_POINTS})."
+        )
+        return
     best = table.dropna(subset=[prop]).sort_values(prop).tail(1)
-    base = best[spec.space.names()].iloc[0].to_dict() if len(best) else spec.space.sample(1)[0]
+    base = best[spec.space.names()].iloc[0].to_dict()
     st.caption(
-        "Other variables held at the best membrane so far: "
-        + ", ".join(f"{k}={v}" for k, v in base.items() if k not in (variable, by))
+        "Lines: the model's mean; bands: its 95% interval; dots: membranes measured at that "
+        "level (whatever their other variables). Other variables held at the best membrane "
+        "so far: " + ", ".join(f"{k}={v}" for k, v in base.items() if k not in (variable, by))
     )
     with user_errors():
         curve = cached(
@@ -102,30 +120,143 @@ def _slice(ctx: Context, table: pd.DataFrame) -> None:
             by,
             base,
         )
-        fig = px.line(
-            curve,
-            x=variable,
-            y="mean",
-            color=by,
-            log_y=prop != "transference_number",
-            labels={"mean": f"{prop} [{unit_of(ctx, prop)}]"},
+        st.plotly_chart(_slice_figure(spec, table, curve, prop, variable, by), key="slice_plot")
+
+
+def _count(table: pd.DataFrame, prop: str) -> int:
+    """Membranes with ``prop`` measured."""
+    return int(table[prop].notna().sum()) if prop in table else 0
+
+
+def _slice_figure(
+    spec: Campaign, table: pd.DataFrame, curve: pd.DataFrame, prop: str, variable: str, by: str
+) -> go.Figure:
+    """One colour per level: its mean line, its 95% band (translucent, so none hides another)
+    and its measured membranes."""
+    fig = go.Figure()
+    unit = spec.display_unit(prop)
+    for i, (level, part) in enumerate(curve.groupby(by, sort=False)):
+        colour = COLOURS[i % len(COLOURS)]
+        band = spec.to_display(prop, pd.concat([part["upper"], part["lower"][::-1]]))
+        xs = pd.concat([part[variable], part[variable][::-1]])
+        fig.add_scatter(
+            x=xs,
+            y=band,
+            fill="toself",
+            fillcolor=colour,
+            opacity=0.15,
+            mode="none",
+            name=f"{level} 95%",
+            legendgroup=str(level),
+            showlegend=False,
+            hoverinfo="skip",
         )
-        for level, part in curve.groupby(by):
+        fig.add_scatter(
+            x=part[variable],
+            y=spec.to_display(prop, part["mean"]),
+            mode="lines",
+            line={"color": colour},
+            name=str(level),
+            legendgroup=str(level),
+        )
+        seen = table[(table[by] == level) & table[prop].notna() & table[variable].notna()]
+        if len(seen):
             fig.add_scatter(
-                x=part[variable],
-                y=part["upper"],
-                mode="lines",
-                line={"width": 0},
-                showlegend=False,
-                hoverinfo="skip",
+                x=seen[variable],
+                y=spec.to_display(prop, seen[prop]),
+                mode="markers",
+                marker={"color": colour, "size": 9, "line": {"width": 1, "color": "black"}},
+                name=f"{level} measured",
+                legendgroup=str(level),
+                text=seen["membrane"],
             )
-            fig.add_scatter(
-                x=part[variable],
-                y=part["lower"],
-                mode="lines",
-                line={"width": 0},
-                fill="tonexty",
-                opacity=0.2,
-                name=f"{level} 95%",
-            )
-        st.plotly_chart(fig, key="slice_plot")
+    unit_of_x = spec.space.variables[variable].unit
+    fig.update_layout(
+        xaxis={"title": f"{variable} [{unit_of_x}]" if unit_of_x else variable},
+        yaxis=_axis(spec, prop) | {"title": f"{spec.label(prop)} [{unit}]" if unit else prop},
+    )
+    return fig
+
+
+def _progress(ctx: Context, table: pd.DataFrame) -> None:
+    from formulate.plan.progress import history
+
+    spec = ctx.campaign
+    st.subheader("Progress")
+    hist = progress_share(cached(ctx, "history", history, spec, table))
+    st.caption(
+        "Share of today's hypervolume: how much of the objective space that today's Pareto "
+        "front dominates (above each objective's reference value) had been reached after each "
+        "batch; batch 0 is data not proposed by formulate."
+    )
+    if hist["membranes"].nunique() < 2:
+        st.info("Needs measured membranes from a second batch to draw progress.")
+    else:
+        fig = px.line(
+            hist,
+            x="batch",
+            y="share of today's hypervolume",
+            markers=True,
+            hover_data=["membranes"],
+        )
+        fig.update_layout(xaxis={"dtick": 1, "title": "batch (0: data not proposed by formulate)"})
+        fig.update_yaxes(range=[0, 1.05])
+        st.plotly_chart(fig, key="progress_plot")
+    best = {f"best {o.property}": header(spec, o.property) for o in spec.objectives}
+    shown = hist.rename(columns=best)
+    for o in spec.objectives:
+        col = header(spec, o.property)
+        shown[col] = spec.to_display(o.property, shown[col])
+    st.dataframe(shown.drop(columns="hypervolume"), hide_index=True)
+
+
+def _diagnostics(ctx: Context, table: pd.DataFrame) -> None:
+    spec = ctx.campaign
+    st.subheader("Model diagnostics")
+    if not st.button("Cross-validate the models", key="insights_cv"):
+        return
+    from formulate.model import fit_objective, model_cache
+    from formulate.model.diagnostics import diagnose
+
+    with user_errors(), st.spinner("Cross-validating (leave-one-out, closed form)..."):
+        name = spec.strategy.surrogate
+        found = cached(ctx, f"cv {name}", diagnose, spec, table, [name], "cpu", model_cache(spec))
+        for problem in found.skipped:
+            st.info(f"{spec.label(problem.where.split(' ')[0])}: {problem.what}")
+        if found.scores.empty:
+            return
+        st.caption("Leave-one-out on the model scale (log10 S/cm, logit t+, log10 h).")
+        st.dataframe(found.scores, hide_index=True)
+        for warning in cv_warnings(spec, found.scores):
+            st.warning(warning)
+        parity = pd.concat(
+            [p.assign(objective=spec.label(o)) for (o, _), p in found.predictions.items()]
+        )
+        fig = px.scatter(
+            parity,
+            x="observed",
+            y="mean",
+            error_y=1.96 * parity["std"],
+            color="objective",
+            symbol="censored",
+            hover_name="membrane",
+            labels={"mean": "predicted (left out)", "observed": "measured"},
+        )
+        low, high = (
+            parity[["observed", "mean"]].min().min(),
+            parity[["observed", "mean"]].max().max(),
+        )
+        fig.add_scatter(
+            x=[low, high],
+            y=[low, high],
+            mode="lines",
+            name="parity",
+            line={"dash": "dot", "color": "grey"},
+        )
+        st.plotly_chart(fig, key="parity_plot")
+        for prop, _ in found.predictions:
+            model = fit_objective(spec, table, prop, name, cache_dir=model_cache(spec))
+            rel = relevance(model)
+            if len(rel):
+                st.caption(f"What the {spec.label(prop)} model finds relevant (1 = most)")
+                st.bar_chart(rel.head(8), horizontal=True)

@@ -121,7 +121,8 @@ def _import(ctx: Context, upload: IO[bytes], name: str) -> None:
         frame = read_table(upload, name)
         plan = plan_import(ctx.campaign, ctx.store, frame, source=name, provenance="imported")
         commit(ctx.campaign, ctx.store, plan)
+        read = "".join(f" Read: {line}." for line in plan.readings.lines())
         done(
             f"Imported {len(plan.membranes)} membranes and {len(plan.measurements)} "
-            f"measurements from {name}."
+            f"measurements from {name}.{read}"
         )

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from formulate.report.display import csv_text
 from formulate.report.summary import proposal_view
+from formulate.spec.campaign import Campaign
 from formulate.spec.strategies import STRATEGIES
-from formulate.ui.context import Context, done, user_errors
+from formulate.ui.context import Context, done, plain, user_errors
 
 
 def render(ctx: Context) -> None:
@@ -45,17 +47,50 @@ def render(ctx: Context) -> None:
                 spec, ctx.table(), request, step=lambda what: status.update(label=what + "...")
             )
             status.update(label="Proposed", state="complete")
+    _accepted(spec)
     proposals: pd.DataFrame | None = st.session_state.get("proposals")
     if proposals is None:
         return
     st.subheader("Proposals")
-    st.caption("Predicted mean and 95% interval per objective (conductivity S/cm, life h).")
-    st.dataframe(proposal_view(spec, proposals), hide_index=True)
-    st.download_button(
-        "Download as CSV", proposals.to_csv(index=False), "proposals.csv", key="plan_download"
+    st.caption(
+        "Predicted mean and 95% interval per objective, in the unit of its header; the chance "
+        "to beat the best value so far in each reason."
     )
-    if st.button("Accept as a pending batch", key="plan_accept"):
+    for note in proposals.attrs.get("notes", []):
+        st.info(plain(f"For the whole batch: {note}"))
+    view = proposal_view(spec, proposals)
+    st.dataframe(view.drop(columns="reason"), hide_index=True)
+    st.markdown(
+        "\n".join(f"{i}. {plain(r)}" for i, r in enumerate(view["reason"], start=1)),
+        help="Why each proposal (numbered as in the table): the objective that drives it and "
+        "the chance that it beats the best value so far of each objective.",
+    )
+    st.download_button(
+        "Download (not stored yet: no membrane ids)",
+        csv_text(view),
+        "proposals.csv",
+        key="plan_download",
+    )
+    if st.button("Accept as a pending batch", key="plan_accept", type="primary"):
         with user_errors():
             stored = store_proposals(spec, ctx.store, proposals)
             st.session_state["proposals"] = None
+            st.session_state["accepted"] = stored
             done(f"Batch {stored['batch'].iloc[0]} stored: " + ", ".join(stored["membrane"]))
+
+
+def _accepted(spec: Campaign) -> None:
+    """The batch accepted last, with its membrane ids, to download for the lab."""
+    stored: pd.DataFrame | None = st.session_state.get("accepted")
+    if stored is None or stored.empty:
+        return
+    batch = int(stored["batch"].iloc[0])
+    view = proposal_view(spec, stored)
+    with st.expander(f"Batch {batch}, accepted: membrane ids for the lab", expanded=False):
+        st.dataframe(view, hide_index=True)
+        st.download_button(
+            f"Download batch {batch} (CSV with membrane ids)",
+            csv_text(view),
+            f"{spec.name}-batch-{batch}.csv",
+            key="plan_download_batch",
+        )

@@ -1,0 +1,105 @@
+"""How campaign data is shown to people: each property in its display unit (mS/cm for
+conductivity unless the campaign chooses another, ``Campaign.display_unit``), three significant
+digits (``units.significant``), the short names a lab uses (``t+``, ``Li|Li life``), units in
+every header, formulations in one line.
+
+Stored values stay in canonical units (S/cm, h); only views, downloads and printed tables go
+through here, so the CLI, the app and the CSVs they write agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from formulate.spec.campaign import Campaign
+from formulate.spec.space import is_missing
+from formulate.units import round_significant, significant
+
+
+def header(campaign: Campaign, prop: str, short: bool = True) -> str:
+    """A column header with the display unit: ``conductivity [mS/cm]``, or with ``short``
+    False the importable ``ionic_conductivity [mS/cm]``."""
+    unit = campaign.display_unit(prop)
+    name = campaign.label(prop) if short else prop
+    return f"{name} [{unit}]" if unit else name
+
+
+def measured(campaign: Campaign, table: pd.DataFrame, prop: str) -> pd.Series:
+    """The values of ``prop`` as people read them: display unit, three significant digits,
+    ``>=`` before a lower bound (a cell still running), "" where missing."""
+    if prop not in table:
+        return pd.Series("", index=table.index, dtype=object)
+    values = campaign.to_display(prop, pd.to_numeric(table[prop], errors="coerce"))
+    flag = table.get(f"{prop}_censored", pd.Series(False, index=table.index))
+    text = [
+        "" if np.isnan(v) else (">=" if f is True else "") + significant(v)
+        for v, f in zip(values, flag, strict=True)
+    ]
+    return pd.Series(text, index=table.index, dtype=object)
+
+
+def outcomes(campaign: Campaign, frame: pd.DataFrame) -> pd.DataFrame:
+    """Each objective of ``frame`` (canonical columns) as :func:`measured` text under its
+    header with the display unit (``conductivity [mS/cm]``)."""
+    return pd.DataFrame(
+        {
+            header(campaign, o.property): measured(campaign, frame, o.property)
+            for o in campaign.objectives
+        },
+        index=frame.index,
+    )
+
+
+def numbers(campaign: Campaign, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with numeric formulation values to three significant digits and batch numbers
+    whole (no ``1.0``, no ``0.50250000001``)."""
+    out = frame.copy()
+    for name in campaign.space.numeric_names():
+        if name in out:
+            out[name] = round_significant(pd.to_numeric(out[name], errors="coerce"))
+    if "batch" in out:
+        out["batch"] = pd.to_numeric(out["batch"], errors="coerce").round().astype("Int64")
+    return out
+
+
+def formulation(campaign: Campaign, rec: Mapping[str, object]) -> str:
+    """A formulation in one line: levels as written, numbers with name and unit
+    (``cluster_chain, filler_wt_pct 2.5 wt%, PEO, THF_DCM, thf_fraction 0.5 v/v``); inactive
+    variables left out."""
+    parts = []
+    for name, var in campaign.space.variables.items():
+        value = rec.get(name)
+        if is_missing(value):
+            continue
+        if name in campaign.space.categorical_names():
+            parts.append(str(value))
+        else:
+            parts.append(f"{name} {significant(value)} {var.unit}".rstrip())
+    return ", ".join(parts)
+
+
+def interval(campaign: Campaign, rec: Mapping[str, object], prop: str) -> str:
+    """``0.41 [0.2, 0.8]``: a prediction of ``prop`` and its 95% interval in the display unit;
+    "" when the row has none."""
+    if is_missing(rec.get(f"{prop}_mean")):
+        return ""
+    mean, low, high = campaign.to_display(
+        prop, [rec[f"{prop}_mean"], rec[f"{prop}_lower"], rec[f"{prop}_upper"]]
+    )
+    return f"{significant(mean)} [{significant(low)}, {significant(high)}]"
+
+
+def predicted(campaign: Campaign, rec: Mapping[str, object], prop: str) -> str:
+    """``conductivity 0.41 [0.2, 0.8] mS/cm``; "" when the row has no prediction."""
+    text = interval(campaign, rec, prop)
+    unit = campaign.display_unit(prop)
+    return f"{campaign.label(prop)} {text} {unit}".rstrip() if text else ""
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """A frame as CSV without float noise (``4.5e-05``, not ``4.4999999999999996e-05``): ten
+    significant digits keep every measured figure and drop the binary rounding."""
+    return frame.to_csv(index=False, float_format="%.10g")
