@@ -135,9 +135,15 @@ def test_lab_measure_writes_emulated_results(
     assert "emulated" in text and "ionic_conductivity [S/cm]" in text
 
 
-def test_demo_runs_the_paper_campaign(workdir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_demo_runs_the_paper_campaign(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from formulate.cli import common
+
+    monkeypatch.setattr(common.out, "width", 80)
     code, out, _ = run(capsys, "demo")
     assert code == 0
+    assert max(len(line) for line in out.splitlines()) <= 80 and "…" not in out  # readable
     assert "3 membranes (0 pending, 0 made, 3 measured, 0 failed)" in out
     assert "EMULATED" in out and "CPCSE" in out
     assert (workdir / "demo-output" / "campaigns" / "cheng2023" / "formulate.db").is_file()

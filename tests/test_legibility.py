@@ -109,8 +109,10 @@ def _cli(capsys: pytest.CaptureFixture[str], *args: str) -> str:
 
 @pytest.fixture
 def paper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    from formulate.cli.common import out
+
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setattr(out, "width", 80)  # a terminal of 80 columns
     init_campaign("paper", "cheng2023", tmp_path / "campaigns")
     return "paper"
 

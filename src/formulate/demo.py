@@ -35,7 +35,7 @@ def run_demo(folder: Path, console: Console) -> Path:
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("*.db*"))
     spec = load_campaign(target)
     store = open_store(spec)
-    console.rule(Text(f"formulate demo: {spec.title}", style="bold"))
+    console.rule(Text(f"formulate demo: {spec.name}", style="bold"))
     console.print("\n".join(spec.describe()), markup=False)
     table = campaign_table(spec, store)
     counts = status_counts(table)
@@ -45,20 +45,22 @@ def run_demo(folder: Path, console: Console) -> Path:
         + ")",
         markup=False,
     )
-    paper = pd.concat(
+    paper = display.compact(spec, table, ("membrane",))
+    paper.insert(
+        paper.columns.get_loc("formulation"),
+        "at 60 C [mS/cm]",
         [
-            display.numbers(
-                spec, table[["membrane", "provenance", "assumed", *spec.space.names()]]
-            ),
-            display.outcomes(spec, table),
+            significant(v)
+            for v in spec.to_display("ionic_conductivity", table["ionic_conductivity@60C"])
         ],
-        axis=1,
     )
-    paper["conductivity@60C [mS/cm]"] = [
-        significant(v)
-        for v in spec.to_display("ionic_conductivity", table["ionic_conductivity@60C"])
-    ]
-    console.print(frame_table(paper, "The paper's membranes (stated; >= a cell still running)"))
+    console.print(
+        frame_table(
+            paper,
+            "The paper's membranes (stated; THF fraction and EO:Li assumed; >= a cell still "
+            "running)",
+        )
+    )
     console.print(frame_table(objective_view(spec, table), "Objectives"))
     sweep = pd.DataFrame(
         [
@@ -92,7 +94,7 @@ def run_demo(folder: Path, console: Console) -> Path:
             "(EMULATED, noise off; not the paper's numbers)",
         )
     )
-    console.rule("Closed loop: 3 batches of 4 proposed by qLogNEHVI, measured by the VIRTUAL lab")
+    console.rule("Closed loop: 3 x 4 by qLogNEHVI, measured by the VIRTUAL lab")
     lab = VirtualLab(seed=0, fillers=spec.space.levels("filler"))
     request = Request(batch_size=4, strategy=spec.strategy.acquisition, seed=spec.strategy.seed)
     with console.status("proposing and measuring (emulated)..."):

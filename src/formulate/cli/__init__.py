@@ -326,9 +326,14 @@ def diagnose(
         scores = json.loads(found.scores.to_json(orient="records"))
         out.print_json(json.dumps({"scores": scores, "skipped": skipped}))
         return
-    print_frame(found.scores, "Leave-one-out (model scale: log10 S/cm, logit t+, log10 h)")
+    from formulate.report.insights import cv_warnings
+
+    shown = found.scores.assign(objective=found.scores["objective"].map(spec.label))
+    print_frame(shown, "Leave-one-out (model scale: log10 S/cm, logit t+, log10 h)")
     for problem in found.skipped:
         out.print(f"{problem.where}: {problem.what}")
+    for warning in cv_warnings(spec, found.scores):
+        out.print(f"Warning: {warning}")
     if found.predictions:
         path = parity_plot(found.predictions, plot or spec.folder / "diagnostics" / "parity.png")
         out.print(f"Parity plot: {path}")

@@ -53,6 +53,17 @@ def outcomes(campaign: Campaign, frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def compact(campaign: Campaign, frame: pd.DataFrame, keep: tuple[str, ...]) -> pd.DataFrame:
+    """Membranes for an 80-column terminal: the ``keep`` columns, each objective as people read
+    it, then the formulation as one line of text (a table cell that wraps)."""
+    out = pd.concat(
+        [numbers(campaign, frame[[c for c in keep if c in frame]]), outcomes(campaign, frame)],
+        axis=1,
+    )
+    out["formulation"] = [formulation(campaign, r) for r in frame.to_dict("records")]
+    return out
+
+
 def numbers(campaign: Campaign, frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with numeric formulation values to three significant digits and batch numbers
     whole (no ``1.0``, no ``0.50250000001``)."""

@@ -138,12 +138,7 @@ def run_tables(spec: Campaign, result: RunResult) -> list[Table]:
         hist[display.header(spec, o.property)] = spec.to_display(
             o.property, hist.pop(f"best {o.property}")
         )
-    keep = [
-        c for c in ("membrane", "batch", "provenance", *spec.space.names()) if c in result.pareto
-    ]
-    pareto = pd.concat(
-        [display.numbers(spec, result.pareto[keep]), display.outcomes(spec, result.pareto)], axis=1
-    )
+    pareto = display.compact(spec, result.pareto, ("membrane", "batch"))
     return [
         frame_table(hist, "Progress after each batch (best so far; hypervolume on model scale)"),
         frame_table(pareto, "Pareto set"),
