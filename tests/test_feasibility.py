@@ -53,3 +53,18 @@ def test_the_classifier_finds_where_films_fail(campaign: Campaign) -> None:
     )
     safe = pd.DataFrame([formulation()])
     assert probability_of_forming(model, safe)[0] > probability_of_forming(model, risky).max()
+
+
+def test_one_logged_failure_is_heard_and_the_prior_holds_elsewhere(campaign: Campaign) -> None:
+    """A film a person marks failed makes its own formulation unlikely at once (not put down
+    to noise), its neighbours less likely, and leaves far-away formulations near the stated
+    prior of 80%."""
+    formed = pd.DataFrame(campaign.space.sample(14, seed=11)).assign(status="measured")
+    failed = formulation(filler="cluster_chain", filler_wt_pct=3.0, eo_li_ratio=7.0)
+    table = pd.concat([formed, pd.DataFrame([{**failed, "status": "failed"}])], ignore_index=True)
+    model = fit_film_model(campaign, table, "gp-physics")
+    near = {**failed, "eo_li_ratio": 7.6, "filler_wt_pct": 3.5}
+    p_failed, p_near = probability_of_forming(model, pd.DataFrame([failed, near]))
+    assert p_failed < 0.2 and p_near < 0.5
+    p_formed = probability_of_forming(model, formed)
+    assert np.median(p_formed) > 0.8

@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 import torch
 from botorch.models import SingleTaskGP
+from botorch.models.utils.gpytorch_modules import get_covar_module_with_dim_scaled_prior
+from gpytorch.kernels import ScaleKernel
 from gpytorch.means import ConstantMean
 
 from formulate.model.cache import Memory, cache_key, load_state, save_state
@@ -109,12 +111,26 @@ def _restored(model: SingleTaskGP, state: dict | None) -> bool:
 
 
 def _classifier(X: torch.Tensor, y: np.ndarray) -> SingleTaskGP:
-    """The exact GP on log-odds targets with their fixed noise, its mean fixed at the prior."""
+    """The exact GP on log-odds targets with their fixed noise, all in log-odds units: no
+    outcome standardization (it would move the prior mean and the noise off that scale), the
+    mean fixed at the prior's log-odds and the kernel's variance fixed at ``TARGET**2`` (the
+    log-odds may swing from "forms" to "fails" anywhere in the space; only the length-scales,
+    how far a failure speaks for its neighbours, are fitted)."""
     Y = torch.as_tensor(y, dtype=torch.float64, device=X.device).unsqueeze(-1)
     prior = ConstantMean().to(X)
     prior.constant.data.fill_((2 * FORM_PRIOR - 1) * TARGET)  # the prior's log-odds target
     prior.raw_constant.requires_grad_(False)
-    return SingleTaskGP(X, Y, train_Yvar=torch.full_like(Y, NOISE), mean_module=prior)
+    covar = ScaleKernel(get_covar_module_with_dim_scaled_prior(ard_num_dims=X.shape[-1])).to(X)
+    covar.outputscale = TARGET**2
+    covar.raw_outputscale.requires_grad_(False)
+    return SingleTaskGP(
+        X,
+        Y,
+        train_Yvar=torch.full_like(Y, NOISE),
+        mean_module=prior,
+        covar_module=covar,
+        outcome_transform=None,
+    )
 
 
 def probability_of_forming(model: ObjectiveModel, table: pd.DataFrame) -> np.ndarray:
