@@ -14,6 +14,7 @@ from formulate.backtest.metrics import (
     hv_curve,
     hypervolume,
     random_experiments_to,
+    random_median_experiments_to,
     random_top_percent,
     top_percent,
     top_rows,
@@ -54,3 +55,20 @@ def test_hypervolume_of_a_staircase_by_hand() -> None:
     assert hypervolume(Y, ref) == pytest.approx(6.0)
     assert hv_curve(Y, ref).tolist() == pytest.approx([3.0, 5.0, 6.0, 6.0, 6.0])
     assert hypervolume(Y, np.array([5.0, 5.0])) == 0.0
+
+
+@pytest.mark.parametrize(
+    "rows, top, share", [(11, 1, 1.0), (45, 3, 1 / 3), (45, 3, 1.0), (200, 10, 0.5)]
+)
+def test_median_experiments_of_random_sampling_match_a_simulation(
+    rows: int, top: int, share: float
+) -> None:
+    rng = np.random.default_rng(0)
+    need = math.ceil(share * top - 1e-12)
+    draws = [
+        int(np.nonzero(np.cumsum(rng.permutation(rows) < top) >= need)[0][0]) + 1
+        for _ in range(4000)
+    ]
+    simulated = float(np.quantile(draws, 0.5, method="inverted_cdf"))
+    assert random_median_experiments_to(share, rows, top) == pytest.approx(simulated, abs=1)
+    assert random_median_experiments_to(1.0, 11, 1) == 6  # uniform on 1..11

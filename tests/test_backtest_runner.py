@@ -59,6 +59,35 @@ def test_pool_backtest_finds_the_top_faster_than_random(pool, tmp_path: Path) ->
     assert "| qlognei |" in paths["summary.md"].read_text()
 
 
+def test_random_is_its_own_yardstick_af_and_ef_are_one(pool, tmp_path: Path) -> None:
+    """AF and EF use one estimator on both sides (medians for AF, means for EF), and the random
+    side is the backtest's own random runs: random's AF and EF are 1 by construction, and a
+    strategy's AF is measured against what random did in the same backtest."""
+    csv, folder = pool
+    settings = Settings(
+        kind="pool",
+        campaign=str(folder / "one.toml"),
+        pool=str(csv),
+        strategies=("random", "sobol"),
+        seeds=20,
+        initial=4,
+        batch_size=2,
+        budget=16,
+    )
+    table = Report(run_backtest(prepare(settings, tmp_path / "out"), workers=1)).summary()
+    table = table.set_index("strategy")
+    assert table.loc["random", "AF (top 5%)"] == "1.00"
+    assert table.loc["random", "EF at 16"] == "1.00"
+    n_random = float(table.loc["random", "n to top 5%"].split()[0])
+    sobol = table.loc["sobol", "n to top 5%"]
+    expected = (  # a median that never reached the target gives a bound
+        f"<{n_random / 16:.2f}"
+        if sobol.startswith(">")
+        else f"{n_random / float(sobol.split()[0]):.2f}"
+    )
+    assert table.loc["sobol", "AF (top 5%)"] == expected
+
+
 def test_two_objective_pool_reaches_full_hypervolume_when_all_rows_are_revealed(
     pool, tmp_path: Path
 ) -> None:

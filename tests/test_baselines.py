@@ -119,3 +119,43 @@ def test_optuna_study_holds_failed_films_as_failed_trials(campaign: Campaign) ->
     # values are sign-adjusted model-scale objectives (log10 conductivity first), all maximized
     best = max(t.values[0] for t in study.trials if t.values)
     assert best == pytest.approx(np.log10(complete["ionic_conductivity"].max()))
+
+
+def _scattered_pool(campaign: Campaign) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A pool whose rows are scattered (no two differ in one factor only), and what has been
+    revealed of it: its first 6 rows, measured by the realistic generator."""
+    from formulate.plan.pool import candidate_pool
+
+    pool = candidate_pool(campaign.space, 64, seed=4).sample(frac=1.0, random_state=1)
+    pool = pool.reset_index(drop=True)
+    seen = realistic_campaign(campaign, Realistic(membranes=14, seed=2)).query(
+        "status == 'measured'"
+    )
+    return pool, seen
+
+
+def test_sobol_on_a_pool_fills_it_from_its_own_rows(campaign: Campaign) -> None:
+    from formulate.plan.pool import unit_matrix
+
+    pool, seen = _scattered_pool(campaign)
+    picked = pick("sobol", campaign, seen, 8, seed=0, candidates=pool)
+    assert picked.index.is_unique and set(picked.index) <= set(pool.index)  # never a row twice
+    again = pick("sobol", campaign, seen.iloc[:-1], 8, seed=0, candidates=pool)
+    assert not again.index.equals(picked.index)  # the sequence goes on as rows are revealed
+    rand = pick("random", campaign, seen, 8, seed=0, candidates=pool)
+    P, R = unit_matrix(campaign.space, picked), unit_matrix(campaign.space, rand)
+    gap = lambda M: np.min(np.linalg.norm(M[:, None] - M[None], axis=2) + 9 * np.eye(len(M)))  # noqa: E731
+    assert gap(P) > gap(R)  # spread out, not clumped
+
+
+def test_ofat_on_a_scattered_pool_moves_one_factor_or_says_it_cannot(campaign: Campaign) -> None:
+    pool, seen = _scattered_pool(campaign)
+    runs = [pick("ofat", campaign, seen, 4, seed=s, candidates=pool) for s in (0, 1)]
+    for out in runs:
+        assert out["reason"].str.contains("from the best so far").all(), out["reason"].tolist()
+        assert out.index.is_unique
+    assert runs[0].index.tolist() == runs[1].index.tolist()  # no random choice while moves last
+    assert (
+        runs[0].index.tolist()
+        != pick("random", campaign, seen, 4, seed=0, candidates=pool).index.tolist()
+    )

@@ -14,10 +14,14 @@ Definitions (Liang et al., npj Comput. Mater. 7, 188 (2021), for Top%, EF and AF
   first n experiments. The random baseline is the exact expectation of uniform sampling
   without replacement: Top%(n) = n / N, and it needs on average j (N + 1) / (M + 1)
   experiments to find j of M top rows.
-* **EF(n)** = Top%(n) / Top%_random(n); **AF** = experiments random needs to reach a target /
-  experiments the strategy needs (medians over seeds). Pools use the target "one top-5% row";
-  the emulator, which has no finite set of rows, uses "95% of the reference hypervolume"
-  (one objective: the reference set's top 5%) and the simulated ``random`` strategy.
+* **EF(n)** = Top%(n) / Top%_random(n) (means over seeds on both sides); **AF** = experiments
+  random needs to reach a target / experiments the strategy needs (medians over seeds on both
+  sides). One estimator on both sides, so the ``random`` strategy's own EF and AF are 1: the
+  random side is the backtest's own ``random`` runs when it has them, else the exact law of
+  uniform sampling without replacement (mean n / N for Top%, the median of the negative
+  hypergeometric for AF). Pools use the target "one top-5% row"; the emulator, which has no
+  finite set of rows, uses "80% of the reference hypervolume" (one objective: the reference
+  set's top 5%) and needs the ``random`` strategy's runs.
 """
 
 from __future__ import annotations
@@ -93,6 +97,21 @@ def random_experiments_to(share: float, rows: int, top: int) -> float:
     ``top`` rows among ``rows`` (the negative hypergeometric mean j (N + 1) / (M + 1))."""
     j = max(1, math.ceil(share * top - 1e-12))
     return j * (rows + 1) / (top + 1)
+
+
+def random_median_experiments_to(share: float, rows: int, top: int) -> float:
+    """The median number of experiments uniform random sampling without replacement needs to
+    find ceil(share * top) of the ``top`` rows among ``rows``: the smallest n with
+    P(X_n >= j) >= 1/2, X_n hypergeometric (what the median over seeds of ``random`` runs
+    estimates)."""
+    j = max(1, math.ceil(share * top - 1e-12))
+    total = math.comb(rows, 0)
+    for n in range(j, rows + 1):
+        total = math.comb(rows, n)
+        below = sum(math.comb(top, k) * math.comb(rows - top, n - k) for k in range(j))
+        if 2 * (total - below) >= total:
+            return float(n)
+    return math.inf
 
 
 def acceleration_factor(n_random: float, n_strategy: float) -> float:

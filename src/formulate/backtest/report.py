@@ -16,7 +16,7 @@ from formulate.backtest.metrics import (
     experiments_to,
     hv_curve,
     hypervolume,
-    random_experiments_to,
+    random_median_experiments_to,
     random_top_percent,
     score_matrix,
     top_percent,
@@ -82,7 +82,8 @@ class Report:
         curves = self.curves() if curves is None else curves
         budget = int(curves["experiment"].max())
         rows = []
-        n_random_emulated = self._emulated_random_n(curves)
+        n_random_runs = self._random_runs_n(curves)
+        random_final = self._random_final(curves, budget)
         for strategy in self.settings.strategies:
             c = curves[curves["strategy"] == strategy]
             if c.empty:
@@ -97,13 +98,17 @@ class Report:
                 top5 = len(self.tops[0.05])
                 final = np.array([g["top5% found"].iloc[-1] for g in per_seed])
                 row[f"Top5% found at {budget}"] = f"{np.median(final):.2f}"
-                ef = final / random_top_percent(budget, rows_n)
-                row[f"EF at {budget}"] = f"{np.median(ef):.2f}"
-                n_random = random_experiments_to(1 / top5, rows_n, top5)
+                expected = random_final if random_final else random_top_percent(budget, rows_n)
+                row[f"EF at {budget}"] = f"{final.mean() / float(expected):.2f}"
+                n_random = (
+                    n_random_runs
+                    if n_random_runs is not None
+                    else random_median_experiments_to(1 / top5, rows_n, top5)
+                )
                 row["AF (top 5%)"] = _af_text(n_random, _median(n_target), budget)
-            elif n_random_emulated is not None:
+            elif n_random_runs is not None:
                 target = "top 5%" if not self.multi else f"{HV_TARGETS[0]:.0%} HV"
-                row[f"AF ({target})"] = _af_text(n_random_emulated, _median(n_target), budget)
+                row[f"AF ({target})"] = _af_text(n_random_runs, _median(n_target), budget)
                 if self.multi:
                     final = np.median([g["hypervolume fraction"].iloc[-1] for g in per_seed])
                     rnd = curves[
@@ -150,11 +155,21 @@ class Report:
         key = "n to top 5%" if "n to top 5%" in targets else f"n to {HV_TARGETS[0]:.0%} HV"
         return targets[key]
 
-    def _emulated_random_n(self, curves: pd.DataFrame) -> float | None:
-        if self.is_pool or "random" not in set(curves["strategy"]):
+    def _random_runs_n(self, curves: pd.DataFrame) -> float | None:
+        """Median experiments the backtest's own ``random`` runs needed to reach the target
+        (None without such runs): the random side of AF, estimated as the strategies' side."""
+        if "random" not in set(curves["strategy"]):
             return None
         c = curves[curves["strategy"] == "random"]
         return _median(self._target_n([g.sort_values("experiment") for _, g in c.groupby("seed")]))
+
+    def _random_final(self, curves: pd.DataFrame, budget: int) -> float | None:
+        """Mean top-5% share the ``random`` runs found by the budget (a pool; None without
+        such runs): the random side of EF, a mean like the strategies' side."""
+        if not self.is_pool or "random" not in set(curves["strategy"]):
+            return None
+        c = curves[(curves["strategy"] == "random") & (curves["experiment"] == budget)]
+        return float(c["top5% found"].mean())
 
     def write(self) -> dict[str, Path]:
         """summary.csv, summary.md, curves.csv and backtest.png in the folder."""

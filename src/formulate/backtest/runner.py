@@ -51,12 +51,16 @@ StepHook = Callable[[str, int, int], None]
 # --- one run -------------------------------------------------------------------------------
 
 
+INITIAL_REASON = "initial rows (random, the same for every strategy of a seed)"
+
+
 def run_one(
     settings: Settings, strategy: str, seed: int, hook: StepHook | None = None
 ) -> pd.DataFrame:
     """One strategy, one seed: the trace of its experiments in order (``experiment`` 1..,
     ``step`` 0 for the initial rows, the formulation, the outcomes it saw, ``true_<objective>``
-    for scoring, ``row`` for a pool, ``wall_s`` of the step's proposal)."""
+    for scoring, ``row`` for a pool, ``wall_s`` of the step's proposal, the proposal's
+    ``reason`` and whether the warm-up rule chose it)."""
     campaign, oracle = oracle_for(settings)
     budget = settings.budget
     if isinstance(oracle, PoolOracle):
@@ -108,6 +112,8 @@ def _reveal(
     wall: float,
 ) -> pd.DataFrame:
     names = campaign.space.names()
+    reason = batch["reason"].to_numpy() if "reason" in batch else INITIAL_REASON
+    warm_up = batch["warm_up"].to_numpy() if "warm_up" in batch else False
     batch = batch[names].copy()
     seen = oracle.measure(batch, seed)
     truth = oracle.truth(batch)
@@ -117,6 +123,8 @@ def _reveal(
     part["row"] = batch.index if isinstance(oracle, PoolOracle) else np.nan
     part["step"] = step
     part["wall_s"] = wall
+    part["reason"] = reason
+    part["warm_up"] = warm_up
     start = len(table)
     part["membrane"] = [f"M{start + i + 1}" for i in range(len(part))]
     part["batch"] = step

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import optuna
 import pandas as pd
+import torch
 
 from formulate.model.surrogates import MIN_POINTS
 from formulate.plan.pool import (
@@ -24,7 +25,9 @@ from formulate.plan.pool import (
     nearest,
     signature,
     snap,
+    sobol_engine,
     sobol_formulations,
+    unit_matrix,
 )
 from formulate.spec.campaign import Campaign
 from formulate.spec.space import Continuous, DesignSpace, Discrete, is_missing
@@ -82,11 +85,34 @@ def _random_pick(ask: Ask) -> pd.DataFrame:
 
 
 def _sobol(ask: Ask) -> pd.DataFrame:
+    """A scrambled Sobol sequence over the space; on a pool, a space-filling pick among its
+    rows (see :func:`spread`), never a row twice."""
     space, candidates = ask.campaign.space, ask.candidates
-    points = sobol_formulations(space, ask.n, ask.seed, skip=len(ask.table))
-    out = nearest(space, points, candidates) if candidates is not None else pd.DataFrame(points)
-    out = out.copy()
+    if candidates is not None:
+        return spread(space, ask.table, candidates, ask.n, ask.seed)
+    out = pd.DataFrame(sobol_formulations(space, ask.n, ask.seed, skip=len(ask.table)))
     out["reason"] = "Sobol baseline (space-filling, no model)"
+    return out
+
+
+def spread(
+    space: DesignSpace, table: pd.DataFrame, candidates: pd.DataFrame, n: int, seed: int
+) -> pd.DataFrame:
+    """``n`` rows of ``candidates`` spread over the pool the way a Sobol sequence spreads over a
+    cube: the sequence (continued past the ``len(table)`` points already used) is read in the
+    pool's own ranks (each column of its unit-cube matrix as percentiles), and each point takes
+    the nearest row not picked yet. Dense parts of the pool get more rows, none twice. Rows keep
+    their index."""
+    U = unit_matrix(space, candidates)
+    ranks = pd.DataFrame(U).rank(pct=True).to_numpy()
+    sequence = sobol_engine(U.shape[1], seed).draw(len(table) + n, dtype=torch.float64)
+    picked: list[int] = []
+    for point in sequence.numpy()[len(table) :][: len(U)]:
+        d = np.linalg.norm(ranks - point, axis=1)
+        d[picked] = np.inf
+        picked.append(int(np.argmin(d)))
+    out = candidates.iloc[picked].copy()
+    out["reason"] = "Sobol baseline on the pool (space-filling over its rows, no model)"
     return out
 
 
@@ -151,60 +177,65 @@ def _ofat(ask: Ask) -> pd.DataFrame:
     made = {signature(r, names) for r in table[names].to_dict("records")}
     picked: list[Formulation] = []
     reasons: list[str] = []
+    if candidates is not None:
+        return _ofat_pool(space, best, candidates, n, seed)
     for fine in (False, True):
         for name in names:
             if not space.is_active(name, best):
                 continue
-            if candidates is not None:
-                options = [
-                    r
-                    for r in candidates[names].to_dict("records")
-                    if _differs_only_in(space, best, r, name)
-                ]
-            else:
-                options = [
-                    complete(space, {**best, name: v}) for v in _factor_values(space, name, fine)
-                ]
-                options = [o for o in options if not space.violated_rules(o)]
-            for option in options:
+            options = [
+                complete(space, {**best, name: v}) for v in _factor_values(space, name, fine)
+            ]
+            for option in [o for o in options if not space.violated_rules(o)]:
                 key = signature(option, names)
                 if key in made or key in {signature(p, names) for p in picked}:
                     continue
                 picked.append(option)
                 reasons.append(f"one-factor-at-a-time: varies {name} around the best so far")
                 if len(picked) == n:
-                    return _ofat_frame(space, picked, reasons, candidates)
-        if candidates is not None:
-            break
-    rest = _random(space, n - len(picked), seed, _left(candidates, picked, names))
-    out = _ofat_frame(space, picked, reasons, candidates)
+                    return _ofat_frame(space, picked, reasons)
+    rest = _random(space, n - len(picked), seed, None)
+    out = _ofat_frame(space, picked, reasons)
     rest["reason"] = "one-factor-at-a-time: every single-factor change tried, random"
     return pd.concat([out, rest])
 
 
-def _left(
-    candidates: pd.DataFrame | None, picked: list[Formulation], names: list[str]
-) -> pd.DataFrame | None:
-    if candidates is None:
-        return None
-    taken = {signature(p, names) for p in picked}
-    keep = [signature(r, names) not in taken for r in candidates[names].to_dict("records")]
-    return candidates[keep]
-
-
-def _ofat_frame(
-    space: DesignSpace,
-    picked: list[Formulation],
-    reasons: list[str],
-    candidates: pd.DataFrame | None,
+def _ofat_pool(
+    space: DesignSpace, best: Formulation, candidates: pd.DataFrame, n: int, seed: int
 ) -> pd.DataFrame:
-    names = space.names()
-    if candidates is not None:
-        keys = [signature(r, names) for r in candidates[names].to_dict("records")]
-        index = [candidates.index[keys.index(signature(p, names))] for p in picked]
-        out = candidates.loc[index].copy()
-    else:
-        out = pd.DataFrame(picked, columns=names)
+    """One-factor moves on a pool: for each factor in turn and each of its values, the
+    unrevealed row nearest (unit cube) to the best so far with that one factor changed, the
+    distance said in the reason (a pool rarely holds the exact change); random, said so, when
+    every move has been made."""
+    U = unit_matrix(space, candidates)
+    picked: list[int] = []
+    reasons: list[str] = []
+    for fine in (False, True):
+        for name in [v for v in space.names() if space.is_active(v, best)]:
+            for value in _factor_values(space, name, fine):
+                target = complete(space, {**best, name: value})
+                if value == best.get(name) or space.violated_rules(target):
+                    continue
+                d = np.linalg.norm(U - unit_matrix(space, pd.DataFrame([target])), axis=1)
+                d[picked] = np.inf
+                if not np.isfinite(d).any():
+                    break
+                picked.append(int(np.argmin(d)))
+                reasons.append(
+                    f"one-factor-at-a-time: {name} -> {value} from the best so far "
+                    f"(nearest pool row, {d[picked[-1]]:.2f} away)"
+                )
+                if len(picked) == n:
+                    return candidates.iloc[picked].assign(reason=reasons)
+    out = candidates.iloc[picked].assign(reason=reasons)
+    left = candidates.drop(index=candidates.index[picked])
+    rest = _random(space, n - len(picked), seed, left)
+    rest["reason"] = "one-factor-at-a-time: no single-factor move left in the pool, random"
+    return pd.concat([out, rest])
+
+
+def _ofat_frame(space: DesignSpace, picked: list[Formulation], reasons: list[str]) -> pd.DataFrame:
+    out = pd.DataFrame(picked, columns=space.names())
     out["reason"] = reasons
     return out
 

@@ -115,14 +115,14 @@ def candidate_pool(space: DesignSpace, size: int = POOL_SIZE, seed: int = 0) -> 
     for i, combo in enumerate(combos):
         active = [n for n in space.numeric_names() if space.is_active(n, combo)]
         if active:
-            unit = _sobol(len(active), seed * 1000 + i).draw(per, dtype=torch.float64).numpy()
+            unit = sobol_engine(len(active), seed * 1000 + i).draw(per, dtype=torch.float64).numpy()
         else:
             unit = np.zeros((1, 0))
         rows += fill(space, combo, unit)
     return pd.DataFrame(rows).drop_duplicates().reset_index(drop=True)
 
 
-def _sobol(dim: int, seed: int) -> SobolEngine:
+def sobol_engine(dim: int, seed: int) -> SobolEngine:
     """A scrambled Sobol sequence over [0, 1]^dim (torch's: scipy.stats costs 64 MB to load)."""
     return SobolEngine(dim, scramble=True, seed=seed)
 
@@ -155,7 +155,7 @@ def sobol_formulations(space: DesignSpace, n: int, seed: int, skip: int = 0) -> 
         ValueError: no feasible point among the first 2^20.
     """
     names = space.names()
-    sampler = _sobol(len(names), seed)
+    sampler = sobol_engine(len(names), seed)
     out: list[Formulation] = []
     seen = 0
     while len(out) < n:
