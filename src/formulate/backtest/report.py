@@ -121,9 +121,10 @@ class Report:
                 hv = np.array([g["hypervolume fraction"].iloc[-1] for g in per_seed])
                 row[f"HV fraction at {budget}"] = _iqr_text(hv)
             for o in self.campaign.objectives:
-                best = np.array([g[f"best {o.property}"].iloc[-1] for g in per_seed], dtype=float)
-                unit = self.campaign.all_properties()[o.property].unit
-                row[f"best {o.property} [{unit or '-'}]"] = _iqr_text(best, "{:.3g}")
+                best = [g[f"best {o.property}"].iloc[-1] for g in per_seed]
+                shown = self.campaign.to_display(o.property, best)  # mS/cm, as a lab reads it
+                unit = self.campaign.display_unit(o.property)
+                row[f"best {o.property} [{unit or '-'}]"] = _iqr_text(shown, "{:.3g}")
             steps = self.traces[(self.traces["strategy"] == strategy) & (self.traces["step"] > 0)]
             walls = steps.drop_duplicates(["seed", "step"])["wall_s"]
             row["steps/s"] = f"{len(walls) / max(walls.sum(), 1e-9):.2f}"
