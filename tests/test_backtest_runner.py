@@ -133,7 +133,35 @@ def test_interrupted_backtest_resumes_only_missing_runs(pool, tmp_path: Path) ->
     pd.testing.assert_frame_equal(pd.read_csv(lost).drop(columns="wall_s"), before)
     assert all(p.stat().st_mtime_ns == t for p, t in kept.items())
     with pytest.raises(FormulateError, match="holds a different backtest"):
-        prepare(Settings(**{**settings.__dict__, "seeds": 3}), tmp_path / "out")
+        prepare(Settings(**{**settings.__dict__, "budget": 8}), tmp_path / "out")
+    with pytest.raises(FormulateError, match="holds a different backtest"):
+        prepare(Settings(**{**settings.__dict__, "seeds": 1}), tmp_path / "out")  # no shrinking
+
+
+def test_a_finished_backtest_grows_by_seeds_and_strategies(pool, tmp_path: Path) -> None:
+    csv, folder = pool
+    first = Settings(
+        kind="pool",
+        campaign=str(folder / "one.toml"),
+        pool=str(csv),
+        strategies=("random",),
+        seeds=2,
+        initial=3,
+        batch_size=2,
+        budget=7,
+    )
+    run_backtest(prepare(first, tmp_path / "out"), workers=1)
+    kept = {p: p.read_bytes() for p in (tmp_path / "out" / "runs").glob("*/*.csv")}
+    grown = prepare(
+        Settings(**{**first.__dict__, "seeds": 3, "strategies": ("sobol",)}), tmp_path / "out"
+    )
+    assert grown.settings.strategies == ("random", "sobol") and grown.settings.seeds == 3
+    assert sorted(grown.missing()) == [("random", 2), ("sobol", 0), ("sobol", 1), ("sobol", 2)]
+    run_backtest(grown, workers=1)
+    assert all(p.read_bytes() == b for p, b in kept.items())  # the old runs stay as they were
+    again = prepare(Settings(**{**first.__dict__, "seeds": 3, "strategies": ()}), tmp_path / "out")
+    assert again.settings.strategies == ("random", "sobol") and again.missing() == []
+    assert main(["show", str(folder / "one.toml")]) == 0  # any campaign TOML, as --spec takes
 
 
 def test_ray_executor_on_a_local_instance(pool, tmp_path: Path) -> None:

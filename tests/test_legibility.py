@@ -196,3 +196,48 @@ def test_a_new_campaign_starts_blank(tmp_path: Path) -> None:
 def test_csv_text_drops_float_noise() -> None:
     frame = pd.DataFrame({"x": [4.4999999999999996e-05, 0.1 + 0.2]})
     assert csv_text(frame).splitlines()[1:] == ["4.5e-05", "0.3"]
+
+
+def test_a_campaign_maps_its_own_column_names(campaign: Campaign) -> None:
+    raw = _raw(campaign.folder)
+    raw["columns"] = {
+        "ionic_conductivity": "Conductivity (measured) (mS/cm)",
+        "transference_number": "Bruce-Vincent t+ (measured)",
+        "eo_li_ratio": "Salt ratio [EO/Li]",
+    }
+    mapped = campaign_from_dict(raw, campaign.folder)
+    text = (
+        "membrane,filler,filler_wt_pct,polymer,solvent,thf_fraction,Salt ratio [EO/Li],"
+        "Conductivity (measured) (mS/cm),Bruce-Vincent t+ (measured)\n"
+        "M1,cluster_chain,2.5,PEO,THF_DCM,0.5,16,0.52,0.62\n"
+    )
+    frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    plan = plan_import(mapped, None, frame, source="past.csv")
+    assert plan.problems == []
+    values = {m.property: m.value for m in plan.measurements}
+    assert values == {"ionic_conductivity": 5.2e-4, "transference_number": 0.62}  # mS/cm read
+    assert plan.membranes[0].formulation["eo_li_ratio"] == 16.0
+    assert any("the campaign's [columns]" in line for line in plan.readings.lines())
+    raw["columns"] = {"nosuch": "X"}
+    with pytest.raises(FormulateError, match="has errors"):
+        campaign_from_dict(raw, campaign.folder)
+
+
+def test_a_pool_with_mapped_columns_backtests(campaign: Campaign, tmp_path: Path) -> None:
+    from formulate.backtest.oracles import load_pool
+    from formulate.lab.plugins import measure_formulations
+
+    raw = _raw(campaign.folder)
+    raw["columns"] = {"ionic_conductivity": "Conductivity (measured) (S/cm)"}
+    raw["objectives"] = [o for o in raw["objectives"] if o["property"] == "ionic_conductivity"]
+    raw.pop("seed_data")
+    mapped = campaign_from_dict(raw, campaign.folder)
+    rows = pd.DataFrame(campaign.space.sample(12, seed=5))
+    rows.insert(0, "membrane", [f"P{i}" for i in range(12)])
+    sigma = measure_formulations(campaign, rows, seed=1, noise=False)["ionic_conductivity [S/cm]"]
+    rows["Conductivity (measured) (S/cm)"] = sigma.to_numpy()
+    rows.to_csv(tmp_path / "past.csv", index=False)
+    pool = load_pool(mapped, tmp_path / "past.csv")
+    formed = sigma.dropna()  # rows whose film failed have no conductivity
+    assert len(pool) == len(formed) > 5
+    assert np.allclose(np.sort(pool["ionic_conductivity"]), np.sort(formed))

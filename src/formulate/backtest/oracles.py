@@ -14,6 +14,7 @@ import pandas as pd
 from formulate.backtest.settings import Settings, backtest_campaign
 from formulate.data import plan_import
 from formulate.data.cells import importable_columns, read_table
+from formulate.data.notation import Readings, headers
 from formulate.errors import FormulateError, Problem
 from formulate.lab.plugins import resolve_lab
 from formulate.lab.virtual import VirtualLab
@@ -118,9 +119,12 @@ class EmulatorOracle:
 def load_pool(campaign: Campaign, path: str | Path) -> pd.DataFrame:
     """A CSV of past experiments, validated like an import (every bad row and column named,
     units parsed), one row per formulation (replicates averaged on the model scale; a value
-    is censored when every replicate is). Columns that are neither variables, objectives
+    is censored when every replicate is). Headers are read as an import reads them (the
+    campaign's ``[columns]``, lab spellings); columns that are neither variables, objectives
     nor import columns are ignored."""
     frame = read_table(path)
+    known = {c for c in frame.columns if c in importable_columns(campaign, [c])}
+    frame.columns = headers(campaign, frame.columns, known, Readings())  # [columns], t+, ...
     frame = frame[importable_columns(campaign, frame.columns)].copy()
     if "membrane" not in frame:
         frame.insert(0, "membrane", [f"row {i + 2}" for i in range(len(frame))])

@@ -166,20 +166,31 @@ def prepare(settings: Settings, folder: Path) -> Backtest:
     """Create (or reopen, when the settings match) a results folder, validating the
     settings and writing the oracle's reference set."""
     campaign, oracle = oracle_for(settings)
-    if not settings.strategies:
-        settings = replace(settings, strategies=default_strategies(campaign))
-    _check(settings, campaign, oracle)
     file = folder / SETTINGS_FILE
-    if file.is_file():
-        stored = load_settings(folder)
-        if stored != settings:
+    stored = load_settings(folder) if file.is_file() else None
+    if not settings.strategies:  # none named: the stored ones, else all that fit
+        strategies = stored.strategies if stored else default_strategies(campaign)
+        settings = replace(settings, strategies=strategies)
+    _check(settings, campaign, oracle)
+    if stored is not None:
+        if _grows(stored, settings):  # more seeds or strategies: the stored runs stay
+            settings = replace(
+                settings,
+                strategies=(
+                    *stored.strategies,
+                    *(s for s in settings.strategies if s not in stored.strategies),
+                ),
+            )
+            _write_atomic(file, json.dumps(asdict(settings), indent=2))
+        elif stored != settings:
             raise FormulateError(
                 f"{folder} holds a different backtest",
                 [
                     Problem(
                         str(file),
                         f"stored: {stored.describe()}",
-                        "use another output folder (-o), or the same settings to resume",
+                        "use another output folder (-o); the same settings resume it, more "
+                        "--seeds or more --strategy grow it",
                     )
                 ],
             )
@@ -188,6 +199,14 @@ def prepare(settings: Settings, folder: Path) -> Backtest:
         _write_atomic(file, json.dumps(asdict(settings), indent=2))
         _write_atomic(folder / REFERENCE_FILE, oracle.reference().to_csv(index=False))
     return Backtest(folder, settings)
+
+
+def _grows(stored: Settings, settings: Settings) -> bool:
+    """Whether ``settings`` are ``stored`` with more seeds and/or more strategies, the rest
+    the same (the seeds of a run depend only on its number, so old runs stay valid)."""
+    same = replace(settings, seeds=stored.seeds, strategies=stored.strategies) == stored
+    more = settings.seeds > stored.seeds or not set(settings.strategies) <= set(stored.strategies)
+    return same and more and settings.seeds >= stored.seeds
 
 
 def _check(settings: Settings, campaign: Campaign, oracle: PoolOracle | EmulatorOracle) -> None:

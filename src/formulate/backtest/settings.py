@@ -4,12 +4,11 @@ stored as ``DIR/backtest.json`` so that a folder can be resumed or reported on."
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from formulate.errors import FormulateError, Problem
-from formulate.spec.campaign import Campaign, campaign_from_dict, load_campaign
+from formulate.spec.campaign import Campaign, load_campaign
 from formulate.spec.strategies import strategies_for
 
 KINDS = ("pool", "emulator")
@@ -59,17 +58,7 @@ class Settings:
 
 def backtest_campaign(settings: Settings) -> Campaign:
     """The campaign with only the scored objectives (in the requested order)."""
-    path = Path(settings.campaign)
-    if path.suffix == ".toml" and path.is_file():
-        try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as err:
-            raise FormulateError(
-                f"{path} is not valid TOML", [Problem(str(path), str(err))]
-            ) from None
-        campaign = campaign_from_dict(raw, path.parent, source=str(path))
-    else:
-        campaign = load_campaign(path)
+    campaign = load_campaign(settings.campaign)
     if not settings.objectives:
         return campaign
     known = {o.property: o for o in campaign.objectives}

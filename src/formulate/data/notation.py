@@ -19,7 +19,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from formulate.spec.campaign import Campaign
+from formulate.spec.properties import Property
 from formulate.spec.space import DesignSpace
+from formulate.units import convert
 
 _SEPARATORS = re.compile(r"[\s_\-/]+")
 _HEADER = re.compile(r"^(?P<name>.*?)\s*(?:[\[(](?P<unit>[^\])]*)[\])])?\s*$")
@@ -58,13 +60,20 @@ def _header_aliases(campaign: Campaign) -> dict[str, str]:
 def headers(
     campaign: Campaign, columns: Iterable[str], known: set[str], readings: Readings
 ) -> list[str]:
-    """``columns`` with each lab spelling replaced by the column formulate reads (``known``:
+    """``columns`` with each header the campaign maps under ``[columns]``, and each lab
+    spelling, replaced by the column formulate reads (``known``:
     the names already right, kept as written); a column read differently goes in
     ``readings``. A name taken twice is left as written (the import then names it)."""
     aliases = _header_aliases(campaign)
     props = campaign.all_properties()
-    out, taken = [], set(columns) & known
+    mapped = {header: name for name, header in campaign.columns.items()}
+    out, taken = [], (set(columns) & known) | set(mapped.values())
     for col in columns:
+        if col in mapped:  # the campaign's own [columns] mapping comes first
+            new = _with_unit(mapped[col], col, props)
+            readings[f"column '{col}' read as {new} (the campaign's [columns])"] += 1
+            out.append(new)
+            continue
         m = _HEADER.match(col)
         target = aliases.get(key(m["name"])) if m and col not in known else None
         if target is None:
@@ -79,6 +88,20 @@ def headers(
         readings[f"column '{col}' read as {new}"] += 1
         out.append(new)
     return out
+
+
+def _with_unit(name: str, header: str, props: Mapping[str, Property]) -> str:
+    """``name`` with the unit a mapped ``header`` ends with (``... (mS/cm)``) when it is a unit
+    of that property, so the values are converted; else ``name`` alone."""
+    m = _HEADER.match(header)
+    unit = (m["unit"] or "").strip() if m else ""
+    if name not in props or not unit or not props[name].unit:
+        return name
+    try:
+        convert(1.0, unit, props[name].unit)
+    except ValueError:
+        return name
+    return f"{name} [{unit}]"
 
 
 def read_formulation(

@@ -92,6 +92,10 @@ class Campaign(_Frozen):
     outcome_constraints: tuple[OutcomeConstraint, ...] = ()
     properties: dict[str, Property] = Field(default_factory=dict)
     display_units: dict[str, str] = Field(default_factory=dict)
+    columns: dict[str, str] = Field(default_factory=dict)
+    """``[columns]``: a variable or property named here as its column is headed in the lab's
+    tables (``ionic_conductivity = "Conductivity (measured) (S/cm)"``); imports and pools read
+    that header as the name."""
     strategy: Strategy = Strategy()
     seed_data: tuple[SeedFile, ...] = ()
     store: StoreSettings = StoreSettings()
@@ -129,6 +133,11 @@ class Campaign(_Frozen):
                     _unknown_property(f"outcome_constraints[{i}].property", con.property, known)
                 )
         problems += self._display_unit_problems(known)
+        problems += [
+            Problem(f"columns.{name}", "neither a variable nor a property", "name one of them")
+            for name in self.columns
+            if name not in known and name not in self.space.variables
+        ]
         for i, seed in enumerate(self.seed_data):
             if not (self.folder / seed.file).is_file():
                 problems.append(
@@ -252,9 +261,15 @@ def campaign_dir(ref: str | Path, root: Path | None = None) -> Path:
 
 
 def load_campaign(ref: str | Path, root: Path | None = None) -> Campaign:
-    """Read and validate ``campaign.toml``; raise :class:`FormulateError` listing every problem."""
-    folder = campaign_dir(ref, root)
-    file = folder / CAMPAIGN_FILE
+    """Read and validate a campaign: a folder with ``campaign.toml``, a name under
+    ``campaigns/``, or any ``.toml`` campaign file (a pool's ``past.toml``); raise
+    :class:`FormulateError` listing every problem."""
+    path = Path(ref)
+    if path.suffix == ".toml" and path.is_file():
+        folder, file = path.parent, path
+    else:
+        folder = campaign_dir(ref, root)
+        file = folder / CAMPAIGN_FILE
     try:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as err:
