@@ -78,6 +78,10 @@ def test_random_is_its_own_yardstick_af_and_ef_are_one(pool, tmp_path: Path) -> 
     table = table.set_index("strategy")
     assert table.loc["random", "AF (top 5%)"] == "1.00"
     assert table.loc["random", "EF at 16"] == "1.00"
+    for col in ("n to 50% of top 5%", "n to 80% of top 1%", "Top1% found at 16"):
+        assert col in table  # shares of the top rows, quartiles of the share found
+    median, most = (float(v) for v in table.loc["sobol", "s per proposal (median, max)"].split(","))
+    assert 0 < median <= most
     n_random = float(table.loc["random", "n to top 5%"].split()[0])
     sobol = table.loc["sobol", "n to top 5%"]
     expected = (  # a median that never reached the target gives a bound

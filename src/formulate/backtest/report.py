@@ -96,8 +96,13 @@ class Report:
             if self.is_pool:
                 rows_n = len(self.reference)
                 top5 = len(self.tops[0.05])
+                for p in TOP:  # how far each strategy gets into the pool's best rows
+                    for share in SHARES:
+                        n = [experiments_to(g[f"top{p:.0%} found"], share) for g in per_seed]
+                        row[f"n to {share:.0%} of top {p:.0%}"] = _median_text(n, budget)
+                    found = np.array([g[f"top{p:.0%} found"].iloc[-1] for g in per_seed])
+                    row[f"Top{p:.0%} found at {budget}"] = _iqr_text(found)
                 final = np.array([g["top5% found"].iloc[-1] for g in per_seed])
-                row[f"Top5% found at {budget}"] = f"{np.median(final):.2f}"
                 expected = random_final if random_final else random_top_percent(budget, rows_n)
                 row[f"EF at {budget}"] = f"{final.mean() / float(expected):.2f}"
                 n_random = (
@@ -127,7 +132,9 @@ class Report:
                 row[f"best {o.property} [{unit or '-'}]"] = _iqr_text(shown, "{:.3g}")
             steps = self.traces[(self.traces["strategy"] == strategy) & (self.traces["step"] > 0)]
             walls = steps.drop_duplicates(["seed", "step"])["wall_s"]
-            row["steps/s"] = f"{len(walls) / max(walls.sum(), 1e-9):.2f}"
+            row["s per proposal (median, max)"] = (
+                f"{walls.median():.2g}, {walls.max():.2g}" if len(walls) else ""
+            )
             rows.append(row)
         return pd.DataFrame(rows)
 
@@ -255,6 +262,10 @@ class Report:
         fig.savefig(path, dpi=110)
         plt.close(fig)
         return path
+
+
+SHARES = (0.5, 0.8)
+"""Shares of the pool's top rows whose experiments-to-find are reported."""
 
 
 def _median(values: list[float]) -> float:
