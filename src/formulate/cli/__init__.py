@@ -81,8 +81,25 @@ def init(
         ),
     ] = BLANK_TEMPLATE,
     folder: Annotated[Path, typer.Option("--dir", help="where campaigns live")] = Path("campaigns"),
+    from_csv: Annotated[
+        Path | None,
+        typer.Option("--from-csv", help="infer the variables from this table of past experiments"),
+    ] = None,
+    objective: Annotated[
+        list[str] | None, typer.Option(help="with --from-csv: a column to maximize (repeat)")
+    ] = None,
+    minimize: Annotated[
+        list[str] | None, typer.Option(help="with --from-csv: a column to minimize (repeat)")
+    ] = None,
 ) -> None:
     """Create a campaign folder (default: blank, no data; edit its campaign.toml)."""
+    if from_csv is not None:
+        from formulate.data.infer import infer_campaign
+
+        spec = infer_campaign(name, from_csv, objective or [], minimize or [], folder)
+        out.print(f"Inferred campaign {spec.name} in {spec.folder} from {from_csv}: check it.")
+        out.print("\n".join(spec.describe()))
+        return
     spec = init_campaign(name, template, folder)
     out.print(f"Created campaign {spec.name} in {spec.folder} from template {template}.")
     out.print("\n".join(spec.describe()))
