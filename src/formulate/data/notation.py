@@ -69,7 +69,7 @@ def headers(
     mapped = {header: name for name, header in campaign.columns.items()}
     out, taken = [], (set(columns) & known) | set(mapped.values())
     for col in columns:
-        if col in mapped:  # the campaign's own [columns] mapping comes first
+        if col in mapped and mapped[col] not in columns:  # the campaign's own mapping first
             new = _with_unit(mapped[col], col, props)
             readings[f"column '{col}' read as {new} (the campaign's [columns])"] += 1
             out.append(new)
