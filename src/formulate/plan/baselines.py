@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 
 from formulate.model.surrogates import MIN_POINTS
+from formulate.plan import peers
 from formulate.plan.pool import (
     Formulation,
     combinations,
@@ -392,6 +393,8 @@ PICKERS: dict[str, Callable[[Ask], pd.DataFrame]] = {
     "ofat": _ofat,
     "optuna-tpe": _optuna,
     "optuna-gp": _optuna,
+    "baybe": lambda ask: peers.baybe(ask.campaign, ask.table, ask.n, ask.seed, ask.candidates),
+    "ax": lambda ask: peers.ax(ask.campaign, ask.table, ask.n, ask.seed, ask.candidates),
     "optuna-nsga2": _optuna,
 }
 """One builder per model-free strategy of :data:`formulate.spec.strategies.STRATEGIES`."""

@@ -20,11 +20,14 @@ class StrategyInfo:
         model: True when it fits surrogates (then the planner's warm-up runs until it can).
         objectives: ``several`` (a Pareto strategy: meaningful with two or more objectives),
             ``one`` (optimizes a single objective) or ``any``.
+        extra: the optional install it needs (``peers``); such a strategy runs only when
+            named, never in a default list (BayBE takes minutes per batch here).
     """
 
     summary: str
     model: bool
     objectives: Literal["any", "several", "one"] = "any"
+    extra: str = ""
 
 
 STRATEGIES: dict[str, StrategyInfo] = {
@@ -54,6 +57,16 @@ STRATEGIES: dict[str, StrategyInfo] = {
     "optuna-nsga2": StrategyInfo(
         "peer: Optuna's NSGA-II genetic sampler", model=False, objectives="several"
     ),
+    "baybe": StrategyInfo(
+        "peer: BayBE's recommender, Pareto objective (pip install 'formulate[peers]')",
+        model=False,
+        extra="peers",
+    ),
+    "ax": StrategyInfo(
+        "peer: Ax's Client, default generation strategy (pip install 'formulate[peers]')",
+        model=False,
+        extra="peers",
+    ),
 }
 DEFAULT_STRATEGY = "qlognehvi"
 WARM_UP_STRATEGY = "sobol"
@@ -73,7 +86,7 @@ def baseline_strategies() -> tuple[str, ...]:
 def strategies_for(n_objectives: int) -> tuple[str, ...]:
     """Every strategy that makes sense for a campaign with ``n_objectives`` objectives."""
     skip = "one" if n_objectives > 1 else "several"
-    return tuple(n for n, s in STRATEGIES.items() if s.objectives != skip)
+    return tuple(n for n, s in STRATEGIES.items() if s.objectives != skip and not s.extra)
 
 
 def strategy_help() -> str:
