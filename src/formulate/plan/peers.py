@@ -24,6 +24,7 @@ import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -125,14 +126,14 @@ def baybe(
 
     set_random_seed(seed)
     space = campaign.space
-    params: list[object] = [
+    params: list[Any] = [
         CategoricalParameter(v, values=list(space.levels(v))) for v in space.categorical_names()
     ]
     params += [
         NumericalContinuousParameter(v, bounds=space.bounds(v)) for v in space.numeric_names()
     ]
     targets = [NumericalTarget(o.property, minimize=o.sign < 0) for o in campaign.objectives]
-    peer = BayBECampaign(SearchSpace.from_product(params), ParetoObjective(targets))  # type: ignore[arg-type]
+    peer = BayBECampaign(SearchSpace.from_product(params), ParetoObjective(targets))
     done, _ = _finished(campaign, table)
     if len(done):
         peer.add_measurements(done)
