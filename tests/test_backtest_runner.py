@@ -14,6 +14,21 @@ from formulate.cli import main
 from formulate.errors import FormulateError
 
 
+def pool_settings(pool, **changes: object) -> Settings:
+    """The one-objective pool backtest the tests below vary."""
+    csv, folder = pool
+    return Settings(
+        **{
+            "kind": "pool",
+            "campaign": str(folder / "one.toml"),
+            "pool": str(csv),
+            "initial": 3,
+            "batch_size": 2,
+            **changes,
+        }
+    )
+
+
 def test_every_strategy_of_a_seed_starts_from_the_same_rows(pool) -> None:
     csv, folder = pool
     settings = Settings(
@@ -63,17 +78,7 @@ def test_random_is_its_own_yardstick_af_and_ef_are_one(pool, tmp_path: Path) -> 
     """AF and EF use one estimator on both sides (medians for AF, means for EF), and the random
     side is the backtest's own random runs: random's AF and EF are 1 by construction, and a
     strategy's AF is measured against what random did in the same backtest."""
-    csv, folder = pool
-    settings = Settings(
-        kind="pool",
-        campaign=str(folder / "one.toml"),
-        pool=str(csv),
-        strategies=("random", "sobol"),
-        seeds=20,
-        initial=4,
-        batch_size=2,
-        budget=16,
-    )
+    settings = pool_settings(pool, strategies=("random", "sobol"), seeds=20, initial=4, budget=16)
     table = Report(run_backtest(prepare(settings, tmp_path / "out"), workers=1)).summary()
     table = table.set_index("strategy")
     assert table.loc["random", "AF (top 5%)"] == "1.00"
@@ -143,17 +148,8 @@ def test_interrupted_backtest_resumes_only_missing_runs(pool, tmp_path: Path) ->
 
 
 def test_a_finished_backtest_grows_by_seeds_and_strategies(pool, tmp_path: Path) -> None:
-    csv, folder = pool
-    first = Settings(
-        kind="pool",
-        campaign=str(folder / "one.toml"),
-        pool=str(csv),
-        strategies=("random",),
-        seeds=2,
-        initial=3,
-        batch_size=2,
-        budget=7,
-    )
+    _, folder = pool
+    first = pool_settings(pool, strategies=("random",), seeds=2, budget=7)
     run_backtest(prepare(first, tmp_path / "out"), workers=1)
     kept = {p: p.read_bytes() for p in (tmp_path / "out" / "runs").glob("*/*.csv")}
     grown = prepare(

@@ -390,6 +390,7 @@ def _describe(
     reason in words; notes that hold for the whole batch go in ``attrs["notes"]``, once."""
     out = picked[campaign.space.names()].copy()
     gains = {}
+    best_so_far: dict[str, float] = {}  # per objective, property units
     for obj in campaign.objectives:
         model = fitted.objectives[obj.property]
         pred = model.predict(out)
@@ -399,12 +400,11 @@ def _describe(
         mean, std = model.predict_scale(out)
         out[f"{obj.property}_chance"] = ndtr((obj.sign * mean - y.max()) / std)
         best = from_model_scale([model.data.y[int(np.argmax(y))]], model.transform)[0]
-        out.attrs.setdefault("best", {})[obj.property] = float(best)
+        best_so_far[obj.property] = float(best)
         spread = float(np.std(y)) or 1.0
         gains[obj.property] = (obj.sign * mean - y.max()) / spread, std / spread
     out["acquisition"] = values
     records = out.to_dict("records")
-    best_so_far = out.attrs.pop("best")
     if request.strategy == "active":
         out["reason"] = [
             "maps the space: most uncertain for "
