@@ -110,6 +110,19 @@ def test_proposing_creates_pending_membranes(workdir: Path) -> None:
     assert accepted and accepted[0]["membrane"].tolist() == ["B1-1", "B1-2"]  # ids to download
 
 
+def test_a_warm_up_batch_says_so(workdir: Path) -> None:
+    """The paper states conductivity for one membrane only: the first batch is the warm-up's,
+    and the Plan page says why instead of showing it as predictions."""
+    at = start()
+    at.number_input(key="plan_batch").set_value(2)
+    at.button(key="plan_propose").click().run()
+    assert not at.error, [e.value for e in at.error]
+    warned = [w.value.replace("\\", "") for w in at.warning if "Warm" in w.value]
+    assert warned and "until each objective is measured on 3 membranes" in warned[0]
+    reasons = [m.value.replace("\\", "") for m in at.markdown if m.value.startswith("1. ")]
+    assert reasons and "warm-up (sobol)" in reasons[0]
+
+
 def test_new_campaign_from_the_sidebar(workdir: Path) -> None:
     at = start()
     at.sidebar.text_input(key="new_name").input("lab2")

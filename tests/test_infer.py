@@ -10,7 +10,7 @@ import pytest
 from formulate.cli import main
 from formulate.data import campaign_table, import_table, open_store
 from formulate.errors import FormulateError
-from formulate.spec.space import Categorical, Continuous, Discrete
+from formulate.spec.variables import Categorical, Continuous, Discrete
 
 PAST = """Sample,Salt,Salt conc (mol/kg),Temperature (C),Filler wt%,Conductivity (mS/cm),t+,Note
 S1,LiTFSI,0.5,25,0,0.12,0.31,first

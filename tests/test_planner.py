@@ -272,11 +272,26 @@ def test_warm_up_rule_until_models_can_be_fitted(campaign: Campaign) -> None:
     assert len(out) == 3 and out["warm_up"].all() and (out["strategy"] == "qlognehvi").all()
     assert out["reason"].iloc[0] == (
         "warm-up (sobol) until qlognehvi's models can be fitted: ionic_conductivity measured "
-        "on 2 membrane(s), 3 needed"
+        "on 2 membrane(s), 3 needed (the campaign's min_measured)"
     )
     assert all(campaign.space.is_feasible(r) for r in out.to_dict("records"))
     with pytest.raises(NotEnoughData, match="a model needs at least 3"):
         propose(campaign, table, Request(batch_size=3, warm_up=False, **FAST))
+
+
+def test_the_campaign_states_how_much_data_ends_the_warm_up(campaign: Campaign) -> None:
+    """``[strategy] min_measured = 6``: four or five measured membranes get the warm-up batch,
+    and ``show`` says the rule."""
+    patient = campaign.model_copy(
+        update={"strategy": campaign.strategy.model_copy(update={"min_measured": 6})}
+    )
+    table = measured(emulated(campaign, 5, seed=41))
+    out = propose(patient, table, Request(batch_size=2, **FAST))
+    assert out["warm_up"].all() and "membrane(s), 6 needed" in out["reason"].iloc[0]
+    assert not propose(campaign, table, Request(batch_size=2, **FAST))["warm_up"].any()
+    assert "  warm-up: sobol until each objective is measured on 6 membranes (min_measured)" in (
+        patient.describe()
+    )
 
 
 def test_a_failure_marked_by_a_person_trains_the_film_model(campaign: Campaign) -> None:

@@ -6,7 +6,8 @@ import hypothesis.strategies as st
 from hypothesis import example, given, settings
 
 from formulate.spec.campaign import Campaign, load_campaign
-from formulate.spec.space import BOUND_TOL, DesignSpace
+from formulate.spec.space import DesignSpace
+from formulate.spec.variables import BOUND_TOL
 from formulate.testing import TEMPLATE, formulation
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 from formulate.lab.virtual import Noise, VirtualLab
 from formulate.plan.pool import neighbours, sobol_formulations
 from formulate.spec.campaign import Campaign, template_dir
-from formulate.spec.space import Value, is_missing
+from formulate.spec.variables import Value, is_missing
 
 RUNNING_AT_H = 300.0
 """Hours the cells of the second-newest batch have run when the campaign is read."""

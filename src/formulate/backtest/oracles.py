@@ -13,7 +13,7 @@ import pandas as pd
 
 from formulate.backtest.settings import Settings, backtest_campaign
 from formulate.data import plan_import
-from formulate.data.cells import importable_columns, read_table
+from formulate.data.cells import header_problems, importable_columns, read_table
 from formulate.data.notation import Readings, headers
 from formulate.errors import FormulateError, Problem
 from formulate.lab.plugins import resolve_lab
@@ -125,6 +125,9 @@ def load_pool(campaign: Campaign, path: str | Path) -> pd.DataFrame:
     frame = read_table(path)
     known = {c for c in frame.columns if c in importable_columns(campaign, [c])}
     frame.columns = headers(campaign, frame.columns, known, Readings())  # [columns], t+, ...
+    whole = header_problems(campaign, list(frame.columns), Path(path).name)
+    if whole:
+        raise FormulateError(f"{Path(path).name}: nothing was read", whole)
     frame = frame[importable_columns(campaign, frame.columns)].copy()
     if "membrane" not in frame:
         frame.insert(0, "membrane", [f"row {i + 2}" for i in range(len(frame))])

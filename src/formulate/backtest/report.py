@@ -3,7 +3,9 @@ and plots. The metrics are defined in :mod:`formulate.backtest.metrics`."""
 
 from __future__ import annotations
 
+import json
 import math
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,7 @@ from formulate.backtest.metrics import (
 from formulate.backtest.runner import Backtest
 from formulate.backtest.settings import backtest_campaign
 from formulate.plan.progress import reference_point
+from formulate.spec.strategies import STRATEGIES
 
 
 class Report:
@@ -179,6 +182,38 @@ class Report:
         c = curves[(curves["strategy"] == "random") & (curves["experiment"] == budget)]
         return float(c["top5% found"].mean())
 
+    def notes(self) -> list[str]:
+        """Lines for people under the table: how many proposals of each model-based strategy
+        came from the warm-up rule, and the library warnings collected while proposing."""
+        steps = self.traces[self.traces["step"] > 0]
+        lines = []
+        rule = self.campaign.strategy.warm_up_rule()
+        for strategy in self.settings.strategies:
+            if not STRATEGIES[strategy].model:
+                continue
+            mine = steps[steps["strategy"] == strategy]
+            if mine.empty:
+                continue
+            warm = mine["warm_up"].astype(str).str.lower().eq("true").groupby(mine["seed"]).sum()
+            total = mine.groupby("seed").size()
+            lines.append(
+                f"{strategy}: {_median(list(warm)):g} of {_median(list(total)):g} proposals per "
+                f"seed (median; most {int(warm.max())}) came from the warm-up rule ({rule}) "
+                "and are marked warm_up in the run files."
+            )
+        counts: Counter[str] = Counter()
+        for cell in steps.get("warnings", pd.Series(dtype=object)).dropna():
+            if str(cell).strip():
+                counts.update(json.loads(cell))
+        if counts:
+            runs = steps.dropna(subset=["warnings"]).groupby(["strategy", "seed"]).ngroups
+            kinds = "; ".join(f"{kind} (x{n:,})" for kind, n in counts.most_common(5))
+            lines.append(
+                f"Library warnings while proposing, collected over {runs} run(s) instead of "
+                f"printed: {kinds}."
+            )
+        return lines
+
     def write(self) -> dict[str, Path]:
         """summary.csv, summary.md, curves.csv and backtest.png in the folder."""
         curves = self.curves()
@@ -218,11 +253,12 @@ class Report:
         lines += [
             "| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)
         ]
+        notes = "".join(f"\n- {line}" for line in self.notes())
         return (
             head
             + kind
             + " Medians over seeds, [25%, 75%] in brackets; `>N`: not reached within the "
-            "budget in most seeds.\n\n" + "\n".join(lines) + "\n"
+            "budget in most seeds.\n\n" + "\n".join(lines) + "\n" + notes + ("\n" if notes else "")
         )
 
     def plot(self, curves: pd.DataFrame, path: Path) -> Path:

@@ -19,10 +19,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
 import time
+import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -60,7 +64,8 @@ def run_one(
     """One strategy, one seed: the trace of its experiments in order (``experiment`` 1..,
     ``step`` 0 for the initial rows, the formulation, the outcomes it saw, ``true_<objective>``
     for scoring, ``row`` for a pool, ``wall_s`` of the step's proposal, the proposal's
-    ``reason`` and whether the warm-up rule chose it)."""
+    ``reason``, whether the warm-up rule chose it, and the library ``warnings`` raised while
+    proposing (JSON ``{kind: count}``, collected instead of printed)."""
     campaign, oracle = oracle_for(settings)
     budget = settings.budget
     if isinstance(oracle, PoolOracle):
@@ -74,17 +79,32 @@ def run_one(
         q = min(settings.batch_size, budget - len(table))
         candidates = oracle.candidates(pd.Index(table["row"].dropna().astype(int)))
         start = time.perf_counter()
-        picked = _propose(
-            campaign, table, strategy, q, seed * 1000 + step, settings.surrogate, candidates
-        )
+        with collected_warnings() as caught:
+            picked = _propose(
+                campaign, table, strategy, q, seed * 1000 + step, settings.surrogate, candidates
+            )
         wall = time.perf_counter() - start
         table = _reveal(campaign, oracle, table, picked, seed * 1000 + step, step, wall)
+        table.loc[table["step"] == step, "warnings"] = json.dumps(dict(caught)) if caught else ""
         if hook:
             hook(strategy, seed, step)
     table["experiment"] = np.arange(1, len(table) + 1)
     table.insert(0, "seed", seed)
     table.insert(0, "strategy", strategy)
     return table
+
+
+@contextmanager
+def collected_warnings() -> Iterator[Counter[str]]:
+    """Warnings raised inside the block, counted by kind (``NumericalWarning: A not p.d.,
+    added jitter of #.#e-# to the diagonal``: numbers masked) instead of printed."""
+    caught: Counter[str] = Counter()
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        yield caught
+    for w in records:
+        text = re.sub(r"\d+", "#", str(w.message).splitlines()[0] if str(w.message) else "")
+        caught[f"{w.category.__name__}: {text[:90]}"] += 1
 
 
 def _propose(

@@ -171,4 +171,6 @@ def _print_report(bt: object) -> None:
     # the terminal gets the comparison (80 columns); every column is in the files
     narrow = table[[c for c in table.columns if c.startswith(TERMINAL_COLUMNS)]]
     print_frame(narrow, report.settings.describe())
+    for line in report.notes():
+        out.print(line, markup=False)
     out.print(f"Written: {', '.join(str(p) for p in paths.values())}")

@@ -168,6 +168,33 @@ def headerless(columns: Iterable[object], levels: Iterable[str] = ()) -> bool:
     return len(cells) > 1 and values >= len(cells) / 2
 
 
+def header_problems(campaign: Campaign, columns: list[str], source: str) -> list[Problem]:
+    """What is wrong with a table's header as a whole, said once instead of once per row: no
+    header line at all, or a variable that every row needs without a column of its own."""
+    space = campaign.space
+    levels = [lvl for name in space.categorical_names() for lvl in space.levels(name)]
+    if headerless(columns, levels):
+        first = ", ".join(map(str, columns[:4]))
+        return [
+            Problem(
+                source,
+                f"no header row: the first line holds values ({first}, ...)",
+                "add a first line naming the columns: membrane, "
+                + ", ".join(space.names())
+                + ", then outcome columns such as ionic_conductivity [mS/cm]",
+            )
+        ]
+    return [
+        Problem(
+            source,
+            f"no column '{name}' (the file's columns: {', '.join(map(str, columns))})",
+            f"add it, rename its header to '{name}', or map it under [columns] in the campaign",
+        )
+        for name, var in space.variables.items()
+        if name not in columns and not var.active_when
+    ]
+
+
 def records(frame: pd.DataFrame) -> Iterator[dict[str, str]]:
     """The rows as dicts, one at a time (a 100,000-row file is not copied whole)."""
     columns = list(frame.columns)

@@ -33,7 +33,7 @@ from formulate.data.cells import (
     LONG_COLUMNS,
     WIDE_META,
     flag,
-    headerless,
+    header_problems,
     make_measurement,
     outcome_header,
     read_table,
@@ -174,18 +174,9 @@ def _plan_wide(
     props = campaign.all_properties()
     outcome_cols: dict[str, tuple[str, float | None, str | None]] = {}
     censor_cols: dict[tuple[str, float | None], str] = {}
-    levels = [lvl for name in space.categorical_names() for lvl in space.levels(name)]
-    if headerless(frame.columns, levels):
-        first = ", ".join(map(str, frame.columns[:4]))
-        plan.problems.append(
-            Problem(
-                source,
-                f"no header row: the first line holds values ({first}, ...)",
-                "add a first line naming the columns: membrane, "
-                + ", ".join(space.names())
-                + ", then outcome columns such as ionic_conductivity [mS/cm]",
-            )
-        )
+    whole = header_problems(campaign, list(frame.columns), source)
+    if whole and "no header row" in whole[0].what:
+        plan.problems += whole
         return plan
     for col in frame.columns:
         if col == "membrane" or col in space.variables or col in WIDE_META:
@@ -210,9 +201,14 @@ def _plan_wide(
         plan.problems.append(
             Problem(source, "no 'membrane' column", "add a column of membrane ids")
         )
+    if "membrane" not in frame.columns:
+        plan.problems += whole
         return plan
     known = _known_membranes(campaign, store, planned)
     ids = list(frame["membrane"].str.strip())
+    if whole and not set(ids) & set(known):  # new membranes lacking a column: said once
+        plan.problems += whole
+        return plan
     counts = Counter(ids)
     for i, rec in enumerate(records(frame)):
         where = f"{source} row {i + 2}"

@@ -1,8 +1,9 @@
 """Lab notation, read the way a lab writes it, with what was read shown back to the person.
 
 * Headers: the short names a lab uses (``t+``, ``Li|Li life``, ``conductivity``), a variable's
-  unit as its name (``EO:Li``), any case, spaces or hyphens for underscores, a unit in round
-  or square brackets (``Conductivity (mS/cm)`` is ``ionic_conductivity [mS/cm]``).
+  unit as its name (``EO:Li``) or after it (``molality [mol/kg]``), any case, spaces or
+  hyphens for underscores, a unit in round or square brackets (``Conductivity (mS/cm)`` is
+  ``ionic_conductivity [mS/cm]``).
 * Levels: any case, spaces, hyphens or slashes for underscores (``cluster chain``,
   ``THF/DCM``), when exactly one level of the variable reads so.
 * Numbers of variables: their own unit after them (``8 wt%``, ``0.5 v/v``).
@@ -81,7 +82,9 @@ def headers(
             continue
         unit = (m["unit"] or "").strip() if m else ""
         new = f"{target} [{unit}]" if unit and target in props else target
-        if new in taken or (unit and target not in props):
+        var = campaign.space.variables.get(target)
+        own_unit = var is not None and key(unit) == key(var.unit)  # molality [mol/kg]
+        if new in taken or (unit and target not in props and not own_unit):
             out.append(col)
             continue
         taken.add(new)

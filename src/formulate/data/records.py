@@ -22,7 +22,7 @@ from formulate.data.schema import STATUSES
 from formulate.errors import Problem
 from formulate.spec.campaign import MEASUREMENT_PROVENANCES, PROVENANCES
 from formulate.spec.properties import Property, temperature_refusal
-from formulate.spec.space import is_missing
+from formulate.spec.variables import is_missing
 
 
 @dataclass(frozen=True, slots=True)

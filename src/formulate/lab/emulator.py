@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from formulate.model.physics import interfacial_area, volume_fractions
-from formulate.spec.space import number
+from formulate.spec.variables import number
 
 K_B = 8.617333e-5  # Boltzmann constant, eV/K
 T_REF_C = 25.0

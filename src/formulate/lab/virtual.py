@@ -28,7 +28,7 @@ from formulate.lab.emulator import (
     state,
     transference,
 )
-from formulate.spec.space import number
+from formulate.spec.variables import number
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Encodings: formulations (DataFrame rows) -> model inputs (float64 tensors, ``n x d``).
 
-* ``onehot``: numeric variables scaled to [0, 1] by their bounds, categoricals one-hot;
+* ``onehot``: numeric variables scaled to [0, 1] of their range on their scale (log10 for a
+  ``scale = "log"`` variable), categoricals one-hot;
 * ``mixed``: numeric variables scaled, categoricals as level indices (for BoTorch's
   mixed categorical kernel, ``cat_dims`` gives their columns);
 * ``physics``: numeric variables scaled, then the physics features of
@@ -72,9 +73,8 @@ class Encoder:
         space = self.campaign.space
         parts: list[np.ndarray] = []
         for name in space.numeric_names():
-            low, high = space.bounds(name)
             values = pd.to_numeric(table[name], errors="coerce").to_numpy(dtype=float)
-            parts.append(np.nan_to_num((values - low) / (high - low), nan=0.0)[:, None])
+            parts.append(np.nan_to_num(space.to_unit(name, values), nan=0.0)[:, None])
         for name in space.categorical_names():
             levels = space.levels(name)
             names = list(levels)

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 
 from formulate.spec.campaign import Campaign
-from formulate.spec.space import number
+from formulate.spec.variables import number
 
 MATRIX_DENSITY_G_CM3 = 1.3
 """Density of the polymer + salt matrix (PEO/LiTFSI), g/cm3."""

@@ -40,9 +40,10 @@ from formulate.model.encoding import Encoder, Kind
 from formulate.model.specs import SurrogateSpec, load_spec
 from formulate.spec.campaign import Campaign
 from formulate.spec.objectives import from_model_scale, to_model_scale
+from formulate.spec.strategies import MIN_MEASURED
 
-MIN_POINTS = 3
-"""Fewest membranes with an outcome that give a usable model."""
+MIN_POINTS = MIN_MEASURED
+"""Fewest membranes with an outcome that give a usable model (a campaign may ask for more)."""
 FIT_OPTIONS = {"maxiter": 150}
 """L-BFGS-B options for hyperparameter fits: on the realistic campaign the marginal likelihood
 settles within ~100 steps; scipy's default (15,000) lets an ill-conditioned fit run for
@@ -66,7 +67,7 @@ def training_data(
     """Rows of ``table`` that have ``prop`` (pending and failed membranes have none).
 
     Raises:
-        NotEnoughData: fewer than MIN_POINTS rows.
+        NotEnoughData: fewer rows than the campaign's ``min_measured``.
         FormulateError: values the transform cannot take.
     """
     have = table[prop].notna() if prop in table else pd.Series(False, index=table.index)
@@ -76,8 +77,9 @@ def training_data(
     censored = (
         rows[flag].to_numpy(dtype=bool, copy=True) if flag in rows else np.zeros(len(rows), bool)
     )
-    if len(rows) < MIN_POINTS:
-        raise NotEnoughData(prop, len(rows), MIN_POINTS)
+    need = campaign.strategy.min_measured
+    if len(rows) < need:
+        raise NotEnoughData(prop, len(rows), need)
     with np.errstate(divide="ignore", invalid="ignore"):
         y = to_model_scale(values, transform)
     bad = [str(m) for m, v in zip(rows["membrane"], y, strict=True) if not np.isfinite(v)]

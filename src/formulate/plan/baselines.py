@@ -9,6 +9,7 @@ when ``candidates`` is given (a pool backtest), among those rows only.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from formulate.plan.pool import (
     Formulation,
     combinations,
     complete,
+    from_unit,
     nearest,
     signature,
     snap,
@@ -31,7 +33,8 @@ from formulate.plan.pool import (
     unit_matrix,
 )
 from formulate.spec.campaign import Campaign
-from formulate.spec.space import Continuous, DesignSpace, Discrete, is_missing
+from formulate.spec.space import DesignSpace
+from formulate.spec.variables import Continuous, Discrete, is_missing
 
 OFAT_LEVELS = 5
 """Values tried along a numeric factor in the first one-factor-at-a-time sweep (then 9)."""
@@ -144,7 +147,7 @@ def _factor_values(space: DesignSpace, name: str, fine: bool) -> list:
         idx = np.unique(np.linspace(0, len(grid) - 1, min(k, len(grid))).round().astype(int))
         return [grid[i] for i in idx]
     assert isinstance(var, Continuous)
-    return [float(v) for v in np.linspace(var.low, var.high, k)]
+    return [float(v) for v in var.from_unit(np.linspace(0.0, 1.0, k))]
 
 
 def _differs_only_in(space: DesignSpace, a: dict, b: dict, name: str) -> bool:
@@ -271,7 +274,8 @@ def optuna_distributions(
             x = pd.to_numeric(rows[name], errors="coerce").dropna()
             low, high = (float(x.min()), float(x.max())) if len(x) else (low, high)
         if high > low:
-            dists[name] = optuna.distributions.FloatDistribution(low, high)
+            log = space.variables[name].scale == "log"  # type: ignore[union-attr]
+            dists[name] = optuna.distributions.FloatDistribution(low, high, log=log)
     return dists
 
 
@@ -282,7 +286,9 @@ def _to_params(space: DesignSpace, rec: dict, dists: dict) -> dict[str, str | fl
             params[name] = "|".join(str(rec[c]) for c in space.categorical_names())
             continue
         value = rec.get(name)
-        params[name] = (dist.low + dist.high) / 2 if is_missing(value) else float(value)  # type: ignore[arg-type]
+        low, high = dist.low, dist.high
+        middle = math.sqrt(low * high) if dist.log else (low + high) / 2
+        params[name] = middle if is_missing(value) else float(value)  # type: ignore[arg-type]
     return params
 
 
@@ -291,10 +297,7 @@ def _from_params(space: DesignSpace, params: dict) -> dict:
     f: dict[str, str | float | None] = dict(zip(space.categorical_names(), levels, strict=False))
     for name in space.numeric_names():
         value = params.get(name)
-        if value is None:
-            low, high = space.bounds(name)
-            value = (low + high) / 2
-        f[name] = snap(space, name, float(value))
+        f[name] = from_unit(space, name, 0.5) if value is None else snap(space, name, float(value))
     return complete(space, f)
 
 

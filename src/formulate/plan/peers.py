@@ -14,7 +14,8 @@ peer learns from a membrane and blanked in its proposal; numbers are snapped to 
 proposal in a forbidden combination is moved to the nearest allowed formulation (on a pool:
 the nearest row not yet revealed), with the distance; films that failed are told to Ax as
 failed trials and left out for BayBE, which has no such notion; pending membranes are not
-shown to either.
+shown to either. A log-scale variable is a log-scaled range parameter for Ax; BayBE's
+continuous parameters have no scale, so it searches that variable linearly.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from formulate.errors import FormulateError, Problem
-from formulate.plan.pool import candidate_pool, complete, snap, unit_matrix
+from formulate.plan.pool import candidate_pool, complete, from_unit, snap, unit_matrix
 from formulate.spec.campaign import Campaign
 
 
@@ -69,8 +70,8 @@ def _finished(campaign: Campaign, table: pd.DataFrame) -> tuple[pd.DataFrame, pd
     failed = table[table["status"] == "failed"].copy() if "status" in table else table.iloc[:0]
     for frame in (done, failed):
         for n in space.numeric_names():
-            low, high = space.bounds(n)
-            frame[n] = pd.to_numeric(frame.get(n), errors="coerce").fillna((low + high) / 2)
+            middle = from_unit(space, n, 0.5)
+            frame[n] = pd.to_numeric(frame.get(n), errors="coerce").fillna(middle)
     for o in campaign.objectives:
         done[o.property] = o.to_model_scale(done[o.property].to_numpy(dtype=float))
     return done[[*space.names(), *props]], failed[space.names()]
@@ -158,16 +159,20 @@ def _ax(
 
     space = campaign.space
     client = Client(random_seed=seed)
-    client.configure_experiment(
-        parameters=[
-            ChoiceParameterConfig(name=v, values=list(space.levels(v)), parameter_type="str")
-            for v in space.categorical_names()
-        ]
-        + [
-            RangeParameterConfig(name=v, bounds=space.bounds(v), parameter_type="float")
-            for v in space.numeric_names()
-        ]
-    )
+    parameters: list[Any] = [
+        ChoiceParameterConfig(name=v, values=list(space.levels(v)), parameter_type="str")
+        for v in space.categorical_names()
+    ]
+    parameters += [
+        RangeParameterConfig(
+            name=v,
+            bounds=space.bounds(v),
+            parameter_type="float",
+            scaling=space.variables[v].scale,  # type: ignore[union-attr]
+        )
+        for v in space.numeric_names()
+    ]
+    client.configure_experiment(parameters=parameters)
     names = {o.property: f"y{i}" for i, o in enumerate(campaign.objectives)}
     signs = ("" if o.sign > 0 else "-" for o in campaign.objectives)
     client.configure_optimization(

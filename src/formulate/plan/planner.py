@@ -31,7 +31,7 @@ from formulate.errors import FormulateError, NotEnoughData, Problem
 from formulate.model.cache import model_cache
 from formulate.model.device import resolve_device
 from formulate.model.feasibility import fit_film_model, has_failures
-from formulate.model.surrogates import MIN_POINTS, ObjectiveModel, fit_objective
+from formulate.model.surrogates import ObjectiveModel, fit_objective
 from formulate.plan import acquisition
 from formulate.plan.baselines import pick as pick_baseline
 from formulate.plan.batch import lazy_greedy
@@ -186,7 +186,7 @@ def fit_models(
     n_obj = len(objectives)
     for con in campaign.outcome_constraints:
         have = int(table[con.property].notna().sum()) if con.property in table else 0
-        if have < MIN_POINTS:
+        if have < campaign.strategy.min_measured:
             notes.append(f"constraint on {con.property} not applied: {have} membrane(s) measured")
             continue
         model = fit_objective(campaign, table, con.property, name, device, cache)
@@ -225,8 +225,9 @@ def propose(
     their index kept.
 
     The warm-up rule: a model-based strategy whose models cannot be fitted yet (an objective
-    measured on fewer than ``MIN_POINTS`` membranes) proposes the warm-up strategy's batch
-    (:data:`formulate.spec.strategies.WARM_UP_STRATEGY`) and says so in each reason.
+    measured on fewer than the campaign's ``min_measured`` membranes) proposes the warm-up
+    strategy's batch (:data:`formulate.spec.strategies.WARM_UP_STRATEGY`) and says so in each
+    reason.
 
     ``step`` is told each long step as it starts (a progress line for the CLI and the app).
 
@@ -268,7 +269,8 @@ def warm_up(
     out = _baseline(campaign, table, start, candidates)
     out["reason"] = (
         f"warm-up ({WARM_UP_STRATEGY}) until {request.strategy}'s models can be fitted: "
-        f"{missing.property} measured on {missing.have} membrane(s), {missing.need} needed"
+        f"{missing.property} measured on {missing.have} membrane(s), {missing.need} needed "
+        "(the campaign's min_measured)"
     )
     out["warm_up"] = True
     out["strategy"] = request.strategy

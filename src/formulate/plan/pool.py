@@ -17,7 +17,8 @@ import torch
 from torch.quasirandom import SobolEngine
 
 from formulate.errors import FormulateError, Problem
-from formulate.spec.space import Continuous, DesignSpace, Discrete, Value, is_missing
+from formulate.spec.space import DesignSpace
+from formulate.spec.variables import Continuous, Discrete, Value, is_missing
 
 POOL_SIZE = 2048
 """Candidates in the planner's pool (spread over the allowed categorical combinations)."""
@@ -45,20 +46,24 @@ def combinations(space: DesignSpace) -> list[dict[str, str]]:
 
 def from_unit(space: DesignSpace, name: str, u: float) -> float:
     """The value of numeric variable ``name`` at position ``u`` in [0, 1] of its range: a
-    continuous one linearly, a discrete one at the grid value whose share of [0, 1] holds u."""
+    continuous one on its scale (linear or log), a discrete one at the grid value whose share
+    of [0, 1] holds u."""
     var = space.variables[name]
     u = min(max(u, 0.0), 1.0)
     if isinstance(var, Discrete):
         grid = var.grid
         return grid[min(int(u * len(grid)), len(grid) - 1)]
     assert isinstance(var, Continuous)
-    return snap(space, name, var.low + u * (var.high - var.low))
+    return snap(space, name, float(var.from_unit(u)))
 
 
-def resolution(low: float, high: float) -> float:
+def resolution(low: float, high: float, value: float | None = None) -> float:
     """The precision a continuous variable is proposed at: the power of ten at or below 1% of
     its range (0.01 for a fraction in [0, 1], 0.1 for EO:Li 6-30), what a lab can weigh or
-    pipette; a proposal of 0.5025 v/v or EO:Li 8.8936 means nothing more."""
+    pipette; a proposal of 0.5025 v/v or EO:Li 8.8936 means nothing more. On a log scale
+    (``value`` given) three significant digits of the value: 0.123 or 1.23 mol/kg."""
+    if value is not None:
+        return float(10.0 ** (np.floor(np.log10(abs(value))) - 2))
     return float(10.0 ** np.floor(np.log10((high - low) / 100.0)))
 
 
@@ -70,21 +75,21 @@ def snap(space: DesignSpace, name: str, value: float) -> float:
         grid = np.array(var.grid)
         return float(grid[np.abs(grid - value).argmin()])
     low, high = space.bounds(name)
-    step = resolution(low, high)
+    log = isinstance(var, Continuous) and var.scale == "log" and value > 0
+    step = resolution(low, high, value if log else None)
     digits = max(0, -int(np.floor(np.log10(step))))
     return float(min(max(round(round(value / step) * step, digits), low), high))
 
 
 def complete(space: DesignSpace, formulation: Mapping[str, Value]) -> Formulation:
     """Blank the numbers a formulation's levels make inactive; give a newly active number the
-    middle of its range (snapped)."""
+    middle of its range on its scale (snapped)."""
     out = dict(formulation)
     for name in space.numeric_names():
         if not space.is_active(name, out):
             out[name] = None
         elif is_missing(out.get(name)):
-            low, high = space.bounds(name)
-            out[name] = snap(space, name, (low + high) / 2)
+            out[name] = from_unit(space, name, 0.5)
     return out
 
 
@@ -139,8 +144,7 @@ def neighbours(
         active = [v for v in space.numeric_names() if space.is_active(v, combo)]
         if not active:
             continue
-        lows, highs = np.array([space.bounds(v) for v in active]).T
-        here = (np.array([rec[v] for v in active], dtype=float) - lows) / (highs - lows)
+        here = np.array([space.to_unit(v, rec[v])[()] for v in active])
         unit = np.clip(here + width * rng.normal(size=(n, len(active))), 0, 1)
         rows += fill(space, combo, unit)
     return pd.DataFrame(rows)
@@ -166,8 +170,7 @@ def sobol_formulations(space: DesignSpace, n: int, seed: int, skip: int = 0) -> 
                     levels = list(space.levels(name))
                     f[name] = levels[min(int(u * len(levels)), len(levels) - 1)]
                 else:
-                    low, high = space.bounds(name)
-                    f[name] = snap(space, name, low + float(u) * (high - low))
+                    f[name] = from_unit(space, name, float(u))
             f = {k: (None if not space.is_active(k, f) else v) for k, v in f.items()}
             if space.violated_rules(f):
                 continue
@@ -183,16 +186,15 @@ def sobol_formulations(space: DesignSpace, n: int, seed: int, skip: int = 0) -> 
 
 def unit_matrix(space: DesignSpace, frame: pd.DataFrame) -> np.ndarray:
     """Formulations as points for distances, shape ``rows x features``: numbers scaled to
-    [0, 1] by their bounds (an inactive one at -0.5), levels one-hot."""
+    [0, 1] of their range on their scale (an inactive one at -0.5), levels one-hot."""
     cols = []
     for name in space.names():
         if name in space.categorical_names():
             for level in space.levels(name):
                 cols.append((frame[name] == level).to_numpy(dtype=float))
         else:
-            low, high = space.bounds(name)
             x = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
-            cols.append(np.where(np.isnan(x), -0.5, (x - low) / ((high - low) or 1.0)))
+            cols.append(np.where(np.isnan(x), -0.5, space.to_unit(name, x)))
     return np.stack(cols, axis=1) if cols else np.zeros((len(frame), 0))
 
 

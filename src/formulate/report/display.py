@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from formulate.spec.campaign import Campaign
-from formulate.spec.space import is_missing
+from formulate.spec.variables import is_missing
 from formulate.units import round_significant, significant
 
 

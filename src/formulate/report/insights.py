@@ -11,7 +11,7 @@ from formulate.model.cache import model_cache
 from formulate.model.surrogates import fit_objective
 from formulate.report.display import header
 from formulate.spec.campaign import Campaign
-from formulate.spec.space import Categorical, Discrete
+from formulate.spec.variables import Categorical, Continuous, Discrete
 
 
 def model_slice(
@@ -33,9 +33,9 @@ def model_slice(
         Columns ``by``, ``variable``, ``mean``, ``lower``, ``upper``.
     """
     space = campaign.space
-    low, high = space.bounds(variable)
-    grid = np.linspace(low, high, points)
     var = space.variables[variable]
+    assert isinstance(var, Continuous | Discrete)
+    grid = var.from_unit(np.linspace(0.0, 1.0, points))  # even on the variable's scale
     if isinstance(var, Discrete):  # its own grid, thinned to about ``points`` values
         grid = np.unique(
             np.asarray(var.grid)[np.linspace(0, len(var.grid) - 1, points).round().astype(int)]

@@ -12,8 +12,9 @@ from formulate.spec.campaign import (
 )
 from formulate.spec.objectives import Objective, OutcomeConstraint
 from formulate.spec.properties import BUILTIN_PROPERTIES, Property
-from formulate.spec.space import Categorical, Continuous, DesignSpace, Discrete
+from formulate.spec.space import DesignSpace
 from formulate.spec.strategies import STRATEGIES
+from formulate.spec.variables import Categorical, Continuous, Discrete
 
 __all__ = [
     "BUILTIN_PROPERTIES",

@@ -25,10 +25,16 @@ from pydantic import (
 )
 
 from formulate.errors import FormulateError, Problem
+from formulate.spec.levels import with_level_tables
 from formulate.spec.objectives import Objective, OutcomeConstraint
 from formulate.spec.properties import BUILTIN_PROPERTIES, Property
 from formulate.spec.space import DesignSpace, SpecProblems
-from formulate.spec.strategies import DEFAULT_STRATEGY, STRATEGIES
+from formulate.spec.strategies import (
+    DEFAULT_STRATEGY,
+    MIN_MEASURED,
+    STRATEGIES,
+    WARM_UP_STRATEGY,
+)
 from formulate.units import convert
 
 Provenance = Literal["stated", "measured", "emulated", "imported"]
@@ -56,6 +62,15 @@ class Strategy(_Frozen):
     batch_size: int = Field(default=4, ge=1, le=96)
     seed: int = 0
     surrogate: str = DEFAULT_SURROGATE
+    min_measured: int = Field(default=MIN_MEASURED, ge=MIN_MEASURED, le=1000)
+    """The warm-up rule: a model-based strategy proposes the warm-up strategy's space-filling
+    batch (``sobol``) until every objective is measured on this many membranes."""
+
+    def warm_up_rule(self) -> str:
+        """The warm-up rule in words."""
+        return (
+            f"{WARM_UP_STRATEGY} until each objective is measured on {self.min_measured} membranes"
+        )
 
     @field_validator("acquisition")
     @classmethod
@@ -225,6 +240,12 @@ class Campaign(_Frozen):
                 f"  {o.direction} {o.property} [{unit or '-'}] on {o.transform} scale{ref}{cens}"
             )
         lines += [f"  constraint: {c.describe()}" for c in self.outcome_constraints]
+        s = self.strategy
+        lines += [
+            "Strategy:",
+            f"  {s.acquisition}, batches of {s.batch_size}, surrogate {s.surrogate}",
+            f"  warm-up: {s.warm_up_rule()} (min_measured)",
+        ]
         return lines
 
 
@@ -290,6 +311,11 @@ def campaign_from_dict(raw: dict[str, Any], folder: Path, source: str = CAMPAIGN
     space_keys = ("variables", "forbidden", "linear_constraints")
     data["space"] = {k: data.pop(k) for k in space_keys if k in data}
     data["folder"] = folder.resolve()
+    if isinstance(data["space"].get("variables"), dict):
+        variables, problems = with_level_tables(data["space"]["variables"], folder, source)
+        if problems:
+            raise FormulateError(f"{source} has errors", problems)
+        data["space"]["variables"] = variables
     try:
         return Campaign.model_validate(data)
     except ValidationError as err:

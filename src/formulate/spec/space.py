@@ -14,26 +14,25 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Mapping
-from functools import cached_property
-from typing import Annotated, Literal, overload
+from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from formulate.errors import Problem
+from formulate.spec.variables import (
+    BOUND_TOL,
+    GRID_TOL,
+    Categorical,
+    Continuous,
+    Discrete,
+    Value,
+    Variable,
+    is_missing,
+)
 
-BOUND_TOL = 1e-9
-MAX_GRID = 10_000
-"""Most values a discrete variable's grid may have."""
 FEASIBILITY_DRAWS = 20_000
 """Random formulations tried before a space is called empty (every combination forbidden)."""
-GRID_TOL = 1e-6
-"""How far (relative) a value may sit from a grid point of a discrete variable and still be
-read as that point (a spreadsheet's 2.4999999 is 2.5)."""
-"""Slack on a numeric variable's bounds (in its unit): float noise from a file or the planner."""
-
-Value = float | str | None
-"""A variable's value: a float (continuous, discrete), a level name, or None when inactive."""
 
 
 class SpecProblems(Exception):
@@ -42,110 +41,6 @@ class SpecProblems(Exception):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("; ".join(map(str, problems)))
-
-
-class _Variable(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-
-    unit: str = ""
-    description: str = ""
-    active_when: dict[str, tuple[str, ...]] = Field(default_factory=dict)
-    """``{categorical variable: levels}``: active only when each named variable is at one of
-    its listed levels. Empty: always active."""
-
-
-class Continuous(_Variable):
-    """A real-valued variable in ``[low, high]`` (in ``unit``)."""
-
-    kind: Literal["continuous"]
-    low: float
-    high: float
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Continuous:
-        if not self.low < self.high:
-            raise ValueError(f"low ({self.low}) must be below high ({self.high})")
-        return self
-
-    @property
-    def bounds(self) -> tuple[float, float]:
-        return (self.low, self.high)
-
-
-class Discrete(_Variable):
-    """A numeric variable on a grid: explicit ``values``, or ``low``..``high`` by ``step``."""
-
-    kind: Literal["discrete"]
-    values: tuple[float, ...] | None = None
-    low: float | None = None
-    high: float | None = None
-    step: float | None = None
-
-    @model_validator(mode="after")
-    def _grid_given_once(self) -> Discrete:
-        ranged = (self.low, self.high, self.step)
-        if self.values is not None:
-            if any(v is not None for v in ranged):
-                raise ValueError("give either 'values' or 'low', 'high' and 'step', not both")
-            if len(self.values) < 2 or len(set(self.values)) != len(self.values):
-                raise ValueError("'values' needs two or more distinct numbers")
-        elif None in ranged:
-            raise ValueError("give 'values' = [...] or all of 'low', 'high' and 'step'")
-        elif not (self.step and self.step > 0 and self.low < self.high):  # type: ignore[operator]
-            raise ValueError("needs low < high and step > 0")
-        else:
-            span = (self.high - self.low) / self.step  # type: ignore[operator]
-            if span < 1 - 1e-9:
-                raise ValueError(
-                    f"step {self.step:g} is larger than the range {self.low:g} to {self.high:g}: "
-                    "the grid has one value (use a smaller step, or drop the variable)"
-                )
-            if span + 1 > MAX_GRID:
-                raise ValueError(
-                    f"step {self.step:g} makes {span + 1:.3g} grid values; at most {MAX_GRID:,} "
-                    "(use a larger step, or a continuous variable)"
-                )
-        return self
-
-    @cached_property
-    def grid(self) -> tuple[float, ...]:
-        """The allowed values, ascending."""
-        if self.values is not None:
-            return tuple(sorted(self.values))
-        assert self.low is not None and self.high is not None and self.step is not None
-        n = math.floor((self.high - self.low) / self.step + 1e-9)
-        return tuple(round(self.low + i * self.step, 10) for i in range(n + 1))
-
-    @property
-    def bounds(self) -> tuple[float, float]:
-        return (self.grid[0], self.grid[-1])
-
-
-class Categorical(_Variable):
-    """A choice among named levels; each level carries its physics descriptors.
-
-    ``levels`` maps a level name to its descriptors, e.g.
-    ``{"cluster_chain": {"diameter_nm": 0.95, ...}}``; every level has the same descriptor keys.
-    """
-
-    kind: Literal["categorical"]
-    levels: dict[str, dict[str, float]]
-
-    @model_validator(mode="after")
-    def _levels_consistent(self) -> Categorical:
-        if not self.levels:
-            raise ValueError("needs at least one level")
-        keys = {name: set(d) for name, d in self.levels.items()}
-        first = next(iter(keys.values()))
-        odd = [name for name, k in keys.items() if k != first]
-        if odd:
-            raise ValueError(
-                f"every level needs the same descriptors; {odd} differ from {sorted(first)}"
-            )
-        return self
-
-
-Variable = Annotated[Continuous | Discrete | Categorical, Field(discriminator="kind")]
 
 
 class Forbidden(BaseModel):
@@ -188,21 +83,6 @@ class LinearConstraint(BaseModel):
     def describe(self) -> str:
         terms = " + ".join(f"{c:g}*{v}" for v, c in self.coefficients.items())
         return f"{terms} {self.op} {self.rhs:g}"
-
-
-def is_missing(value: object) -> bool:
-    """True for an empty cell: None, NaN or an empty string (an inactive variable, a value
-    not measured yet). The one test of emptiness in formulate."""
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value == ""
-
-
-@overload
-def number(value: object) -> float | None: ...
-@overload
-def number(value: object, default: float) -> float: ...
-def number(value: object, default: float | None = None) -> float | None:
-    """A cell as a float, or ``default`` when it is empty (see :func:`is_missing`)."""
-    return default if is_missing(value) else float(value)  # type: ignore[arg-type]
 
 
 class DesignSpace(BaseModel):
@@ -315,6 +195,18 @@ class DesignSpace(BaseModel):
             raise TypeError(f"{name} is categorical: it has levels, not bounds")
         return var.bounds
 
+    def to_unit(self, name: str, values: object) -> np.ndarray:
+        """Values of numeric variable ``name`` as positions in [0, 1] of its range on its
+        scale (log10 for ``scale = "log"``); an empty cell stays NaN. Same shape as ``values``.
+
+        Raises:
+            TypeError: ``name`` is categorical.
+        """
+        var = self.variables[name]
+        if isinstance(var, Categorical):
+            raise TypeError(f"{name} is categorical: it has levels, not a range")
+        return var.to_unit(np.asarray(values, dtype=float))
+
     def levels(self, name: str) -> dict[str, dict[str, float]]:
         """A categorical variable's levels with their descriptor tables."""
         var = self.variables[name]
@@ -353,7 +245,7 @@ class DesignSpace(BaseModel):
     def sample(
         self, n: int, seed: int = 0, max_tries: int = 1000, strict: bool = True
     ) -> list[dict[str, Value]]:
-        """``n`` random feasible formulations: levels uniform, numbers uniform in their bounds
+        """``n`` random feasible formulations: levels uniform, numbers uniform on their scale
         (discrete: a random grid value), inactive variables None; rules by rejection.
         ``strict=False``: return what was found (fewer than ``n``) instead of raising.
 
@@ -381,7 +273,7 @@ class DesignSpace(BaseModel):
             if isinstance(var, Discrete):
                 draw[name] = float(rng.choice(var.grid))
             elif isinstance(var, Continuous):
-                draw[name] = float(rng.uniform(var.low, var.high))
+                draw[name] = float(var.from_unit(rng.uniform()))
         for name in self.names():
             if not self.is_active(name, draw):
                 draw[name] = None
@@ -478,8 +370,11 @@ class DesignSpace(BaseModel):
         if isinstance(var, Categorical):
             return f"from {list(var.levels)}"
         low, high = var.bounds
+        scale = ", log scale" if var.scale == "log" else ""
+        if isinstance(var, Discrete) and var.values is not None and len(var.grid) <= 12:
+            return f"one of {', '.join(f'{v:g}' for v in var.grid)} {var.unit}".rstrip() + scale
         step = f" in steps of {var.step:g}" if isinstance(var, Discrete) and var.step else ""
-        return f"in [{low:g}, {high:g}] {var.unit}{step}".rstrip()
+        return f"in [{low:g}, {high:g}] {var.unit}{step}".rstrip() + scale
 
     # --- words ---------------------------------------------------------------------------
 
@@ -494,7 +389,17 @@ class DesignSpace(BaseModel):
                     + ", ".join(f"{p} is {'/'.join(lv)}" for p, lv in var.active_when.items())
                     + ")"
                 )
-            lines.append(f"{name}: {var.kind} {self._domain(name)}{cond}")
+            lines.append(f"{name}: {var.kind} {self._domain(name)}{cond}{_levels_source(var)}")
         lines += [f"never: {r.describe()}" for r in self.forbidden]
         lines += [f"keep: {c.describe()}" for c in self.linear_constraints]
         return lines
+
+
+def _levels_source(var: object) -> str:
+    """Where a categorical's levels come from and which descriptors they carry, in words."""
+    if not isinstance(var, Categorical):
+        return ""
+    keys = list(next(iter(var.levels.values())))
+    described = f"; descriptors {', '.join(keys)}" if keys else "; no descriptors (one-hot)"
+    source = f"; from {var.levels_file}" if var.levels_file else ""
+    return f" ({len(var.levels)} levels{source}{described})"

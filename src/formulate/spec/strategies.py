@@ -71,6 +71,9 @@ STRATEGIES: dict[str, StrategyInfo] = {
 DEFAULT_STRATEGY = "qlognehvi"
 WARM_UP_STRATEGY = "sobol"
 """What a model-based strategy proposes while its models cannot be fitted yet."""
+MIN_MEASURED = 3
+"""Membranes with a property measured before its model is fitted, unless the campaign asks
+for more (``[strategy] min_measured``): a GP with fewer points learns nothing but its prior."""
 
 
 def model_strategies() -> tuple[str, ...]:

@@ -15,7 +15,6 @@ from formulate.spec.campaign import Campaign
 from formulate.ui.context import Context, cached, user_errors
 
 COLOURS = px.colors.qualitative.Plotly
-MIN_POINTS = 3  # formulate.model.surrogates.MIN_POINTS, without importing torch for the page
 
 
 def render(ctx: Context) -> None:
@@ -95,10 +94,11 @@ def _slice(ctx: Context, table: pd.DataFrame) -> None:
     variable = b.selectbox("Along", numeric, key="slice_var")
     by = c.selectbox("One curve per", cats, key="slice_by")
     have = _count(table, prop)
-    if have < MIN_POINTS:
+    need = spec.strategy.min_measured
+    if have < need:
         st.info(
-            f"Needs {MIN_POINTS - have} more membrane(s) with {spec.label(prop)} measured "
-            f"({have} of {MIN_POINTS})."
+            f"Needs {need - have} more membrane(s) with {spec.label(prop)} measured "
+            f"({have} of {need}, the campaign's min_measured)."
         )
         return
     best = table.dropna(subset=[prop]).sort_values(prop).tail(1)
@@ -170,9 +170,13 @@ def _slice_figure(
                 legendgroup=str(level),
                 text=seen["membrane"],
             )
-    unit_of_x = spec.space.variables[variable].unit
+    x_var = spec.space.variables[variable]
+    log_x = getattr(x_var, "scale", "linear") == "log"
     fig.update_layout(
-        xaxis={"title": f"{variable} [{unit_of_x}]" if unit_of_x else variable},
+        xaxis={
+            "title": f"{variable} [{x_var.unit}]" if x_var.unit else variable,
+            "type": "log" if log_x else "linear",
+        },
         yaxis=_axis(spec, prop) | {"title": f"{spec.label(prop)} [{unit}]" if unit else prop},
     )
     return fig

@@ -56,6 +56,13 @@ def render(ctx: Context) -> None:
         "Predicted mean and 95% interval per objective, in the unit of its header; the chance "
         "to beat the best value so far in each reason."
     )
+    if "warm_up" in proposals and proposals["warm_up"].astype(bool).all():
+        st.warning(
+            plain(
+                f"Warm-up batch: {spec.strategy.warm_up_rule()} (the campaign's min_measured); "
+                "these proposals spread over the space, they are not predictions."
+            )
+        )
     for note in proposals.attrs.get("notes", []):
         st.info(plain(f"For the whole batch: {note}"))
     view = proposal_view(spec, proposals)
