@@ -55,3 +55,28 @@ def test_emulator_refuses_a_space_it_has_no_mechanisms_for(pool, tmp_path: Path)
         "variables.solvent",
     }
     assert not (tmp_path / "emu").exists()
+
+
+def test_a_pool_without_header_or_with_a_missing_column_is_one_message(
+    pool, tmp_path: Path
+) -> None:
+    """Not one error per row (hundreds): the header is wrong, said once, nothing runs."""
+    csv, folder = pool
+    lines = csv.read_text(encoding="utf-8").splitlines()
+    bare = tmp_path / "bare.csv"
+    bare.write_text("\n".join(lines[1:]) + "\n", encoding="utf-8")
+    settings = Settings(kind="pool", campaign=str(folder / "one.toml"), pool=str(bare), seeds=1)
+    with pytest.raises(FormulateError) as err:
+        prepare(settings, tmp_path / "out")
+    assert len(err.value.problems) == 1
+    assert "no header row: the first line holds values" in err.value.problems[0].what
+    renamed = tmp_path / "renamed.csv"
+    frame = pd.read_csv(csv).rename(columns={"catalyst": "Catalyst used"})
+    frame.to_csv(renamed, index=False)
+    settings = Settings(kind="pool", campaign=str(folder / "one.toml"), pool=str(renamed), seeds=1)
+    with pytest.raises(FormulateError) as err:
+        prepare(settings, tmp_path / "out")
+    assert [p.what.split(" (")[0] for p in err.value.problems] == ["no column 'catalyst'"]
+    assert "Catalyst used" in err.value.problems[0].what
+    assert "map it under [columns]" in err.value.problems[0].fix
+    assert not (tmp_path / "out").exists()

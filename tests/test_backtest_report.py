@@ -47,3 +47,41 @@ def test_summary_matches_a_count_from_the_traces(pool, tmp_path: Path) -> None:
     table = pd.read_csv(paths["summary.csv"])
     assert list(table["strategy"]) == ["random", "ofat"]
     assert paths["backtest.png"].stat().st_size > 10_000
+
+
+def test_the_report_says_which_proposals_came_from_the_warm_up(pool, tmp_path: Path) -> None:
+    """Two initial rows are too few for a model: the first proposal of every qlognei run is
+    the warm-up's, marked in the run files and counted in the report."""
+    csv, folder = pool
+    settings = Settings(
+        kind="pool",
+        campaign=str(folder / "one.toml"),
+        pool=str(csv),
+        strategies=("qlognei",),
+        seeds=2,
+        initial=2,
+        batch_size=1,
+        budget=5,
+    )
+    bt = run_backtest(prepare(settings, tmp_path / "out"), workers=1)
+    traces = bt.traces()
+    first = traces[traces["step"] == 1]
+    assert first["warm_up"].all() and first["reason"].str.startswith("warm-up (sobol)").all()
+    assert not traces[traces["step"] > 1]["warm_up"].any()
+    report = Report(bt)
+    assert report.notes()[0] == (
+        "qlognei: 1 of 3 proposals per seed (median; most 1) came from the warm-up rule "
+        "(sobol until each objective is measured on 3 membranes) and are marked warm_up in "
+        "the run files."
+    )
+    # warnings a library raised while proposing are counted, never printed
+    run = bt.run_path("qlognei", 0)
+    trace = pd.read_csv(run, dtype={"warnings": object})
+    trace.loc[trace["step"] == 2, "warnings"] = '{"NumericalWarning: A not p.d., added jitter": 3}'
+    trace.to_csv(run, index=False)
+    notes = Report(bt).notes()
+    assert notes[-1] == (
+        "Library warnings while proposing, collected over 1 run(s) instead of printed: "
+        "NumericalWarning: A not p.d., added jitter (x3)."
+    )
+    assert notes[-1] in Report(bt).markdown(Report(bt).summary())

@@ -241,3 +241,19 @@ def test_parallel_processes_give_the_runs_of_one_process(pool, tmp_path: Path) -
     )
     assert events[-1][1:3] == (4, 4)  # runs done of runs wanted
     assert max(e[3] for e in events) == 4 * 2  # steps reported: 2 per run
+
+
+def test_library_warnings_are_counted_by_kind_not_printed(recwarn) -> None:
+    import warnings
+
+    from formulate.backtest.runner import collected_warnings
+
+    with collected_warnings() as caught:
+        for jitter in ("1.0e-08", "1.0e-07"):
+            warnings.warn(f"A not p.d., added jitter of {jitter}", RuntimeWarning, stacklevel=1)
+        warnings.warn("something else", UserWarning, stacklevel=1)
+    assert dict(caught) == {
+        "RuntimeWarning: A not p.d., added jitter of #.#e-#": 2,
+        "UserWarning: something else": 1,
+    }
+    assert len(recwarn) == 0  # none reached the terminal

@@ -192,7 +192,7 @@ class Report:
             if not STRATEGIES[strategy].model:
                 continue
             mine = steps[steps["strategy"] == strategy]
-            if mine.empty:
+            if mine.empty or "warm_up" not in mine:  # runs stored before the column existed
                 continue
             warm = mine["warm_up"].astype(str).str.lower().eq("true").groupby(mine["seed"]).sum()
             total = mine.groupby("seed").size()

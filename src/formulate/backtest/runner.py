@@ -84,8 +84,8 @@ def run_one(
                 campaign, table, strategy, q, seed * 1000 + step, settings.surrogate, candidates
             )
         wall = time.perf_counter() - start
-        table = _reveal(campaign, oracle, table, picked, seed * 1000 + step, step, wall)
-        table.loc[table["step"] == step, "warnings"] = json.dumps(dict(caught)) if caught else ""
+        warned = json.dumps(dict(caught)) if caught else ""
+        table = _reveal(campaign, oracle, table, picked, seed * 1000 + step, step, wall, warned)
         if hook:
             hook(strategy, seed, step)
     table["experiment"] = np.arange(1, len(table) + 1)
@@ -130,6 +130,7 @@ def _reveal(
     seed: int,
     step: int,
     wall: float,
+    warned: str = "",
 ) -> pd.DataFrame:
     names = campaign.space.names()
     reason = batch["reason"].to_numpy() if "reason" in batch else INITIAL_REASON
@@ -145,6 +146,7 @@ def _reveal(
     part["wall_s"] = wall
     part["reason"] = reason
     part["warm_up"] = warm_up
+    part["warnings"] = warned
     start = len(table)
     part["membrane"] = [f"M{start + i + 1}" for i in range(len(part))]
     part["batch"] = step
