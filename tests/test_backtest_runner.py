@@ -246,7 +246,7 @@ def test_parallel_processes_give_the_runs_of_one_process(pool, tmp_path: Path) -
 def test_library_warnings_are_counted_by_kind_not_printed(recwarn) -> None:
     import warnings
 
-    from formulate.backtest.runner import collected_warnings
+    from formulate.errors import collected_warnings, warnings_line
 
     with collected_warnings() as caught:
         for jitter in ("1.0e-08", "1.0e-07"):
@@ -257,3 +257,7 @@ def test_library_warnings_are_counted_by_kind_not_printed(recwarn) -> None:
         "UserWarning: something else": 1,
     }
     assert len(recwarn) == 0  # none reached the terminal
+    assert warnings_line(caught) == (  # what the CLI prints once, at the end
+        "note: 3 library warning(s) while working, not shown: RuntimeWarning: A not p.d., "
+        "added jitter of #.#e-# (x2); UserWarning: something else (x1)"
+    )

@@ -75,3 +75,19 @@ def test_the_cli_infers_and_says_so(
     assert "Note" not in out.split("Objectives")[0]  # a notes column is no variable
     assert "reads as free text: left out" in (tmp_path / "campaigns/past/campaign.toml").read_text()
     assert main(args) == 2  # the folder exists now
+
+
+def test_a_positive_range_spanning_decades_is_inferred_on_a_log_scale(tmp_path: Path) -> None:
+    from formulate.data.infer import infer_campaign
+    from formulate.lab.salt_lab import pool
+
+    csv = tmp_path / "salts.csv"
+    pool().rename(columns={"molality [mol/kg]": "Molality (mol/kg)"}).to_csv(csv, index=False)
+    spec = infer_campaign("salts", csv, ["ionic_conductivity [S/cm]"], [], tmp_path)
+    molality = spec.space.variables["molality_mol_kg"]
+    assert isinstance(molality, Continuous) and molality.scale == "log"
+    salt = spec.space.variables["salt"]
+    assert isinstance(salt, Categorical) and salt.levels_file == "formulate:lithium_salts"
+    assert len(salt.levels) == 24 and "anion_volume_A3" in salt.levels["LiTFSI"]  # descriptors
+    temperature = spec.space.variables["temperature_c"]
+    assert temperature.scale == "linear"  # 25-80 C: not decades

@@ -7,7 +7,11 @@ exception is a bug in formulate.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+import warnings
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -72,3 +76,24 @@ class NotEnoughData(FormulateError):
                 )
             ],
         )
+
+
+@contextmanager
+def collected_warnings() -> Iterator[Counter[str]]:
+    """Warnings raised inside the block, counted by kind (``NumericalWarning: A not p.d.,
+    added jitter of #.#e-# to the diagonal``: numbers masked) instead of printed."""
+    caught: Counter[str] = Counter()
+    with warnings.catch_warnings(record=True) as records:
+        warnings.simplefilter("always")
+        yield caught
+    for w in records:
+        text = re.sub(r"\d+", "#", str(w.message).splitlines()[0] if str(w.message) else "")
+        caught[f"{w.category.__name__}: {text[:90]}"] += 1
+
+
+def warnings_line(caught: Counter[str]) -> str:
+    """One line for people about the library warnings ``caught`` (empty when none)."""
+    if not caught:
+        return ""
+    kinds = "; ".join(f"{kind} (x{n:,})" for kind, n in caught.most_common(3))
+    return f"note: {caught.total():,} library warning(s) while working, not shown: {kinds}"

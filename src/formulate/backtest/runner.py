@@ -19,14 +19,10 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import tempfile
 import time
-import warnings
-from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -41,7 +37,7 @@ from formulate.backtest.settings import (
     default_strategies,
     load_settings,
 )
-from formulate.errors import FormulateError, Problem
+from formulate.errors import FormulateError, Problem, collected_warnings
 from formulate.plan.planner import Request, propose
 from formulate.spec.campaign import Campaign
 from formulate.spec.strategies import STRATEGIES
@@ -92,19 +88,6 @@ def run_one(
     table.insert(0, "seed", seed)
     table.insert(0, "strategy", strategy)
     return table
-
-
-@contextmanager
-def collected_warnings() -> Iterator[Counter[str]]:
-    """Warnings raised inside the block, counted by kind (``NumericalWarning: A not p.d.,
-    added jitter of #.#e-# to the diagonal``: numbers masked) instead of printed."""
-    caught: Counter[str] = Counter()
-    with warnings.catch_warnings(record=True) as records:
-        warnings.simplefilter("always")
-        yield caught
-    for w in records:
-        text = re.sub(r"\d+", "#", str(w.message).splitlines()[0] if str(w.message) else "")
-        caught[f"{w.category.__name__}: {text[:90]}"] += 1
 
 
 def _propose(

@@ -32,7 +32,7 @@ from formulate.cli.common import (
     print_text,
 )
 from formulate.data import PENDING, Store, campaign_table, read_table
-from formulate.errors import FormulateError
+from formulate.errors import FormulateError, collected_warnings, warnings_line
 from formulate.spec.campaign import BLANK_TEMPLATE, Campaign, init_campaign, load_campaign
 from formulate.spec.strategies import STRATEGIES
 
@@ -379,14 +379,19 @@ def demo(
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the CLI; print user mistakes as one message (exit code 2)."""
-    try:
-        app(args=argv, standalone_mode=True)
-    except SystemExit as stop:
-        return int(stop.code or 0)
-    except FormulateError as mistake:
-        err.print(Text.assemble(("error:", "red"), " ", mistake.message()), soft_wrap=True)
-        return 2
-    return 0
+    with collected_warnings() as caught:  # library warnings: one line at the end, not dozens
+        try:
+            app(args=argv, standalone_mode=True)
+        except SystemExit as stop:
+            code = int(stop.code or 0)
+        except FormulateError as mistake:
+            err.print(Text.assemble(("error:", "red"), " ", mistake.message()), soft_wrap=True)
+            code = 2
+        else:
+            code = 0
+    if caught:
+        err.print(warnings_line(caught), soft_wrap=True, style="dim")
+    return code
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from formulate.data.cells import WIDE_META, read_table
 from formulate.data.notation import MEMBRANE_ALIASES, key
 from formulate.errors import FormulateError, Problem
 from formulate.spec.campaign import Campaign, load_campaign
+from formulate.spec.levels import SHIPPED, read_level_table, shipped_tables, table_path
 from formulate.spec.properties import BUILTIN_PROPERTIES
 from formulate.units import registry
 
@@ -135,12 +136,30 @@ def _variable(var: str, header: str, column: pd.Series) -> list[str]:
         if len(values) <= MAX_GRID_VALUES and np.allclose(steps, steps[0], rtol=1e-6):
             return [*head, 'kind = "discrete"', f"low = {low!r}", f"high = {high!r}",
                     f"step = {float(steps[0])!r}", ""]  # fmt: skip
-        return [*head, 'kind = "continuous"', f"low = {low!r}", f"high = {high!r}", ""]
+        scale = (
+            ['scale = "log"  # spans 1.5 decades or more'] if low > 0 and high >= 30 * low else []
+        )
+        return [*head, 'kind = "continuous"', f"low = {low!r}", f"high = {high!r}", *scale, ""]
     levels = sorted(set(cells))
     if key(header) in _TEXT_COLUMNS or len(levels) > max(MAX_GRID_VALUES, len(column) // 2):
         return [f"# column {json.dumps(header)} reads as free text: left out", ""]
+    table = _shipped_table_of(levels)
+    if table:
+        names = ", ".join(json.dumps(level) for level in levels)
+        return [*head, 'kind = "categorical"', f'levels_file = "{table}"  # with its descriptors',
+                f"levels = [{names}]", ""]  # fmt: skip
     body = ", ".join(f"{json.dumps(level)} = {{}}" for level in levels)
     return [*head, 'kind = "categorical"', f"levels = {{ {body} }}", ""]
+
+
+def _shipped_table_of(levels: list[str]) -> str:
+    """A shipped level table (``formulate:lithium_salts``) holding every one of ``levels``."""
+    for name in shipped_tables():
+        ref = SHIPPED + name
+        rows, _ = read_level_table(table_path(ref, Path(".")), ref)
+        if set(levels) <= set(rows):
+            return ref
+    return ""
 
 
 def _transform(column: pd.Series, prop: str) -> str:
