@@ -302,3 +302,24 @@ def test_a_failure_marked_by_a_person_trains_the_film_model(campaign: Campaign) 
     assert len(films) == 1
     failed = (by_hand["status"] == "failed").sum()
     assert (films[0].data.y < 0).sum() == failed > 0
+
+
+def test_one_objective_beyond_the_pruning_threshold() -> None:
+    """With one objective and more measured membranes than the noisy acquisition integrates
+    over, the baseline is pruned by the single-objective rule (the multi-objective one needs
+    two objectives); proposals come from the pool's unrevealed rows."""
+    from pathlib import Path
+
+    from formulate.backtest.oracles import load_pool
+    from formulate.plan.acquisition import MAX_BASELINE
+    from formulate.spec.campaign import load_campaign
+
+    folder = Path(__file__).resolve().parents[1] / "campaigns" / "peo_salts"
+    spec = load_campaign(folder)
+    rows = load_pool(spec, folder / "pool.csv")
+    seen = rows.sample(MAX_BASELINE + 8, random_state=0)
+    seen = seen.assign(membrane=[f"S{i}" for i in range(len(seen))])
+    out = propose(
+        spec, seen, Request(batch_size=2, strategy="qlognei", **FAST), rows.drop(seen.index)
+    )
+    assert len(out) == 2 and not out["warm_up"].any() and not set(out.index) & set(seen.index)

@@ -81,10 +81,13 @@ class NotEnoughData(FormulateError):
 @contextmanager
 def collected_warnings() -> Iterator[Counter[str]]:
     """Warnings raised inside the block, counted by kind (``NumericalWarning: A not p.d.,
-    added jitter of #.#e-# to the diagonal``: numbers masked) instead of printed."""
+    added jitter of #.#e-# to the diagonal``: numbers masked) instead of printed; deprecation
+    warnings, meant for developers, are dropped."""
     caught: Counter[str] = Counter()
     with warnings.catch_warnings(record=True) as records:
         warnings.simplefilter("always")
+        for developers_only in (DeprecationWarning, PendingDeprecationWarning):
+            warnings.simplefilter("ignore", developers_only)
         yield caught
     for w in records:
         text = re.sub(r"\d+", "#", str(w.message).splitlines()[0] if str(w.message) else "")

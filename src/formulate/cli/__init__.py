@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.text import Text
 
-from formulate.cli import records
+from formulate.cli import cycler, records
 from formulate.cli.backtest import backtest_app
 from formulate.cli.common import (
     CampaignArg,
@@ -68,6 +68,8 @@ app.command("import")(records.import_)
 for verb in (records.export, records.log, records.mark, records.retract, records.abandon):
     app.command()(verb)
 app.add_typer(backtest_app, name="backtest")
+app.command("schedule")(cycler.schedule)
+app.add_typer(cycler.test_app, name="test")
 
 
 @app.command()

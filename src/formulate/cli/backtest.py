@@ -12,7 +12,8 @@ import pandas as pd
 import typer
 
 from formulate.cli.common import CampaignArg, err, out, print_frame
-from formulate.spec.campaign import campaign_dir
+from formulate.errors import FormulateError, Problem
+from formulate.spec.campaign import Campaign, campaign_dir, load_campaign
 
 if TYPE_CHECKING:
     from formulate.backtest import Settings
@@ -109,6 +110,54 @@ def backtest_emulator(
         surrogate=surrogate,
     )
     _backtest(settings, output, workers, executor)
+
+
+@backtest_app.command("cycler")
+def backtest_cycler(
+    campaign: CampaignArg,
+    seeds: SeedsOpt = 20,
+    weeks: Annotated[int, typer.Option(help="weeks of membrane making")] = 12,
+    per_week: Annotated[int, typer.Option(help="membranes made a week")] = 4,
+    channels: Annotated[int, typer.Option(help="cycler channels")] = 4,
+    horizon: Annotated[float, typer.Option(help="Li|Li test horizon in h")] = 1500.0,
+    workers: WorkersOpt = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="results folder")] = Path(
+        "backtests/cycler"
+    ),
+) -> None:
+    """Which membranes go on the cycler: the schedule against first come first served and
+    random, week by week on the virtual lab."""
+    import os
+
+    from formulate.backtest import cycler
+
+    spec = load_campaign(campaign)
+    lab = cycler.LabWeeks(weeks=weeks, per_week=per_week, channels=channels, horizon_h=horizon)
+    _check_cycler(spec, lab, seeds)
+    out.print(cycler.describe(lab, seeds), markup=False)
+    with err.status("simulating the lab day by day..."):
+        traces = cycler.run(str(spec.folder), lab, seeds, workers=workers or os.cpu_count() or 1)
+    paths = cycler.write(output, traces, lab)
+    table = pd.read_csv(paths["summary.csv"], dtype=str)
+    print_frame(table, "Cycler scheduling (cycler-weeks and weeks to a share of the hypervolume)")
+    out.print(cycler.ratio_line(cycler.summary(traces)), markup=False)
+    out.print(f"Written: {', '.join(str(p) for p in paths.values())}")
+
+
+def _check_cycler(spec: Campaign, lab: object, seeds: int) -> None:
+    from formulate.backtest.cycler import LIFE
+
+    names = [o.property for o in spec.objectives]
+    problems = []
+    if LIFE not in names or "filler" not in spec.space.categorical_names():
+        problems.append(
+            Problem(str(spec.folder), "the virtual lab emulates the paper's kind of campaign",
+                    f"use a campaign with the objective {LIFE} and a filler (cheng2023)")
+        )  # fmt: skip
+    if seeds < 1 or min(lab.weeks, lab.per_week, lab.channels) < 1:  # type: ignore[attr-defined]
+        problems.append(Problem("--seeds/--weeks/--per-week/--channels", "below 1", "use 1+"))
+    if problems:
+        raise FormulateError("the cycler backtest cannot run", problems)
 
 
 @backtest_app.command("report")

@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 STATUSES = ("pending", "made", "measured", "failed", "abandoned")
 PENDING = ("pending", "made")
 """Statuses of a membrane still to be measured: the planner's pending set; the ones that can
@@ -127,6 +127,22 @@ class MeasurementRow(Base):
     retracted: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class CellTestRow(Base):
+    """A cell built from a membrane and put on an instrument to measure one property (a Li|Li
+    cell on a cycler channel): started on a date, stopped by a person, or finished when its
+    value is logged. While it runs, a censorable property is known to exceed its running time."""
+
+    __tablename__ = "cell_tests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    membrane_id: Mapped[int] = mapped_column(ForeignKey("membranes.id"), index=True)
+    property: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(100), default="")
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(200), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
 Migration = Callable[[Connection], None]
 
 
@@ -172,7 +188,12 @@ def _v1_to_v2(conn: Connection) -> None:
             index.create(conn)
 
 
-MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2}
+def _v2_to_v3(conn: Connection) -> None:
+    """Version 3: cells on instruments (``cell_tests``), a new table that ``create_all`` makes
+    before the migrations run; nothing in the older tables changes."""
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3}
 """``MIGRATIONS[v]`` upgrades a store at version v to v + 1. Version 1 is the first released
 schema; add a function here (and bump SCHEMA_VERSION) for every change."""
 

@@ -37,6 +37,7 @@ from formulate.data.schema import (
     SCHEMA_VERSION,
     STATUSES,
     CampaignRow,
+    CellTestRow,
     MeasurementRow,
     MembraneRow,
     MetaRow,
@@ -59,11 +60,11 @@ _OPEN = (*PENDING, "abandoned")
 """Statuses a logged value moves to ``measured`` (a late result for an abandoned membrane
 is still a result)."""
 RETRIES = 8
+"""Attempts of a write that lost a race with another writer (same membrane id, same series)."""
 CHUNK = 5_000
 """Rows per executemany (and ids per IN list) of a large write."""
 FEW = 500
 """Up to this many membranes, a write reads theirs by id; beyond, the whole campaign's."""
-"""Attempts of a write that lost a race with another writer (same membrane id, same series)."""
 T = TypeVar("T")
 
 
@@ -166,11 +167,12 @@ class Store:
                 assert row is not None
                 row.seeded_at = utcnow()
 
-        self._transaction(campaign, write)
+        self.transaction(campaign, write)
 
-    def _transaction(self, campaign: str, write: Callable[[Session], T]) -> T:
-        """Run ``write`` in one transaction; retry it when another writer won a race (a unique
-        id or a series' first value saved at the same time, a SQLite file busy)."""
+    def transaction(self, campaign: str, write: Callable[[Session], T]) -> T:
+        """Run ``write`` in one transaction (the data layer's writers share it); retry it when
+        another writer won a race (a unique id or a series' first value saved at the same time,
+        a SQLite file busy)."""
         for attempt in range(RETRIES):
             try:
                 with Session(self.writer) as s, s.begin():
@@ -318,7 +320,7 @@ class Store:
             raise FormulateError("nothing was retracted", problems)
 
         def write(s: Session) -> float:
-            row = self._membrane(s, campaign, membrane)
+            row = self.find_membrane(s, campaign, membrane)
             key = series_key(prop, temperature_C)
             chain = list(
                 s.scalars(
@@ -359,7 +361,7 @@ class Store:
             row.updated_at = utcnow()
             return float(withdrawn.value)
 
-        return self._transaction(campaign, write)
+        return self.transaction(campaign, write)
 
     def set_status(self, campaign: str, membrane: str, status: str, note: str = "") -> None:
         """Move a membrane along pending -> made -> measured, or to failed (a film that did not
@@ -374,7 +376,7 @@ class Store:
                 f"unknown status '{status}'",
                 [Problem("status", status, f"use one of {list(STATUSES)}")],
             )
-        row = self._membrane(s, campaign, membrane)
+        row = self.find_membrane(s, campaign, membrane)
         if status not in _NEXT_STATUS[row.status]:
             raise FormulateError(
                 f"membrane {membrane} is {row.status}; it cannot go back to {status}",
@@ -384,7 +386,7 @@ class Store:
         if note:
             row.notes = f"{row.notes}\n{note}".strip()
 
-    def _membrane(self, s: Session, campaign: str, membrane: str) -> MembraneRow:
+    def find_membrane(self, s: Session, campaign: str, membrane: str) -> MembraneRow:
         row = s.scalars(
             select(MembraneRow).where(
                 MembraneRow.campaign == campaign, MembraneRow.membrane == membrane
@@ -404,19 +406,20 @@ class Store:
 
     def data_version(self, campaign: str) -> str:
         """A short text that changes with every write to the campaign's records (membranes
-        added or moved along, measurements logged): a cache key for views."""
+        added or moved along, measurements logged, cells started or stopped): a cache key for
+        views."""
+        queries = [
+            select(func.count(MembraneRow.id), func.max(MembraneRow.updated_at)),
+            select(func.count(MeasurementRow.id), func.max(MeasurementRow.id)).join(
+                MembraneRow, MembraneRow.id == MeasurementRow.membrane_id
+            ),
+            select(func.count(CellTestRow.id), func.max(CellTestRow.stopped_at)).join(
+                MembraneRow, MembraneRow.id == CellTestRow.membrane_id
+            ),
+        ]
         with Session(self.engine) as s:
-            members = s.execute(
-                select(func.count(MembraneRow.id), func.max(MembraneRow.updated_at)).where(
-                    MembraneRow.campaign == campaign
-                )
-            ).one()
-            logged = s.execute(
-                select(func.count(MeasurementRow.id), func.max(MeasurementRow.id))
-                .join(MembraneRow, MembraneRow.id == MeasurementRow.membrane_id)
-                .where(MembraneRow.campaign == campaign)
-            ).one()
-        return f"{members[0]}:{members[1]}:{logged[0]}:{logged[1]}"
+            parts = [s.execute(q.where(MembraneRow.campaign == campaign)).one() for q in queries]
+        return ":".join(f"{count}:{last}" for count, last in parts)
 
     def next_batch(self, campaign: str) -> int:
         """The number the next batch of proposals gets (1 for the first)."""
@@ -431,14 +434,9 @@ class Store:
     def membranes(self, campaign: str) -> pd.DataFrame:
         """One row per membrane: id, status, batch, provenance, source, assumed, notes,
         timestamps, and one column per formulation variable (None where inactive)."""
+        query = select(MembraneRow).where(MembraneRow.campaign == campaign)
         with Session(self.engine) as s:
-            rows = list(
-                s.scalars(
-                    select(MembraneRow)
-                    .where(MembraneRow.campaign == campaign)
-                    .order_by(MembraneRow.id)
-                )
-            )
+            rows = list(s.scalars(query.order_by(MembraneRow.id)))
         records = [
             {
                 "membrane": r.membrane,

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from formulate.data.cell_tests import cell_tests, with_running_bounds
 from formulate.spec.campaign import Campaign
 
 if TYPE_CHECKING:
@@ -68,13 +70,17 @@ def wide_table(
     return wide.reset_index()
 
 
-def campaign_table(campaign: Campaign, store: Store) -> pd.DataFrame:
-    """The campaign now: one row per membrane with formulation, current outcomes (canonical
-    units, ``prop@60C`` away from the reference temperature) and censor flags."""
-    return wide_table(
+def campaign_table(campaign: Campaign, store: Store, now: datetime | None = None) -> pd.DataFrame:
+    """The campaign at ``now`` (default: the present): one row per membrane with formulation,
+    current outcomes (canonical units, ``prop@60C`` away from the reference temperature) and
+    censor flags; a cycling life still on test, or stopped, is a lower bound of its hours run."""
+    values = store.measurements(campaign.name)
+    table = wide_table(
         store.membranes(campaign.name),
-        store.measurements(campaign.name),
+        values,
         campaign.space.names(),
         campaign.reference_temperature_C,
         campaign.censorable(),
     )
+    tests = cell_tests(campaign, store, now, values)
+    return with_running_bounds(campaign, table, tests) if len(tests) else table

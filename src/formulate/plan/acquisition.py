@@ -37,6 +37,7 @@ from botorch.acquisition.multi_objective.objective import WeightedMCMultiOutputO
 from botorch.acquisition.multi_objective.parego import qLogNParEGO
 from botorch.acquisition.multi_objective.utils import prune_inferior_points_multi_objective
 from botorch.acquisition.objective import GenericMCObjective
+from botorch.acquisition.utils import prune_inferior_points
 from botorch.models import ModelListGP
 from botorch.sampling import SobolQMCNormalSampler
 from botorch.utils.multi_objective.box_decompositions import NondominatedPartitioning
@@ -167,12 +168,22 @@ class AcquisitionInputs:
     def baseline(self) -> torch.Tensor:
         """The measured membranes the noisy acquisitions integrate over (``n' x d``): at most
         ``MAX_BASELINE``, those most likely to be Pareto-optimal and feasible (BoTorch's
-        ``prune_inferior_points_multi_objective``). Each candidate is sampled jointly with
+        ``prune_inferior_points_multi_objective``; for one objective ``prune_inferior_points``,
+        the most likely to be the best). Each candidate is sampled jointly with
         them, so the cost of a score grows with the cube of their number; a membrane that is
         almost surely dominated adds nothing to a hypervolume or an incumbent."""
         X = self.X_baseline
         if len(X) <= MAX_BASELINE:
             return X
+        if len(self.campaign.objectives) == 1:  # BoTorch's multi-objective pruning needs two
+            return prune_inferior_points(
+                self.model,
+                X,
+                objective=_target(self),
+                constraints=list(self.constraints) or None,
+                max_frac=MAX_BASELINE / len(X),
+                num_samples=PRUNE_SAMPLES,
+            )
         return prune_inferior_points_multi_objective(
             self.model,
             X,

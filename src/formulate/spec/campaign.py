@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from formulate.errors import FormulateError, Problem
+from formulate.spec.instruments import DEFAULTS, Measurement
 from formulate.spec.levels import with_level_tables
 from formulate.spec.objectives import Objective, OutcomeConstraint
 from formulate.spec.properties import BUILTIN_PROPERTIES, Property
@@ -112,6 +113,9 @@ class Campaign(_Frozen):
     tables (``ionic_conductivity = "Conductivity (measured) (S/cm)"``); imports and pools read
     that header as the name."""
     strategy: Strategy = Strategy()
+    measurements: dict[str, Measurement] = Field(default_factory=dict)
+    """``[measurements.<property>]``: how long a measurement takes and on how many
+    instruments (see :func:`measurement`)."""
     seed_data: tuple[SeedFile, ...] = ()
     store: StoreSettings = StoreSettings()
 
@@ -148,6 +152,11 @@ class Campaign(_Frozen):
                     _unknown_property(f"outcome_constraints[{i}].property", con.property, known)
                 )
         problems += self._display_unit_problems(known)
+        problems += [
+            _unknown_property(f"measurements.{name}", name, known)
+            for name in self.measurements
+            if name not in known
+        ]
         problems += [
             Problem(f"columns.{name}", "neither a variable nor a property", "name one of them")
             for name in self.columns
@@ -202,6 +211,10 @@ class Campaign(_Frozen):
             return x
         offset = convert(0.0, canonical, shown)
         return offset + (convert(1.0, canonical, shown) - offset) * x
+
+    def measurement(self, prop: str) -> Measurement:
+        """How ``prop`` is measured: the campaign's ``[measurements]``, else the default."""
+        return self.measurements.get(prop) or DEFAULTS.get(prop) or Measurement()
 
     def all_properties(self) -> dict[str, Property]:
         """Built-in properties plus the campaign's own (the campaign's win)."""
