@@ -12,7 +12,7 @@ import streamlit as st
 
 from formulate.errors import FormulateError
 from formulate.spec.campaign import CAMPAIGN_FILE, load_campaign
-from formulate.ui import backtests, data, insights, log, plan
+from formulate.ui import backtests, cycler, data, insights, log, plan
 from formulate.ui import campaign as campaign_page
 from formulate.ui.context import Context, plain, show_done, store_of
 
@@ -47,6 +47,7 @@ pages = {
     "Data": data.render,
     "Log outcomes": log.render,
     "Plan": plan.render,
+    "Cycler": cycler.render,
     "Insights": insights.render,
     "Backtests": backtests.render,
 }

@@ -44,7 +44,14 @@ def test_app_shows_the_paper_campaign(workdir: Path) -> None:
     assert not [i for i in at.info if "hidden" in i.value]  # every membrane shown at first
     at.multiselect(key="data_hide_prov").set_value(["stated"]).run()
     assert any("3 of 3 membranes hidden" in i.value for i in at.info)
-    assert [t.label for t in at.tabs] == ["Data", "Log outcomes", "Plan", "Insights", "Backtests"]
+    assert [t.label for t in at.tabs] == [
+        "Data",
+        "Log outcomes",
+        "Plan",
+        "Cycler",
+        "Insights",
+        "Backtests",
+    ]
 
 
 def test_logging_an_outcome_lands_in_the_store(workdir: Path) -> None:
@@ -187,3 +194,31 @@ def test_editing_the_campaign_saves_a_new_version_and_keeps_the_data(workdir: Pa
     assert (folder / "versions" / "campaign.1.toml").read_text() == before
     assert load_campaign(folder).space.bounds("eo_li_ratio") == (6.0, 40.0)
     assert [m.value for m in at.metric] == ["0", "0", "3", "0"]  # the data is kept
+
+
+def test_the_cycler_page_starts_ranks_and_stops_cells(workdir: Path) -> None:
+    spec, store = stored(workdir)
+    made = emulated(spec, 10, seed=43)
+    made = made[made["film_formed"] == 1].drop(
+        columns=["film_formed", "li_symmetric_life", "li_symmetric_life_censored"]
+    )
+    import_table(spec, store, made.assign(provenance="emulated"))
+    at = start()
+    assert any("Channels: 0 of 8 in use" in s.value for s in at.subheader)
+    at.button(key="cycler_rank").click().run()
+    assert not at.error, [e.value for e in at.error]
+    ranked = [m.value for m in at.markdown if m.value.startswith("1. **")]
+    assert ranked and "Li\\|Li life predicted" in ranked[0]
+    first = at.selectbox(key="cycler_membrane").value
+    assert ranked[0].replace("\\", "").startswith(f"1. **{first}**")  # best first in the form
+    at.text_input(key="cycler_channel").input("3")
+    at.button(key="FormSubmitter:cycler_start-Start the cell now").click().run()
+    assert "Started" in at.success[0].value
+    assert any("Channels: 1 of 8 in use" in s.value for s in at.subheader)
+    from formulate.data.cell_tests import cell_tests
+
+    tests = cell_tests(spec, store)
+    assert tests[["membrane", "channel", "state"]].values.tolist() == [[first, "3", "running"]]
+    at.button(key="cycler_stop").click().run()
+    assert "Stopped" in at.success[0].value.replace("\\", "")
+    assert cell_tests(spec, store)["state"].tolist() == ["stopped"]
