@@ -126,3 +126,16 @@ def test_store_url_defaults_to_sqlite_file_and_env_overrides(
     assert campaign.store_url() == f"sqlite:///{campaign.folder / 'formulate.db'}"
     monkeypatch.setenv("FORMULATE_DB_URL", "postgresql+psycopg://lab@server/formulate")
     assert campaign.store_url() == "postgresql+psycopg://lab@server/formulate"
+
+
+def test_measurements_state_durations_and_instruments() -> None:
+    raw = raw_spec()
+    spec = campaign_from_dict(raw, TEMPLATE)
+    life = spec.measurement("li_symmetric_life")
+    assert (life.duration_days, life.instruments, life.horizon_h) == (62.5, 8, 1500.0)
+    assert spec.measurement("transference_number").duration_days == 3.0  # the default
+    assert spec.measurement("crystallinity").instruments == 1
+    raw["measurements"] = {"conductivity": {"days": 1}, "ionic_conductivity": {"instruments": 0}}
+    text = "\n".join(problems_of(raw))
+    assert "measurements.conductivity.days: unknown key" in text
+    assert "measurements.ionic_conductivity.instruments" in text

@@ -20,6 +20,8 @@ table: cycler-weeks used and calendar weeks until 80% and 95% of that.
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from formulate.backtest.metrics import hypervolume
+from formulate.errors import collected_warnings, warnings_line
 from formulate.lab.virtual import Noise, VirtualLab
 from formulate.plan.progress import reference_point
 from formulate.spec.campaign import Campaign
@@ -199,7 +202,9 @@ def _one(campaign_ref: str, lab: LabWeeks, policy: str, seed: int) -> pd.DataFra
     from formulate.spec.campaign import load_campaign
 
     torch.set_num_threads(1)
-    return simulate(load_campaign(campaign_ref), lab, policy, seed)
+    with collected_warnings() as caught:  # summarised in the report, never printed
+        trace = simulate(load_campaign(campaign_ref), lab, policy, seed)
+    return trace.assign(warnings=json.dumps(dict(caught)) if caught else "")
 
 
 def run(
@@ -237,7 +242,7 @@ def write(folder: Path, traces: pd.DataFrame, lab: LabWeeks) -> dict[str, Path]:
     lines += ["| " + " | ".join(map(str, r)) + " |" for r in shown.itertuples(index=False)]
     paths["summary.md"].write_text(
         f"# Cycler scheduling\n\n{describe(lab, traces['seed'].nunique())}\n\n"
-        + "\n".join(lines) + "\n\n" + ratio_line(table) + "\n",
+        + "\n".join(lines) + "\n\n" + ratio_line(table) + "\n" + warnings_note(traces),
         encoding="utf-8",
     )  # fmt: skip
     fig, ax = plt.subplots(figsize=(7, 4))
@@ -272,3 +277,12 @@ def ratio_line(table: pd.DataFrame) -> str:
     fcfs, ours = by.loc["fcfs", "_cycler_0.8"], by.loc["schedule", "_cycler_0.8"]
     ratio = fcfs / ours if np.isfinite(fcfs) and ours > 0 else float("nan")
     return f"Cycler-weeks to 80%, first come first served / schedule (medians): {ratio:.2f}x."
+
+
+def warnings_note(traces: pd.DataFrame) -> str:
+    """The library warnings the runs collected, in one line (empty when none)."""
+    counts: Counter[str] = Counter()
+    for cell in traces.drop_duplicates(["policy", "seed"]).get("warnings", pd.Series(dtype=str)):
+        if isinstance(cell, str) and cell:
+            counts.update(json.loads(cell))
+    return f"\n{warnings_line(counts)}\n" if counts else ""

@@ -258,7 +258,11 @@ class Campaign(_Frozen):
             "Strategy:",
             f"  {s.acquisition}, batches of {s.batch_size}, surrogate {s.surrogate}",
             f"  warm-up: {s.warm_up_rule()} (min_measured)",
+            "Measurements (days on an instrument, instruments):",
         ]
+        for o in self.objectives:
+            m = self.measurement(o.property)
+            lines.append(f"  {o.property}: {m.duration_days:g} days, {m.instruments}")
         return lines
 
 
