@@ -108,5 +108,8 @@ def test_the_lab_day_by_day(campaign: Campaign) -> None:
     for trace in runs.values():
         assert (trace["running"] <= 2).all() and trace["cycler_days"].is_monotonic_increasing
         assert trace["fraction"].between(0, 1 + 1e-9).all()
-        assert trace["fraction"].iloc[-1] == pytest.approx(1.0)  # every film tested in the end
-        assert trace["cycler_days"].iloc[-1] == runs["fcfs"]["cycler_days"].iloc[-1]
+        assert trace["fraction"].iloc[-1] == pytest.approx(1.0)  # all that matters is known
+    # the same films, each tested once to its end: the same cycler time; the schedule skips
+    # films that cannot move the front, so it never uses more
+    assert runs["random"]["cycler_days"].iloc[-1] == runs["fcfs"]["cycler_days"].iloc[-1]
+    assert runs["schedule"]["cycler_days"].iloc[-1] <= runs["fcfs"]["cycler_days"].iloc[-1]

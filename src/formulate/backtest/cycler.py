@@ -7,7 +7,9 @@ on one of the ``channels``: a cell runs until it fails (its noisy emulated life)
 the horizon, and while it runs its life is known to exceed its hours so far. Each day, free
 channels are filled by the policy:
 
-* ``schedule``: :func:`formulate.plan.schedule.schedule`, value per cycler-day;
+* ``schedule``: :func:`formulate.plan.schedule.schedule`, value per cycler-day; a channel
+  stays free rather than hold a film that cannot move the front whatever its life (no
+  expected gain) until one that can arrives;
 * ``fcfs``: first come, first served (the oldest untested film);
 * ``random``: any untested film.
 
@@ -135,11 +137,12 @@ def _pick(
         return ids[:free]
     if policy == "random":
         return [str(m) for m in rng.permutation(ids)[:free]]
-    from formulate.plan.schedule import schedule
+    from formulate.plan.schedule import GAIN_TOL, schedule
 
     table, tests = _lab_view(campaign, lab, made, start, day)
     ranked = schedule(campaign, table, tests, LIFE, free, disk_cache=False)
-    return ranked["membrane"].tolist() or ids[:free]
+    worth = ranked["gain"].isna() | (ranked["gain"] > GAIN_TOL)  # NaN: first come (no model)
+    return ranked.loc[worth, "membrane"].tolist()  # a channel stays free rather than waste
 
 
 def _lab_view(
