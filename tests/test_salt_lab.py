@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from formulate.backtest.oracles import load_pool
 from formulate.lab.salt_lab import conductivity, pool, salts
@@ -44,10 +43,15 @@ def test_the_pool_reads_with_its_campaign() -> None:
     assert spec.space.variables["molality"].scale == "log"  # type: ignore[union-attr]
 
 
-def test_both_campaign_files_describe_the_same_pool() -> None:
-    linear = load_campaign(FOLDER / "onehot-linear.toml")
-    table = load_pool(linear, FOLDER / "pool.csv")
-    assert len(table) == 768
-    assert linear.space.levels("salt")["LiTFSI"] == {}
-    with pytest.raises(KeyError):
-        linear.space.levels("salt")["LiX"]
+def test_every_campaign_file_describes_the_same_pool() -> None:
+    variants = {
+        "campaign.toml": (True, "log"),
+        "onehot-linear.toml": (False, "linear"),
+        "descriptors-linear.toml": (True, "linear"),
+        "onehot-log.toml": (False, "log"),
+    }
+    for name, (described, scale) in variants.items():
+        spec = load_campaign(FOLDER / name)
+        assert len(load_pool(spec, FOLDER / "pool.csv")) == 768
+        assert bool(spec.space.levels("salt")["LiTFSI"]) == described, name
+        assert spec.space.variables["molality"].scale == scale, name  # type: ignore[union-attr]
