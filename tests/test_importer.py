@@ -170,3 +170,21 @@ def test_seed_failure_writes_nothing(campaign_dir: Path, tmp_path: Path) -> None
     assert err.value.problems[0].where == "paper_measurements.csv row 2, column value"
     assert "ionic_conductivity -1 S/cm is outside its physical range" in err.value.problems[0].what
     assert Store(f"sqlite:///{tmp_path / 's.db'}").membranes("cheng2023").empty
+
+
+def test_a_column_the_file_lacks_is_one_problem_not_one_per_row(
+    campaign: Campaign, store: Store, tmp_path: Path
+) -> None:
+    """New membranes without a ``solvent`` column: one problem naming the file's columns,
+    no "missing" per row; the rows' other problems are still listed."""
+    body = BAD.replace(",solvent,", ",").replace(",THF_DCM,", ",")
+    before = len(store.membranes("cheng2023"))
+    with pytest.raises(FormulateError) as info:
+        import_table(campaign, store, write(tmp_path, "nosolvent.csv", body))
+    wheres = [(p.where, p.what) for p in info.value.problems]
+    lacking = [w for w in wheres if "no column 'solvent'" in w[1]]
+    assert len(lacking) == 1 and lacking[0][0] == "nosolvent.csv"
+    assert "the file's columns: membrane, filler" in lacking[0][1]
+    assert not [w for w in wheres if w[0].endswith("column solvent")]
+    assert ("nosolvent.csv row 3, column filler", "unknown level 'nanorod'") in wheres
+    assert len(store.membranes("cheng2023")) == before

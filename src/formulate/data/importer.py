@@ -198,17 +198,12 @@ def _plan_wide(
             )
         )
     if "membrane" not in frame.columns:  # after the column checks: every problem at once
-        plan.problems.append(
-            Problem(source, "no 'membrane' column", "add a column of membrane ids")
-        )
-    if "membrane" not in frame.columns:
-        plan.problems += whole
+        plan.problems += [Problem(source, "no 'membrane' column", "add a column of ids"), *whole]
         return plan
     known = _known_membranes(campaign, store, planned)
     ids = list(frame["membrane"].str.strip())
-    if whole and not set(ids) & set(known):  # new membranes lacking a column: said once
-        plan.problems += whole
-        return plan
+    whole = whole if set(ids) - set(known) else []  # results of known membranes need none
+    plan.problems += whole  # a variable without a column: said once, not once per row
     counts = Counter(ids)
     for i, rec in enumerate(records(frame)):
         where = f"{source} row {i + 2}"
@@ -273,6 +268,13 @@ def _plan_wide(
                 method=meta["method"],
             )
             (plan.problems if isinstance(made, Problem) else plan.measurements).append(made)  # type: ignore[arg-type]
+    if whole:  # each row's "missing" for a column the file lacks is that one problem again
+        absent = {f"column {n}" for n in space.names() if n not in frame.columns}
+        plan.problems = [
+            p
+            for p in plan.problems
+            if not (p.what.startswith("missing:") and p.where.rsplit(", ", 1)[-1] in absent)
+        ]
     return plan
 
 
