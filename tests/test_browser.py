@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from formulate.data import campaign_table, import_table, open_store
+from formulate.data.cell_tests import cell_tests
 from formulate.spec.campaign import load_campaign
 from formulate.testing import TEMPLATE, emulated
 
@@ -216,6 +217,13 @@ def test_a_full_round_in_the_browser(app_url: str, tmp_path: Path) -> None:
         page.get_by_role("button", name="Accept as a pending batch").click()
         expect(page.get_by_text("Batch 2 stored")).to_be_visible(timeout=30_000)
 
+        page.get_by_role("tab", name="Cycler").click()  # a Li|Li cell goes on a channel
+        page.get_by_role("button", name="Rank the candidates").click()
+        page.get_by_label("Channel", exact=True).fill("2")
+        page.get_by_role("button", name="Start the cell now").click()
+        expect(page.get_by_text("Channels: 1 of 8 in use")).to_be_visible(timeout=60_000)
+        _shot(page, shots / "cycler.png")
+
         page.get_by_role("tab", name="Insights").click()
         expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=90_000)
         page.wait_for_timeout(1500)
@@ -233,6 +241,8 @@ def test_a_full_round_in_the_browser(app_url: str, tmp_path: Path) -> None:
     assert table.loc["U1", "filler"] == "cluster_chain" and table.loc["U1", "filler_wt_pct"] == 3
     assert table.loc["U2", "ionic_conductivity"] == pytest.approx(1.2e-4)
     assert shown == len(table) - 2 * spec.strategy.batch_size  # all but the batches after it
+    tests = cell_tests(spec, open_store(spec))
+    assert tests[["channel", "state"]].values.tolist() == [["2", "running"]]
     assert table.loc["B1-1", "status"] == "failed" and table.loc["B1-1", "film_formed"] == 0
     assert (table["batch"] == 2).sum() == spec.strategy.batch_size  # proposed after it
     assert (table["status"] == "pending").sum() == 2 * spec.strategy.batch_size - 1
