@@ -80,3 +80,22 @@ def test_too_few_membranes_to_cross_validate_is_a_clear_message(campaign: Campai
     table = emulated(campaign, 4, seed=15).iloc[:3]
     with pytest.raises(NotEnoughData, match="a model needs at least 4"):
         cross_validate(campaign, table, "ionic_conductivity", "gp-onehot")
+
+
+def test_coverage_at_several_levels_is_calibrated_on_normal_draws() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from formulate.model.diagnostics import coverage
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    preds = pd.DataFrame(
+        {"observed": rng.normal(size=n), "mean": 0.0, "std": 1.0, "censored": False}
+    )
+    found = coverage(preds)
+    assert set(found) == {"coverage50", "coverage80", "coverage95"}
+    for level in (50, 80, 95):
+        assert found[f"coverage{level}"] == pytest.approx(level / 100, abs=0.01)
+    too_sure = coverage(preds.assign(std=0.5))
+    assert too_sure["coverage95"] < 0.7  # intervals half as wide cover far less

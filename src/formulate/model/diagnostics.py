@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtri
 
 from formulate.errors import NotEnoughData, Problem
 from formulate.model.censoring import loo_predictive, normal_logpdf
@@ -78,6 +79,17 @@ def metrics(predictions: pd.DataFrame) -> dict[str, float]:
         "nlpd": float(-np.mean(normal_logpdf(y, m, s))),
         "coverage95": float(np.mean(np.abs(resid) <= 1.959964 * s)),
     }
+
+
+def coverage(
+    predictions: pd.DataFrame, levels: tuple[float, ...] = (0.5, 0.8, 0.95)
+) -> dict[str, float]:
+    """Share of uncensored held-out values inside the central ``level`` interval of their
+    prediction (model scale), per level: ``{"coverage50": ..., ...}``; a calibrated model
+    gives each level back."""
+    p = predictions[~predictions["censored"]]
+    z = np.abs(p["observed"].to_numpy() - p["mean"].to_numpy()) / p["std"].to_numpy()
+    return {f"coverage{round(100 * q)}": float(np.mean(z <= ndtri(0.5 + q / 2))) for q in levels}
 
 
 def diagnose(
