@@ -7,6 +7,7 @@ import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from formulate.data import campaign_table, import_table
@@ -53,6 +54,9 @@ def test_a_stopped_cell_keeps_its_hours_and_a_logged_life_finishes_it(
     assert stop_test(campaign, lab, "M0", LIFE, at=T0 + timedelta(hours=300)) == 300.0
     later = campaign_table(campaign, lab, now=T0 + timedelta(days=60)).set_index("membrane")
     assert later.loc["M0", LIFE] == pytest.approx(300.0) and later.loc["M0", f"{LIFE}_censored"]
+    start_test(campaign, lab, "M2", LIFE, at=T0)  # taken off at once: no bound (0 h is none)
+    stop_test(campaign, lab, "M2", LIFE, at=T0 + timedelta(minutes=20))
+    assert pd.isna(campaign_table(campaign, lab).set_index("membrane").loc["M2", LIFE])
     start_test(campaign, lab, "M1", LIFE, at=T0)
     lab.add(campaign.name, measurements=[NewMeasurement("M1", LIFE, 820.0, "h", "measured")])
     tests = cell_tests(campaign, lab).set_index("membrane")

@@ -25,6 +25,8 @@ from formulate.units import convert
 STATES = ("running", "stopped", "finished")
 COLUMNS = ("membrane", "property", "channel", "started_at", "stopped_at", "state", "hours")
 _OPEN_STATUSES = ("pending", "made", "measured")
+MIN_BOUND_H = 1.0
+"""A cell that has run less than this tells nothing yet (a bound of 0 h is no value)."""
 
 
 def start_test(
@@ -196,7 +198,7 @@ def with_running_bounds(
     open_tests = tests[tests["state"].isin(("running", "stopped"))]
     for test in open_tests.itertuples():
         prop = str(test.property)
-        if prop not in campaign.censorable():
+        if prop not in campaign.censorable() or float(test.hours) < MIN_BOUND_H:
             continue
         flag = f"{prop}_censored"
         if prop not in out:
