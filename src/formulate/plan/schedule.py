@@ -141,13 +141,14 @@ def _by_value(
     front = np.vstack([front, running]) if len(running) else front
     days = _expected_days(campaign, prop, draws[..., k])
     chosen: list[int] = []
-    gains = np.zeros(len(pool))
+    gains = np.zeros(len(pool))  # each pick's gain when it was picked
     for _ in range(min(slots, len(pool))):
-        gains = _expected_gain(draws, front, ref)
-        value = gains / days
+        now = _expected_gain(draws, front, ref)
+        value = now / days
         value[chosen] = -np.inf
         best = int(np.argmax(value))
         chosen.append(best)
+        gains[best] = now[best]
         front = np.vstack([front, draws[best].mean(axis=0, keepdims=True)])
     top = float(known[prop].max()) if len(known) else -np.inf  # sign-adjusted model scale
     return _describe(campaign, pool, models[prop], prop, chosen, gains, days, draws[..., k], top)
