@@ -89,6 +89,8 @@ def test_refusals_name_the_problem_and_write_nothing(campaign: Campaign, lab: St
         stop_test(limited, lab, "M3", LIFE)
     with pytest.raises(FormulateError, match="before it started"):
         stop_test(limited, lab, "M0", LIFE, at=T0 - timedelta(hours=1))
+    with pytest.raises(FormulateError, match="is in the future"):
+        start_test(limited, lab, "M3", LIFE, at=datetime.now(UTC) + timedelta(days=2))
     lab.set_status(campaign.name, "M4", "failed")
     with pytest.raises(FormulateError, match="M4 is failed"):
         start_test(campaign, lab, "M4", LIFE, at=T0)

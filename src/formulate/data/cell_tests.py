@@ -9,7 +9,7 @@ the campaign's table says so (:func:`with_running_bounds`).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -51,7 +51,7 @@ def start_test(
             f"unknown property '{prop}'",
             [Problem("--property", prop, f"use one of {sorted(known)}")],
         )
-    when = _aware(at or utcnow())
+    when = _when(at)
     running = cell_tests(campaign, store, when)
     running = running[(running["state"] == "running") & (running["property"] == prop)]
     problems = _start_problems(campaign, running, membrane, prop, channel)
@@ -111,7 +111,7 @@ def stop_test(
     Raises:
         FormulateError: no such test running.
     """
-    when = _aware(at or utcnow())
+    when = _when(at)
 
     def write(s: Session) -> float:
         row = store.find_membrane(s, campaign.name, membrane)
@@ -210,6 +210,23 @@ def with_running_bounds(
             if pd.isna(value) or (censored and float(value) < bound):
                 out.at[i, prop], out.at[i, flag] = bound, True
     return out
+
+
+def _when(at: datetime | None) -> datetime:
+    """When a start or stop happened: ``at`` (a time zone assumed UTC), default now; never
+    in the future (a record says what was done).
+
+    Raises:
+        FormulateError: ``at`` is later than now.
+    """
+    now = utcnow()
+    when = _aware(at or now)
+    if when > now + timedelta(minutes=5):
+        raise FormulateError(
+            f"{when:%Y-%m-%d %H:%M} UTC is in the future",
+            [Problem("--at", f"{when:%Y-%m-%d %H:%M}", "record a start or stop once it happened")],
+        )
+    return when
 
 
 def _aware(when: datetime) -> datetime:
