@@ -170,29 +170,41 @@ def headerless(columns: Iterable[object], levels: Iterable[str] = ()) -> bool:
 
 def header_problems(campaign: Campaign, columns: list[str], source: str) -> list[Problem]:
     """What is wrong with a table's header as a whole, said once instead of once per row: no
-    header line at all, or a variable that every row needs without a column of its own."""
-    space = campaign.space
-    levels = [lvl for name in space.categorical_names() for lvl in space.levels(name)]
-    if headerless(columns, levels):
-        first = ", ".join(map(str, columns[:4]))
-        return [
-            Problem(
-                source,
-                f"no header row: the first line holds values ({first}, ...)",
-                "add a first line naming the columns: membrane, "
-                + ", ".join(space.names())
-                + ", then outcome columns such as ionic_conductivity [mS/cm]",
-            )
-        ]
+    header line at all (:func:`no_header`), else each variable that every row needs without a
+    column of its own (:func:`absent_variables`)."""
+    bare = no_header(campaign, columns, source)
+    if bare:
+        return [bare]
     return [
         Problem(
             source,
             f"no column '{name}' (the file's columns: {', '.join(map(str, columns))})",
             f"add it, rename its header to '{name}', or map it under [columns] in the campaign",
         )
-        for name, var in space.variables.items()
-        if name not in columns and not var.active_when
+        for name in absent_variables(campaign, columns)
     ]
+
+
+def no_header(campaign: Campaign, columns: list[str], source: str) -> Problem | None:
+    """The problem of a table saved without its header line (its first row read as one)."""
+    space = campaign.space
+    levels = [lvl for name in space.categorical_names() for lvl in space.levels(name)]
+    if not headerless(columns, levels):
+        return None
+    first = ", ".join(map(str, columns[:4]))
+    return Problem(
+        source,
+        f"no header row: the first line holds values ({first}, ...)",
+        "add a first line naming the columns: membrane, "
+        + ", ".join(space.names())
+        + ", then outcome columns such as ionic_conductivity [mS/cm]",
+    )
+
+
+def absent_variables(campaign: Campaign, columns: list[str]) -> list[str]:
+    """Variables active for every formulation (no ``active_when``) that have no column."""
+    variables = campaign.space.variables
+    return [n for n, v in variables.items() if n not in columns and not v.active_when]
 
 
 def records(frame: pd.DataFrame) -> Iterator[dict[str, str]]:

@@ -32,9 +32,11 @@ from formulate.data.cells import (
     HEADER,
     LONG_COLUMNS,
     WIDE_META,
+    absent_variables,
     flag,
     header_problems,
     make_measurement,
+    no_header,
     outcome_header,
     read_table,
     records,
@@ -49,6 +51,7 @@ from formulate.data.store import Store
 from formulate.data.table import wide_table
 from formulate.errors import FormulateError, Problem
 from formulate.spec.campaign import PROVENANCES, Campaign
+from formulate.spec.space import MISSING
 
 
 @dataclass
@@ -174,10 +177,12 @@ def _plan_wide(
     props = campaign.all_properties()
     outcome_cols: dict[str, tuple[str, float | None, str | None]] = {}
     censor_cols: dict[tuple[str, float | None], str] = {}
-    whole = header_problems(campaign, list(frame.columns), source)
-    if whole and "no header row" in whole[0].what:
-        plan.problems += whole
+    bare = no_header(campaign, list(frame.columns), source)
+    if bare:
+        plan.problems.append(bare)
         return plan
+    whole = header_problems(campaign, list(frame.columns), source)
+    absent = absent_variables(campaign, list(frame.columns))
     for col in frame.columns:
         if col == "membrane" or col in space.variables or col in WIDE_META:
             continue
@@ -269,11 +274,9 @@ def _plan_wide(
             )
             (plan.problems if isinstance(made, Problem) else plan.measurements).append(made)  # type: ignore[arg-type]
     if whole:  # each row's "missing" for a column the file lacks is that one problem again
-        absent = {f"column {n}" for n in space.names() if n not in frame.columns}
+        said = {f"column {n}" for n in absent}
         plan.problems = [
-            p
-            for p in plan.problems
-            if not (p.what.startswith("missing:") and p.where.rsplit(", ", 1)[-1] in absent)
+            p for p in plan.problems if not (p.what == MISSING and p.where.split(", ")[-1] in said)
         ]
     return plan
 

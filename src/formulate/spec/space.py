@@ -31,6 +31,8 @@ from formulate.spec.variables import (
     is_missing,
 )
 
+MISSING = "missing: this variable is active here"
+"""What :meth:`DesignSpace.check` says of an empty cell of an active variable."""
 FEASIBILITY_DRAWS = 20_000
 """Random formulations tried before a space is called empty (every combination forbidden)."""
 
@@ -306,7 +308,7 @@ class DesignSpace(BaseModel):
                 problems.append(
                     Problem(
                         f"{where}, column {name}",
-                        "missing: this variable is active here",
+                        MISSING,
                         f"give a value {self._domain(name)}",
                     )
                 )

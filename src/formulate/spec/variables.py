@@ -10,6 +10,7 @@ third of the range instead of a sliver.
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from functools import cached_property
 from typing import Annotated, Literal, overload
 
@@ -40,12 +41,16 @@ class _Variable(BaseModel):
 
 
 class _Numeric(_Variable):
+    """What continuous and discrete variables share: a range (``bounds``, given by each kind)
+    and the scale positions in it are read on."""
+
     scale: Scale = "linear"
     """``log``: positions, draws and plots over log10 of the value (needs a positive range)."""
 
     @property
+    @abstractmethod
     def bounds(self) -> tuple[float, float]:
-        raise NotImplementedError
+        """``(low, high)`` in ``unit``."""
 
     def _check_scale(self) -> None:
         if self.scale == "log" and self.bounds[0] <= 0:
