@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import tempfile
 import time
 import warnings
@@ -29,17 +28,10 @@ def main() -> None:
     parser.add_argument("--membranes", type=int, default=100)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    from formulate.data import import_table, open_store
-    from formulate.spec.campaign import load_campaign
-    from formulate.testing import TEMPLATE, Realistic, realistic_campaign
+    from formulate.testing import Realistic, realistic_folder
 
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "campaigns" / "cheng2023"
-        shutil.copytree(TEMPLATE, folder)
-        campaign = load_campaign(folder)
-        table = realistic_campaign(campaign, Realistic(membranes=args.membranes, seed=1))
-        table = table.drop(columns="assumed").assign(membrane="R" + table["membrane"])
-        import_table(campaign, open_store(campaign), table, provenance="emulated")
+        realistic_folder(Path(tmp), Realistic(membranes=args.membranes, seed=1))
         os.chdir(tmp)
         rows = []
 

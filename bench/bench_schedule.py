@@ -13,7 +13,6 @@ Run: ``python bench/bench_schedule.py [--membranes 50] [--untested 20] [--slots 
 from __future__ import annotations
 
 import argparse
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,22 +31,23 @@ def main() -> None:
     parser.add_argument("--slots", type=int, default=4)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    from formulate.data import campaign_table, import_table, open_store
+    from formulate.data import campaign_table
     from formulate.data.cell_tests import cell_tests, start_test
     from formulate.plan.schedule import schedule
-    from formulate.spec.campaign import load_campaign
-    from formulate.testing import TEMPLATE, Realistic, realistic_campaign
+    from formulate.testing import Realistic, realistic_folder
 
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "campaigns" / "cheng2023"
-        shutil.copytree(TEMPLATE, folder)
-        campaign = load_campaign(folder)
-        table = realistic_campaign(campaign, Realistic(membranes=args.membranes, seed=2))
-        table = table.drop(columns="assumed").assign(membrane="R" + table["membrane"])
+    def untested(table):  # type: ignore[no-untyped-def]
+        """The last ``--untested`` measured membranes, made but not yet on the cycler."""
         made = table.index[table["status"] == "measured"][-args.untested :]
         table.loc[made, [LIFE, f"{LIFE}_censored"]] = [float("nan"), False]
-        store = open_store(campaign)
-        import_table(campaign, store, table, provenance="emulated")
+        return table
+
+    with tempfile.TemporaryDirectory() as tmp:
+        how = Realistic(membranes=args.membranes, seed=2)
+        campaign, store = realistic_folder(Path(tmp), how, untested)
+        folder = campaign.folder
+        table = campaign_table(campaign, store)
+        made = table.index[table[LIFE].isna() & (table["status"] == "measured")]
         on_test = table.loc[made[:2], "membrane"]
         for membrane in on_test:
             start_test(campaign, store, membrane, LIFE, at=datetime.now(UTC) - timedelta(days=5))

@@ -8,21 +8,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from formulate.backtest import Report, Settings, prepare, run_backtest
+from formulate.backtest import Report, prepare, run_backtest
 from formulate.backtest.metrics import top_rows
+from formulate.testing import pool_settings
 
 
 def test_summary_matches_a_count_from_the_traces(pool, tmp_path: Path) -> None:
-    csv, folder = pool
-    settings = Settings(
-        kind="pool",
-        campaign=str(folder / "one.toml"),
-        pool=str(csv),
-        strategies=("random", "ofat"),
-        seeds=3,
-        initial=3,
-        batch_size=2,
-        budget=11,
+    settings = pool_settings(
+        pool, strategies=("random", "ofat"), seeds=3, initial=3, batch_size=2, budget=11
     )
     bt = run_backtest(prepare(settings, tmp_path / "out"), workers=1)
     report = Report(bt)
@@ -52,16 +45,8 @@ def test_summary_matches_a_count_from_the_traces(pool, tmp_path: Path) -> None:
 def test_the_report_says_which_proposals_came_from_the_warm_up(pool, tmp_path: Path) -> None:
     """Two initial rows are too few for a model: the first proposal of every qlognei run is
     the warm-up's, marked in the run files and counted in the report."""
-    csv, folder = pool
-    settings = Settings(
-        kind="pool",
-        campaign=str(folder / "one.toml"),
-        pool=str(csv),
-        strategies=("qlognei",),
-        seeds=2,
-        initial=2,
-        batch_size=1,
-        budget=5,
+    settings = pool_settings(
+        pool, strategies=("qlognei",), seeds=2, initial=2, batch_size=1, budget=5
     )
     bt = run_backtest(prepare(settings, tmp_path / "out"), workers=1)
     traces = bt.traces()

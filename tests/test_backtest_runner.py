@@ -12,33 +12,11 @@ from formulate.backtest import Report, Settings, prepare, run_backtest, run_one
 from formulate.backtest.metrics import random_experiments_to
 from formulate.cli import main
 from formulate.errors import FormulateError
-
-
-def pool_settings(pool, **changes: object) -> Settings:
-    """The one-objective pool backtest the tests below vary."""
-    csv, folder = pool
-    return Settings(
-        **{
-            "kind": "pool",
-            "campaign": str(folder / "one.toml"),
-            "pool": str(csv),
-            "initial": 3,
-            "batch_size": 2,
-            **changes,
-        }
-    )
+from formulate.testing import pool_settings
 
 
 def test_every_strategy_of_a_seed_starts_from_the_same_rows(pool) -> None:
-    csv, folder = pool
-    settings = Settings(
-        kind="pool",
-        campaign=str(folder / "one.toml"),
-        pool=str(csv),
-        initial=4,
-        budget=6,
-        batch_size=2,
-    )
+    settings = pool_settings(pool, initial=4, budget=6, batch_size=2)
     starts = {
         s: run_one(settings, s, seed=3).query("step == 0")["row"].tolist()
         for s in ("random", "ofat", "optuna-tpe", "qlognei")
@@ -49,16 +27,8 @@ def test_every_strategy_of_a_seed_starts_from_the_same_rows(pool) -> None:
 
 
 def test_pool_backtest_finds_the_top_faster_than_random(pool, tmp_path: Path) -> None:
-    csv, folder = pool
-    settings = Settings(
-        kind="pool",
-        campaign=str(folder / "one.toml"),
-        pool=str(csv),
-        strategies=("qlognei", "random"),
-        seeds=4,
-        initial=4,
-        batch_size=2,
-        budget=16,
+    settings = pool_settings(
+        pool, strategies=("qlognei", "random"), seeds=4, initial=4, batch_size=2, budget=16
     )
     bt = run_backtest(prepare(settings, tmp_path / "out"), workers=1)
     traces = bt.traces()
@@ -78,7 +48,9 @@ def test_random_is_its_own_yardstick_af_and_ef_are_one(pool, tmp_path: Path) -> 
     """AF and EF use one estimator on both sides (medians for AF, means for EF), and the random
     side is the backtest's own random runs: random's AF and EF are 1 by construction, and a
     strategy's AF is measured against what random did in the same backtest."""
-    settings = pool_settings(pool, strategies=("random", "sobol"), seeds=20, initial=4, budget=16)
+    settings = pool_settings(
+        pool, strategies=("random", "sobol"), seeds=20, initial=4, batch_size=2, budget=16
+    )
     table = Report(run_backtest(prepare(settings, tmp_path / "out"), workers=1)).summary()
     table = table.set_index("strategy")
     assert table.loc["random", "AF (top 5%)"] == "1.00"
@@ -100,11 +72,9 @@ def test_random_is_its_own_yardstick_af_and_ef_are_one(pool, tmp_path: Path) -> 
 def test_two_objective_pool_reaches_full_hypervolume_when_all_rows_are_revealed(
     pool, tmp_path: Path
 ) -> None:
-    csv, folder = pool
-    settings = Settings(
-        kind="pool",
-        campaign=str(folder / "two.toml"),
-        pool=str(csv),
+    settings = pool_settings(
+        pool,
+        "two.toml",
         strategies=("qlognehvi", "sobol"),
         seeds=1,
         initial=5,
@@ -120,16 +90,8 @@ def test_two_objective_pool_reaches_full_hypervolume_when_all_rows_are_revealed(
 
 
 def test_interrupted_backtest_resumes_only_missing_runs(pool, tmp_path: Path) -> None:
-    csv, folder = pool
-    settings = Settings(
-        kind="pool",
-        campaign=str(folder / "one.toml"),
-        pool=str(csv),
-        strategies=("random", "ofat"),
-        seeds=2,
-        initial=3,
-        batch_size=2,
-        budget=9,
+    settings = pool_settings(
+        pool, strategies=("random", "ofat"), seeds=2, initial=3, batch_size=2, budget=9
     )
     bt = run_backtest(prepare(settings, tmp_path / "out"), workers=1)
     lost = bt.run_path("ofat", 1)
@@ -149,7 +111,7 @@ def test_interrupted_backtest_resumes_only_missing_runs(pool, tmp_path: Path) ->
 
 def test_a_finished_backtest_grows_by_seeds_and_strategies(pool, tmp_path: Path) -> None:
     _, folder = pool
-    first = pool_settings(pool, strategies=("random",), seeds=2, budget=7)
+    first = pool_settings(pool, strategies=("random",), seeds=2, initial=3, batch_size=2, budget=7)
     run_backtest(prepare(first, tmp_path / "out"), workers=1)
     kept = {p: p.read_bytes() for p in (tmp_path / "out" / "runs").glob("*/*.csv")}
     grown = prepare(
@@ -166,16 +128,8 @@ def test_a_finished_backtest_grows_by_seeds_and_strategies(pool, tmp_path: Path)
 
 def test_ray_executor_on_a_local_instance(pool, tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
-    csv, folder = pool
-    settings = Settings(
-        kind="pool",
-        campaign=str(folder / "one.toml"),
-        pool=str(csv),
-        strategies=("random",),
-        seeds=2,
-        initial=3,
-        batch_size=2,
-        budget=7,
+    settings = pool_settings(
+        pool, strategies=("random",), seeds=2, initial=3, batch_size=2, budget=7
     )
     ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
     try:
@@ -220,16 +174,8 @@ def test_cli_backtest_pool_and_report(pool, tmp_path: Path, capsys) -> None:
 
 
 def test_parallel_processes_give_the_runs_of_one_process(pool, tmp_path: Path) -> None:
-    csv, folder = pool
-    settings = Settings(
-        kind="pool",
-        campaign=str(folder / "one.toml"),
-        pool=str(csv),
-        strategies=("sobol", "ofat"),
-        seeds=2,
-        initial=3,
-        batch_size=2,
-        budget=7,
+    settings = pool_settings(
+        pool, strategies=("sobol", "ofat"), seeds=2, initial=3, batch_size=2, budget=7
     )
     events: list[tuple[str, int, int, int]] = []
     two = run_backtest(

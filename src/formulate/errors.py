@@ -7,10 +7,11 @@ exception is a bug in formulate.
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -100,3 +101,17 @@ def warnings_line(caught: Counter[str]) -> str:
         return ""
     kinds = "; ".join(f"{kind} (x{n:,})" for kind, n in caught.most_common(3))
     return f"note: {caught.total():,} library warning(s) while working, not shown: {kinds}"
+
+
+def warnings_cell(caught: Counter[str]) -> str:
+    """Collected warnings as a CSV cell (JSON ``{kind: count}``; empty when none)."""
+    return json.dumps(dict(caught)) if caught else ""
+
+
+def summed_warnings(cells: Iterable[object]) -> Counter[str]:
+    """The warnings of many :func:`warnings_cell` cells (run files), added up."""
+    total: Counter[str] = Counter()
+    for cell in cells:
+        if isinstance(cell, str) and cell.strip():
+            total.update(json.loads(cell))
+    return total

@@ -13,8 +13,11 @@ with known mistakes for import tests. Everything here is labelled ``emulated``.
 from __future__ import annotations
 
 import math
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +26,9 @@ from formulate.lab.virtual import Noise, VirtualLab
 from formulate.plan.pool import neighbours, sobol_formulations
 from formulate.spec.campaign import Campaign, template_dir
 from formulate.spec.variables import Value, is_missing
+
+if TYPE_CHECKING:
+    from formulate.data import Store
 
 RUNNING_AT_H = 300.0
 """Hours the cells of the second-newest batch have run when the campaign is read."""
@@ -109,6 +115,25 @@ def realistic_campaign(campaign: Campaign, how: Realistic) -> pd.DataFrame:
     flag = "li_symmetric_life_censored"
     table[flag] = table[flag].astype("boolean").fillna(False).astype(bool)
     return table
+
+
+def realistic_folder(
+    root: Path, how: Realistic, edit: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+) -> tuple[Campaign, Store]:
+    """A copy of the paper's campaign under ``root/campaigns/cheng2023`` holding the realistic
+    campaign ``how`` (ids prefixed ``R``, provenance ``emulated``), changed by ``edit`` before
+    it is imported: what the benchmarks run the app and the CLI on."""
+    from formulate.data import import_table, open_store
+    from formulate.spec.campaign import load_campaign
+
+    folder = root / "campaigns" / "cheng2023"
+    shutil.copytree(TEMPLATE, folder)
+    campaign = load_campaign(folder)
+    table = realistic_campaign(campaign, how)
+    table = table.drop(columns="assumed").assign(membrane="R" + table["membrane"])
+    store = open_store(campaign)
+    import_table(campaign, store, edit(table) if edit else table, provenance="emulated")
+    return campaign, store
 
 
 def _fillers(campaign: Campaign) -> dict[str, dict[str, float]] | None:
@@ -276,6 +301,15 @@ def synthetic_pool(folder: Path) -> Path:
     return csv
 
 
+def pool_settings(pool: tuple[Path, Path], spec: str = "one.toml", **changes: object) -> Any:
+    """Backtest settings on the synthetic pool ``(csv, folder)`` of :func:`synthetic_pool`
+    (its campaign file ``spec``), with ``changes`` (strategies, seeds, initial, ...)."""
+    from formulate.backtest import Settings
+
+    csv, folder = pool
+    return Settings(kind="pool", campaign=str(folder / spec), pool=str(csv), **changes)  # type: ignore[arg-type]
+
+
 __all__ = [
     "RUNNING_AT_H",
     "TEMPLATE",
@@ -284,7 +318,9 @@ __all__ = [
     "emulated",
     "formulation",
     "lab_notation",
+    "pool_settings",
     "realistic_campaign",
+    "realistic_folder",
     "synthetic_pool",
     "synthetic_yield",
     "with_typos",

@@ -22,8 +22,6 @@ table: cycler-weeks used and calendar weeks until 80% and 95% of that.
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from formulate.backtest.metrics import hypervolume
-from formulate.errors import collected_warnings, warnings_line
+from formulate.errors import collected_warnings, summed_warnings, warnings_cell, warnings_line
 from formulate.lab.virtual import Noise, VirtualLab
 from formulate.plan.progress import reference_point
 from formulate.spec.campaign import Campaign
@@ -207,7 +205,7 @@ def _one(campaign_ref: str, lab: LabWeeks, policy: str, seed: int) -> pd.DataFra
     torch.set_num_threads(1)
     with collected_warnings() as caught:  # summarised in the report, never printed
         trace = simulate(load_campaign(campaign_ref), lab, policy, seed)
-    return trace.assign(warnings=json.dumps(dict(caught)) if caught else "")
+    return trace.assign(warnings=warnings_cell(caught))
 
 
 def run(
@@ -284,8 +282,5 @@ def ratio_line(table: pd.DataFrame) -> str:
 
 def warnings_note(traces: pd.DataFrame) -> str:
     """The library warnings the runs collected, in one line (empty when none)."""
-    counts: Counter[str] = Counter()
-    for cell in traces.drop_duplicates(["policy", "seed"]).get("warnings", pd.Series(dtype=str)):
-        if isinstance(cell, str) and cell:
-            counts.update(json.loads(cell))
+    counts = summed_warnings(traces.drop_duplicates(["policy", "seed"]).get("warnings", []))
     return f"\n{warnings_line(counts)}\n" if counts else ""

@@ -3,9 +3,7 @@ and plots. The metrics are defined in :mod:`formulate.backtest.metrics`."""
 
 from __future__ import annotations
 
-import json
 import math
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +24,7 @@ from formulate.backtest.metrics import (
 )
 from formulate.backtest.runner import Backtest
 from formulate.backtest.settings import backtest_campaign
+from formulate.errors import summed_warnings
 from formulate.plan.progress import reference_point
 from formulate.spec.strategies import STRATEGIES
 
@@ -201,10 +200,7 @@ class Report:
                 f"seed (median; most {int(warm.max())}) came from the warm-up rule ({rule}) "
                 "and are marked warm_up in the run files."
             )
-        counts: Counter[str] = Counter()
-        for cell in steps.get("warnings", pd.Series(dtype=object)).dropna():
-            if str(cell).strip():
-                counts.update(json.loads(cell))
+        counts = summed_warnings(steps.get("warnings", []))
         if counts:
             runs = steps.dropna(subset=["warnings"]).groupby(["strategy", "seed"]).ngroups
             kinds = "; ".join(f"{kind} (x{n:,})" for kind, n in counts.most_common(5))

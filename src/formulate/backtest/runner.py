@@ -37,7 +37,7 @@ from formulate.backtest.settings import (
     default_strategies,
     load_settings,
 )
-from formulate.errors import FormulateError, Problem, collected_warnings
+from formulate.errors import FormulateError, Problem, collected_warnings, warnings_cell
 from formulate.plan.planner import Request, propose
 from formulate.spec.campaign import Campaign
 from formulate.spec.strategies import STRATEGIES
@@ -80,7 +80,7 @@ def run_one(
                 campaign, table, strategy, q, seed * 1000 + step, settings.surrogate, candidates
             )
         wall = time.perf_counter() - start
-        warned = json.dumps(dict(caught)) if caught else ""
+        warned = warnings_cell(caught)
         table = _reveal(campaign, oracle, table, picked, seed * 1000 + step, step, wall, warned)
         if hook:
             hook(strategy, seed, step)

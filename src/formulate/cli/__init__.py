@@ -24,6 +24,7 @@ from formulate.cli.common import (
     FormatOpt,
     JsonOpt,
     WideOpt,
+    emitted,
     err,
     open_campaign,
     out,
@@ -225,23 +226,13 @@ def propose(
     if not dry_run:
         proposals = store_proposals(spec, store, proposals)
     view = proposal_view(spec, proposals, wide=True)
-    if output:
-        output.write_text(csv_text(view))
-    if chosen == "json":
-        out.print_json(proposals.to_json(orient="records"))
-    elif chosen == "csv":
-        print_text(csv_text(view))
-    else:
+    if not emitted(chosen, view, proposals, output):
         title = (
             "Proposals (dry run: not stored)"
             if dry_run
             else f"Batch {proposals['batch'].iloc[0]}: stored as pending membranes"
         )
-        out.print(
-            frame_table(proposal_view(spec, proposals, wide=True), title)
-            if wide
-            else proposal_lines(spec, proposals, title)
-        )
+        out.print(frame_table(view, title) if wide else proposal_lines(spec, proposals, title))
         for note in proposals.attrs.get("notes", []):
             out.print(f"Note: {note}")
 

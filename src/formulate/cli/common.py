@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
@@ -66,3 +67,18 @@ def output_format(fmt: str, as_json: bool) -> str:
 def print_text(text: str) -> None:
     """Text for scripts (CSV, JSON), never wrapped at the terminal's width."""
     out.print(text.rstrip("\n"), soft_wrap=True, highlight=False)
+
+
+def emitted(chosen: str, view: pd.DataFrame, raw: pd.DataFrame, output: Path | None) -> bool:
+    """Write ``view`` (display units in the headers) to ``output`` when given; for ``--format
+    json`` print ``raw`` (canonical units), for ``csv`` print ``view``. False when the caller
+    is to print its table for people."""
+    from formulate.report.display import csv_text
+
+    if output:
+        output.write_text(csv_text(view))
+    if chosen == "json":
+        out.print_json(raw.to_json(orient="records"))
+    elif chosen == "csv":
+        print_text(csv_text(view))
+    return chosen in ("json", "csv")

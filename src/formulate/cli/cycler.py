@@ -17,16 +17,15 @@ from formulate.cli.common import (
     CampaignArg,
     DbOpt,
     FormatOpt,
+    emitted,
     open_campaign,
     out,
     output_format,
     print_frame,
-    print_text,
 )
 from formulate.data.cell_tests import cell_tests, start_test, stop_test
 from formulate.data.table import campaign_table
 from formulate.errors import FormulateError, Problem
-from formulate.report.display import csv_text
 from formulate.spec.campaign import Campaign
 from formulate.units import round_significant
 
@@ -63,13 +62,9 @@ def schedule(
     tests = cell_tests(spec, store, now)
     ranked = rank(spec, campaign_table(spec, store, now), tests, prop, slots)
     view = _view(spec, ranked, prop)
-    if output:
-        output.write_text(csv_text(view))
-    if chosen == "json":
-        out.print_json(ranked.to_json(orient="records"))
-    elif chosen == "csv":
-        print_text(csv_text(view))
-    elif ranked.empty:
+    if emitted(chosen, view, ranked, output):
+        return
+    if ranked.empty:
         out.print(f"No made membrane lacks {prop} off test: nothing to schedule.")
     else:
         print_frame(view.drop(columns="reason"), f"Next on the {prop} instruments")

@@ -22,6 +22,7 @@ def render(ctx: Context) -> None:
         key="cycler_property",
         format_func=spec.label,
     )
+    table = ctx.table()  # read once per run: the ranking and the form share it
     tests = cell_tests(spec, ctx.store)
     running = tests[(tests["state"] == "running") & (tests["property"] == prop)]
     limit = spec.measurement(prop).instruments
@@ -44,7 +45,7 @@ def render(ctx: Context) -> None:
 
         with user_errors(), st.spinner("Fitting the models and ranking..."):
             ranked = cached(
-                ctx, f"schedule {prop} {slots}", schedule, spec, ctx.table(), tests, prop, slots
+                ctx, f"schedule {prop} {slots}", schedule, spec, table, tests, prop, slots
             )
             st.session_state["cycler_ranked"] = ranked
             if len(ranked):  # the form offers the best candidate first
@@ -55,7 +56,7 @@ def render(ctx: Context) -> None:
         st.markdown(
             "\n".join(f"{i}. **{plain(m)}**: {plain(r)}" for i, (m, r) in enumerate(pairs, 1))
         )
-    _start(ctx, prop, ranked)
+    _start(ctx, table, prop, ranked)
 
 
 def _channels(running: pd.DataFrame) -> pd.DataFrame:
@@ -70,8 +71,7 @@ def _channels(running: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _start(ctx: Context, prop: str, ranked: pd.DataFrame | None) -> None:
-    table = ctx.table()
+def _start(ctx: Context, table: pd.DataFrame, prop: str, ranked: pd.DataFrame | None) -> None:
     made = table[table["status"].isin(("pending", "made", "measured"))]["membrane"].tolist()
     first = ranked["membrane"].tolist() if ranked is not None else []
     options = first + [m for m in made if m not in first]
