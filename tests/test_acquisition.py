@@ -16,7 +16,8 @@ from formulate.plan.acquisition import (
     reference_point,
     screen,
 )
-from formulate.plan.planner import Request, acquisition_inputs, fit_models
+from formulate.plan.fitting import fit_models
+from formulate.plan.planner import Request, acquisition_inputs
 from formulate.plan.pool import candidate_pool
 from formulate.spec.campaign import Campaign
 from formulate.testing import emulated

@@ -1,9 +1,9 @@
 """A full round in a real browser: Streamlit on localhost, Debian's Chromium via Playwright.
 
 Log an outcome, upload a lab's CSV (Data then shows every row), propose a batch and accept it
-(the Log page offers it at once), mark a film failed, open Insights and Backtests. Screenshots
-of every page go to ``$FORMULATE_SCREENSHOTS`` (default: the test's temporary folder); the
-README's come from there.
+(the Log page offers it at once), mark a film failed (the next batch keeps away from it), open
+Insights and Backtests. Screenshots of every page go to ``$FORMULATE_SCREENSHOTS`` (default: the
+test's temporary folder); the README's come from there.
 """
 
 from __future__ import annotations
@@ -19,10 +19,13 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from formulate.data import campaign_table, import_table, open_store
 from formulate.data.cell_tests import cell_tests
+from formulate.plan.pool import unit_matrix
 from formulate.spec.campaign import load_campaign
 from formulate.testing import TEMPLATE, emulated
 
@@ -245,4 +248,7 @@ def test_a_full_round_in_the_browser(app_url: str, tmp_path: Path) -> None:
     assert tests[["channel", "state"]].values.tolist() == [["2", "running"]]
     assert table.loc["B1-1", "status"] == "failed" and table.loc["B1-1", "film_formed"] == 0
     assert (table["batch"] == 2).sum() == spec.strategy.batch_size  # proposed after it
+    after = table[table["batch"] == 2]  # the failed film's neighbourhood is left out
+    U = unit_matrix(spec.space, pd.concat([table.loc[["B1-1"]], after]))
+    assert np.linalg.norm(U[1:] - U[0], axis=1).min() > 0.15
     assert (table["status"] == "pending").sum() == 2 * spec.strategy.batch_size - 1

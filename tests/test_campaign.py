@@ -139,3 +139,39 @@ def test_measurements_state_durations_and_instruments() -> None:
     text = "\n".join(problems_of(raw))
     assert "measurements.conductivity.days: unknown key" in text
     assert "measurements.ionic_conductivity.instruments" in text
+
+
+def test_scatter_is_a_number_or_a_percentage_of_a_known_property() -> None:
+    spec = campaign_from_dict(raw_spec(), TEMPLATE)
+    assert spec.scatter["ionic_conductivity"].cv == pytest.approx(0.10)
+    assert spec.scatter["transference_number"].sd == pytest.approx(0.03)
+    assert "replicate scatter 25%" in "\n".join(spec.describe())
+    raw = raw_spec()
+    raw["scatter"] = {"li_symmetric_life": "a quarter", "conductivity": "10%"}
+    text = "\n".join(problems_of(raw))
+    assert "scatter.li_symmetric_life" in text and "'a quarter' is not a scatter" in text
+    assert 'or a percentage ("10%")' in text
+    raw["scatter"] = {"conductivity": "10%"}
+    assert "scatter.conductivity: unknown property 'conductivity'" in "\n".join(problems_of(raw))
+
+
+def test_film_risks_name_variables_levels_and_ranges_inside_the_bounds() -> None:
+    spec = campaign_from_dict(raw_spec(), TEMPLATE)
+    assert len(spec.film_risks) == 3
+    assert "eo_li_ratio 6-8: 50% chance to form" in "\n".join(spec.describe())
+    raw = raw_spec()
+    raw["film_risks"] = [
+        {"when": {"salt_ratio": [6, 8]}, "chance": 0.5},
+        {"when": {"filler": ["nanorod"]}, "chance": 0.5},
+        {"when": {"eo_li_ratio": [40, 50]}, "chance": 0.5},
+        {"when": {"eo_li_ratio": [9, 8]}, "chance": 0.5},
+    ]
+    found = problems_of(raw)
+    text = "\n".join(found)
+    assert len(found) == 4
+    assert "film_risks[0].when.salt_ratio: 'salt_ratio' is not a variable" in text
+    assert "film_risks[1].when.filler: ['nanorod'] are not levels of filler" in text
+    assert "[40.0, 50.0] lies outside eo_li_ratio's bounds 6-30" in text
+    assert "film_risks[3].when.eo_li_ratio: [9.0, 8.0] is not a range" in text
+    raw["film_risks"] = [{"when": {"eo_li_ratio": [6, 8]}, "chance": 1.0}]
+    assert any("film_risks.0.chance" in p for p in problems_of(raw))

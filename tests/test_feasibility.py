@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from formulate.lab.virtual import Noise, VirtualLab
+from formulate.model.encoding import Encoder
 from formulate.model.feasibility import (
     NOISE,
     TARGET,
     film_labels,
     fit_film_model,
     has_failures,
+    needs_film_model,
     probability_of_forming,
 )
+from formulate.model.specs import load_spec
 from formulate.plan.pool import candidate_pool
 from formulate.spec.campaign import Campaign
+from formulate.spec.film import FilmRisk
 from formulate.testing import Realistic, formulation, realistic_campaign
 
 
@@ -86,3 +91,51 @@ def test_a_logged_failure_lowers_its_formulation_and_a_cluster_rules_a_region_ou
     near = {**failed, "eo_li_ratio": 7.6, "filler_wt_pct": 3.5}
     assert probability_of_forming(model, pd.DataFrame([failed, near])).max() < 0.1
     assert np.median(probability_of_forming(model, formed)) > 0.9
+
+
+def _with_risks(campaign: Campaign, risks: list[dict]) -> Campaign:
+    return campaign.model_copy(update={"film_risks": tuple(FilmRisk(**r) for r in risks)})
+
+
+def test_a_stated_film_risk_is_the_prior_and_films_made_there_update_it(
+    campaign: Campaign,
+) -> None:
+    """Before any film in the region was cast, the chance to form there is the stated one;
+    films that formed there lift it, failures there pull it down; outside it stays high."""
+    salty = _with_risks(campaign, [{"when": {"eo_li_ratio": [6.0, 8.0]}, "chance": 0.4}])
+    made = pd.DataFrame(campaign.space.sample(30, seed=3)).assign(status="measured")
+    made = made[made["eo_li_ratio"] > 9].reset_index(drop=True)
+    probe = pd.DataFrame(campaign.space.sample(300, seed=5))
+    inside = (probe["eo_li_ratio"] <= 8).to_numpy()
+    p = probability_of_forming(fit_film_model(salty, made, "gp-physics"), probe)
+    assert 0.33 < p[inside].mean() < 0.47 and p[~inside].min() > 0.9
+    there = probe[inside].head(4)
+    formed = pd.concat([made, there.assign(status="measured")], ignore_index=True)
+    p_formed = probability_of_forming(fit_film_model(salty, formed, "gp-physics"), there)
+    assert p_formed.min() > 0.7
+    failed = pd.concat([made, there.head(2).assign(status="failed")], ignore_index=True)
+    p_failed = probability_of_forming(fit_film_model(salty, failed, "gp-physics"), probe)
+    assert p_failed[inside].mean() < 0.15 and np.median(p_failed[~inside]) > 0.9
+    # the same data without the stated risk: nothing to learn before a failure
+    assert not needs_film_model(campaign.model_copy(update={"film_risks": ()}), made)
+    assert needs_film_model(salty, made)
+
+
+@pytest.mark.parametrize("family", ["gp-onehot", "gp-mixed", "gp-physics"])
+def test_encoded_regions_match_the_formulations_in_every_encoding(
+    campaign: Campaign, family: str
+) -> None:
+    """Region tests on model inputs agree with the same test on formulations (a numeric
+    condition holds only where its variable is active)."""
+    risks = [
+        FilmRisk(when={"filler": ("nanowire",), "filler_wt_pct": (12.0, 15.0)}, chance=0.5),
+        FilmRisk(when={"polymer": ("PAN",), "solvent": ("ACN",)}, chance=0.2),
+        FilmRisk(when={"filler_wt_pct": (0.5, 1.0)}, chance=0.5),
+    ]
+    rows = pd.DataFrame(campaign.space.sample(400, seed=1))
+    encoder = Encoder(campaign, load_spec(family).encoding)
+    X = encoder.encode(rows)
+    for risk in risks:
+        expected = [risk.matches(r, campaign.space) for r in rows.to_dict("records")]
+        assert encoder.in_region(X, risk.when).tolist() == expected
+        assert sum(expected) > 5

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 from formulate.data import Store
 from formulate.plan.planner import Request, fit_models, propose, store_proposals
+from formulate.plan.pool import unit_matrix
 from formulate.spec.campaign import Campaign, campaign_from_dict
 from formulate.testing import Realistic, emulated, realistic_campaign
 
@@ -270,10 +271,15 @@ def test_warm_up_rule_until_models_can_be_fitted(campaign: Campaign) -> None:
     table = measured(emulated(campaign, 2, seed=40))
     out = propose(campaign, table, Request(batch_size=3, **FAST))
     assert len(out) == 3 and out["warm_up"].all() and (out["strategy"] == "qlognehvi").all()
-    assert out["reason"].iloc[0] == (
-        "warm-up (sobol) until qlognehvi's models can be fitted: ionic_conductivity measured "
-        "on 2 membrane(s), 3 needed (the campaign's min_measured)"
-    )
+    assert (
+        out["reason"]
+        .iloc[0]
+        .startswith(
+            "warm-up (sobol) until qlognehvi's models can be fitted: ionic_conductivity measured "
+            "on 2 membrane(s), 3 needed (the campaign's min_measured); "
+        )
+    )  # the campaign states film risks: candidates unlikely to form are left out
+    assert "candidates unlikely to form a film left out" in out["reason"].iloc[0]
     assert all(campaign.space.is_feasible(r) for r in out.to_dict("records"))
     with pytest.raises(NotEnoughData, match="a model needs at least 3"):
         propose(campaign, table, Request(batch_size=3, warm_up=False, **FAST))
@@ -323,3 +329,18 @@ def test_one_objective_beyond_the_pruning_threshold() -> None:
         spec, seen, Request(batch_size=2, strategy="qlognei", **FAST), rows.drop(seen.index)
     )
     assert len(out) == 2 and not out["warm_up"].any() and not set(out.index) & set(seen.index)
+
+
+@pytest.mark.parametrize("made", [2, 24])
+def test_after_a_failed_film_the_next_batch_avoids_its_neighbourhood(
+    campaign: Campaign, made: int
+) -> None:
+    """The first pick of a batch is made and a person marks it failed; the next batch keeps
+    away from it, in the warm-up (2 membranes made) and once the models are fitted (24)."""
+    table = measured(emulated(campaign, made, seed=43))
+    first = propose(campaign, table, Request(batch_size=4, **FAST)).iloc[[0]]
+    failed = first[campaign.space.names()].assign(membrane="F1", status="failed", batch=1)
+    after = pd.concat([table, failed], ignore_index=True)
+    nxt = propose(campaign, after, Request(batch_size=4, **FAST))
+    U = unit_matrix(campaign.space, pd.concat([failed, nxt], ignore_index=True))
+    assert np.linalg.norm(U[1:] - U[0], axis=1).min() > 0.15

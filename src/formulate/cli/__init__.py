@@ -26,6 +26,7 @@ from formulate.cli.common import (
     WideOpt,
     emitted,
     err,
+    flag,
     open_campaign,
     out,
     output_format,
@@ -125,7 +126,7 @@ def status(
     db: DbOpt = None,
     wide: WideOpt = False,
     fmt: FormatOpt = "table",
-    as_json: Annotated[bool, typer.Option("--json", hidden=True)] = False,
+    as_json: Annotated[bool, flag("--json", hidden=True)] = False,
 ) -> None:
     """Membranes, what is measured, what is pending, what is censored (conductivity in mS/cm
     unless the campaign chooses another unit)."""
@@ -156,7 +157,7 @@ def lab_measure(
     campaign: CampaignArg,
     formulations: Annotated[Path, typer.Argument(help="CSV with membrane + formulation columns")],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="results CSV")] = None,
-    noise: Annotated[bool, typer.Option("--noise/--no-noise", help="lab-like noise")] = True,
+    noise: Annotated[bool, flag("--noise/--no-noise", help="lab-like noise")] = True,
     seed: Annotated[int, typer.Option(help="noise seed")] = 0,
     horizon: Annotated[float, typer.Option(help="Li|Li test horizon in h")] = 1500.0,
     temperature: Annotated[float, typer.Option(help="conductivity temperature in C")] = 25.0,
@@ -194,14 +195,14 @@ def propose(
     seed: Annotated[int | None, typer.Option(help="random seed")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     surrogate: Annotated[str | None, typer.Option(help="surrogate spec")] = None,
-    replicates: Annotated[bool, typer.Option(help="allow formulations already made")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="show, do not store")] = False,
+    replicates: Annotated[bool, flag(help="allow formulations already made")] = False,
+    dry_run: Annotated[bool, flag("--dry-run", help="show, do not store")] = False,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="proposals CSV (units in the headers)")
     ] = None,
     wide: WideOpt = False,
     fmt: FormatOpt = "table",
-    as_json: Annotated[bool, typer.Option("--json", hidden=True)] = False,
+    as_json: Annotated[bool, flag("--json", hidden=True)] = False,
     db: DbOpt = None,
 ) -> None:
     """Propose the next batch and store it as pending membranes (unless --dry-run)."""
@@ -254,7 +255,7 @@ def run(
             help="name of the run (default: from its settings; the same id continues it)",
         ),
     ] = None,
-    noise: Annotated[bool, typer.Option("--noise/--no-noise", help="virtual-lab noise")] = True,
+    noise: Annotated[bool, flag("--noise/--no-noise", help="virtual-lab noise")] = True,
     horizon: Annotated[float, typer.Option(help="virtual Li|Li test horizon in h")] = 1500.0,
     plot: Annotated[Path | None, typer.Option(help="progress plot PNG")] = None,
     db: DbOpt = None,
@@ -313,7 +314,7 @@ def diagnose(
     surrogate: Annotated[
         list[str] | None, typer.Option(help="surrogate spec(s); default: the campaign's")
     ] = None,
-    every: Annotated[bool, typer.Option("--all", help="every surrogate family")] = False,
+    every: Annotated[bool, flag("--all", help="every surrogate family")] = False,
     plot: Annotated[
         Path | None,
         typer.Option(help="parity plot PNG (default: <campaign>/diagnostics/parity.png)"),

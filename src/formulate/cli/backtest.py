@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import pandas as pd
 import typer
 
-from formulate.cli.common import CampaignArg, err, out, print_frame
+from formulate.cli.common import CampaignArg, err, flag, out, print_frame
 from formulate.errors import FormulateError, Problem
 from formulate.spec.campaign import Campaign, campaign_dir, load_campaign
 
@@ -83,7 +83,7 @@ def backtest_emulator(
     initial: Annotated[int, typer.Option(help="random membranes every run starts from")] = 6,
     batch_size: Annotated[int, typer.Option(help="membranes per batch")] = 4,
     budget: Annotated[int, typer.Option(help="membranes per run (initial included)")] = 30,
-    noise: Annotated[bool, typer.Option("--noise/--no-noise", help="virtual-lab noise")] = True,
+    noise: Annotated[bool, flag("--noise/--no-noise", help="virtual-lab noise")] = True,
     horizon: Annotated[float, typer.Option(help="virtual Li|Li test horizon in h")] = 1500.0,
     surrogate: Annotated[str | None, typer.Option(help="surrogate of the planner")] = None,
     workers: WorkersOpt = None,

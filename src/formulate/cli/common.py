@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -26,9 +26,16 @@ DbOpt = Annotated[
         "--db", help="database URL (default: the campaign's SQLite file, or $FORMULATE_DB_URL)"
     ),
 ]
-JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON for scripts")]
+
+
+def flag(*names: str, **settings: Any) -> Any:
+    """A boolean option (``--dry-run``, ``--noise/--no-noise``): shown without a type."""
+    return typer.Option(*names, metavar="", **settings)
+
+
+JsonOpt = Annotated[bool, flag("--json", help="print JSON for scripts")]
 WideOpt = Annotated[
-    bool, typer.Option("--wide", help="every column (formulation, provenance); needs ~200 columns")
+    bool, flag("--wide", help="every column (formulation, provenance); needs ~200 columns")
 ]
 FormatOpt = Annotated[
     str,

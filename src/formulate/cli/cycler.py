@@ -18,6 +18,7 @@ from formulate.cli.common import (
     DbOpt,
     FormatOpt,
     emitted,
+    flag,
     open_campaign,
     out,
     output_format,
@@ -49,7 +50,7 @@ def schedule(
         Path | None, typer.Option("-o", "--output", help="CSV of the ranking")
     ] = None,
     fmt: FormatOpt = "table",
-    as_json: Annotated[bool, typer.Option("--json", help="print JSON for scripts")] = False,
+    as_json: Annotated[bool, flag("--json", help="print JSON for scripts")] = False,
     db: DbOpt = None,
 ) -> None:
     """Which made membranes to put on the instruments next for PROPERTY: those whose result is

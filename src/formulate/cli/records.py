@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from formulate.cli.common import CampaignArg, DbOpt, open_campaign, out
+from formulate.cli.common import CampaignArg, DbOpt, flag, open_campaign, out
 from formulate.data import (
     abandon as abandon_membranes,
 )
@@ -56,7 +56,7 @@ def export(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="CSV file")] = None,
     measurements: Annotated[
         bool,
-        typer.Option(
+        flag(
             help="every measurement (with superseded ones "
             "and provenance) instead of one row per membrane"
         ),
@@ -79,9 +79,7 @@ def log(
     prop: Annotated[str, typer.Argument(metavar="PROPERTY", help="e.g. ionic_conductivity")],
     value: Annotated[str, typer.Argument(help="e.g. 5.2e-4, '0.52 mS/cm', '>600 h'")],
     unit: Annotated[str | None, typer.Option(help="unit when VALUE has none")] = None,
-    censored: Annotated[
-        bool, typer.Option("--censored", help="a lower bound: cell still running")
-    ] = False,
+    censored: Annotated[bool, flag("--censored", help="a lower bound: cell still running")] = False,
     temperature: Annotated[
         float | None, typer.Option(help="measurement temperature in C (default: the campaign's)")
     ] = None,
@@ -90,7 +88,7 @@ def log(
     note: Annotated[str, typer.Option(help="free text")] = "",
     surprising: Annotated[
         bool,
-        typer.Option("--surprising", help="store a value outside the plausible range: it is real"),
+        flag("--surprising", help="store a value outside the plausible range: it is real"),
     ] = False,
     db: DbOpt = None,
 ) -> None:

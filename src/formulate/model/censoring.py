@@ -1,5 +1,6 @@
 """Right-censored outcomes (a cycling cell still running at N h says life >= N h): the
-Gaussian arithmetic the surrogates use to impute and predict them, on the model scale."""
+Gaussian arithmetic the surrogates use to fit (expectation-propagation sites of the Tobit
+likelihood, or EM imputation) and predict them, on the model scale."""
 
 from __future__ import annotations
 
@@ -24,6 +25,33 @@ def truncated_mean(mean: np.ndarray, std: np.ndarray, bound: np.ndarray) -> np.n
     mills = np.exp(-0.5 * alpha**2 - LOG_SQRT_2PI - log_tail)
     hazard = np.where(log_tail > np.log(1e-12), mills, alpha)
     return np.maximum(mean + std * hazard, bound)
+
+
+def censored_site(
+    mean: np.ndarray, var: np.ndarray, bound: np.ndarray, noise: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The Gaussian site that stands for "measured y >= bound" in expectation propagation
+    (Tobit likelihood P(y >= c | f) = Phi((f - c) / sqrt(noise))): the tilted distribution
+    cavity x likelihood is matched in mean and variance, and the site is what turns the
+    cavity N(mean, var) into it (Rasmussen & Williams 2006, sec. 3.6, with a probit of
+    scale sqrt(noise)). All arguments and results have shape ``n`` (model scale); returns
+    the site's pseudo-target and variance. A bound far below the cavity says little: its
+    site variance is large (capped at ``SITE_VAR_MAX`` times the cavity's)."""
+    s = np.sqrt(var + noise)
+    z = (mean - bound) / s
+    ratio = np.exp(-0.5 * z**2 - LOG_SQRT_2PI - log_ndtr(z))  # pdf/cdf, stable in the tail
+    m_hat = mean + var * ratio / s
+    v_hat = np.maximum(var - var**2 * ratio * (z + ratio) / s**2, 1e-12)
+    precision = 1 / v_hat - 1 / var
+    informative = precision > 1 / (SITE_VAR_MAX * var)
+    safe = np.where(informative, precision, 1.0)
+    site_var = np.where(informative, 1 / safe, SITE_VAR_MAX * var)
+    site_mean = np.where(informative, (m_hat / v_hat - mean / var) / safe, m_hat)
+    return site_mean, site_var
+
+
+SITE_VAR_MAX = 1e4
+"""Largest site variance, as a multiple of the cavity's (a bound that says nothing)."""
 
 
 def truncated_interval(

@@ -14,6 +14,7 @@ An inactive numeric variable (no ``filler_wt_pct`` without a filler) is encoded 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -95,6 +96,46 @@ class Encoder:
                 parts.append(scaled[:, None])
         matrix = np.hstack(parts) if parts else np.zeros((len(table), 0))
         return torch.as_tensor(matrix, dtype=torch.float64)
+
+    def level_index(self, X: torch.Tensor, name: str) -> torch.Tensor:
+        """Which level of categorical ``name`` each encoded row holds (``...`` long indices
+        into ``space.levels(name)``, for ``X`` of shape ``... x d``)."""
+        levels = self.campaign.space.levels(name)
+        if self.kind == "mixed":
+            return X[..., self.columns.index(name)].round().long()
+        keys = _descriptor_keys(levels)
+        if self.kind == "onehot" or not keys:
+            cols = [self.columns.index(f"{name}={lvl}") for lvl in levels]
+            return X[..., cols].argmax(-1)
+        cols = [self.columns.index(f"{name}.{k}") for k in keys]
+        table = np.array([[levels[n][k] for k in keys] for n in levels])
+        scaled = (table - table.min(0)) / (table.max(0) - table.min(0))
+        codes = torch.as_tensor(scaled, dtype=X.dtype, device=X.device)
+        return (X[..., cols].unsqueeze(-2) - codes).abs().sum(-1).argmin(-1)
+
+    def in_region(
+        self, X: torch.Tensor, when: Mapping[str, tuple[str, ...] | tuple[float, float]]
+    ) -> torch.Tensor:
+        """Whether each encoded row (``X``: ``... x d``) lies in a region given as variable ->
+        levels or ``(low, high)`` (a numeric condition holds only where its variable is
+        active). Returns a boolean tensor of shape ``...``."""
+        space = self.campaign.space
+        inside = torch.ones(X.shape[:-1], dtype=torch.bool, device=X.device)
+        for name, condition in when.items():
+            if name in space.categorical_names():
+                inside &= self._at_levels(X, name, condition)  # type: ignore[arg-type]
+                continue
+            low, high = (float(v) for v in space.to_unit(name, np.asarray(condition, float)))
+            x = X[..., self.columns.index(name)]
+            inside &= (x >= low - 1e-9) & (x <= high + 1e-9)
+            for parent, levels in space.variables[name].active_when.items():
+                inside &= self._at_levels(X, parent, levels)
+        return inside
+
+    def _at_levels(self, X: torch.Tensor, name: str, levels: tuple[str, ...]) -> torch.Tensor:
+        names = list(self.campaign.space.levels(name))
+        wanted = torch.as_tensor([names.index(str(lv)) for lv in levels], device=X.device)
+        return torch.isin(self.level_index(X, name), wanted)
 
 
 _SPANS: dict[str, dict[str, tuple[float, float]]] = {}

@@ -13,28 +13,36 @@ smoothing with a temperature of 1 on the log-odds scale).
 Labels come from every membrane that was made: ``film_formed`` when logged, else its status
 (``made`` and ``measured`` films formed, ``failed`` ones did not). Pending membranes have none.
 
-How strongly one failure counts (measured, stop 11): BoTorch standardizes the targets, so the
-prior constant below acts in standardized units and the model leans strongly to "forms" (P
-about 0.99 away from failures). One failure lowers its own formulation to about 0.75-0.87 (a
-film may crack by chance); a cluster of failures rules a region out (P < 0.05). Two variants
-that make a single failure count at once (targets, noise and prior in log-odds units; kernel
-variance fixed at the log-odds swing, or fitted) were tried on the emulator backtest (20 seeds,
-6 + 6 x 4): the share of proposals that failed did not fall (21-23% against 21.5%) and the
-hypervolume at 30 dropped in the worst seeds (25th percentile 0.15-0.21 against 0.87): the
-search was kept from the good region next to the failures (EO:Li just above 7). Learning from
-failure without losing the search is issue 15's work.
+The prior: a campaign's ``[[film_risks]]`` (:mod:`formulate.spec.film`) set the prior log-odds
+inside their regions to the stated chance, so the acquisition weighs a risky region down before
+any film there failed, and films made there move it like any other data. Outside them the prior
+is a constant learned from the films made: one failure then makes its neighbourhood unlikely
+(P about 0.05-0.2), a film that formed in a risky region lifts its neighbourhood.
+
+Without stated risks the classifier starts at the first failure, with the constant fixed at a
+lean to "forms" (measured, stop 11): BoTorch standardizes the targets, so the constant acts in
+standardized units (P about 0.99 away from failures); one failure lowers its own formulation to
+about 0.75-0.87 (a film may crack by chance), a cluster of failures rules a region out (P <
+0.05). Learning the constant here too (one failure counting at once) was measured on the
+emulator backtest (20 seeds, 6 + 6 x 4, for issue 15): the hypervolume at 30 fell to 0.92 [0.21,
+0.99] from 0.96 [0.87, 0.99] and 22.7% of proposals still failed: without a stated boundary,
+the search is kept from the good region next to the failures (EO:Li just above 7). With the
+risks stated, 6% failed and the hypervolume at 30 is 0.98 [0.97, 0.99] (README).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch
+from botorch.exceptions.warnings import InputDataWarning
 from botorch.models import SingleTaskGP
-from gpytorch.means import ConstantMean
+from botorch.models.transforms.outcome import Standardize
+from gpytorch.means import Mean
 
 from formulate.model.cache import Memory, cache_key, load_state, save_state
 from formulate.model.device import resolve_device
@@ -42,6 +50,7 @@ from formulate.model.encoding import Encoder
 from formulate.model.specs import SurrogateSpec, load_spec
 from formulate.model.surrogates import ObjectiveModel, TrainingData, fit_hyperparameters
 from formulate.spec.campaign import Campaign
+from formulate.spec.film import FilmRisk
 
 FILM = "film_formed"
 ALPHA_EPS = 0.01
@@ -75,6 +84,14 @@ def has_failures(table: pd.DataFrame) -> bool:
     return bool((film_labels(table) == 0).any())
 
 
+def needs_film_model(campaign: Campaign, table: pd.DataFrame) -> bool:
+    """Whether proposals weigh the chance of forming: once a film failed, or from the first
+    film made when the campaign states film risks."""
+    if campaign.film_risks:
+        return bool(film_labels(table).notna().any())
+    return has_failures(table)
+
+
 def fit_film_model(
     campaign: Campaign,
     table: pd.DataFrame,
@@ -94,11 +111,12 @@ def fit_film_model(
     encoder = Encoder(campaign, spec.encoding if spec.encoding != "mixed" else "onehot")
     X = encoder.encode(rows).to(resolve_device(device))
     y = np.where(formed > 0.5, TARGET, -TARGET)
-    key = cache_key("film", spec.model_dump_json(), X, y)
+    risks = campaign.film_risks
+    key = cache_key("film", spec.model_dump_json(), X, y, str([r.model_dump() for r in risks]))
     cached: ObjectiveModel | None = _MEMORY.get_recent(key)
     if cached is not None:
         return cached
-    model = _classifier(X, y)
+    model = _classifier(X, y, encoder, risks)
     if not _restored(model, load_state(cache_dir, key, X.device)):
         fit_hyperparameters(model)
         save_state(cache_dir, key, model.state_dict())
@@ -119,19 +137,58 @@ def _restored(model: SingleTaskGP, state: dict | None) -> bool:
     return True
 
 
-def _classifier(X: torch.Tensor, y: np.ndarray) -> SingleTaskGP:
+def _classifier(
+    X: torch.Tensor, y: np.ndarray, encoder: Encoder, risks: tuple[FilmRisk, ...]
+) -> SingleTaskGP:
     """The exact GP on log-odds targets with their fixed noise, its mean fixed at the prior."""
     Y = torch.as_tensor(y, dtype=torch.float64, device=X.device).unsqueeze(-1)
-    prior = ConstantMean().to(X)
-    prior.constant.data.fill_((2 * FORM_PRIOR - 1) * TARGET)  # standardized units: see the module
-    prior.raw_constant.requires_grad_(False)
-    return SingleTaskGP(X, Y, train_Yvar=torch.full_like(Y, NOISE), mean_module=prior)
+    with warnings.catch_warnings():  # all films formed: targets without spread, as meant
+        warnings.simplefilter("ignore", InputDataWarning)
+        model = SingleTaskGP(X, Y, train_Yvar=torch.full_like(Y, NOISE))
+    standardize: Standardize = model.outcome_transform  # type: ignore[assignment]
+    shift, scale = float(standardize.means.squeeze()), float(standardize.stdvs.squeeze())
+    regions = [
+        (encoder, risk.when, (math.log(risk.chance / (1 - risk.chance)) - shift) / scale)
+        for risk in risks
+    ]
+    model.mean_module = StatedPrior(regions).to(X)
+    if not risks:  # the lean to "forms" of the module's note, fixed
+        model.mean_module.constant.data.fill_((2 * FORM_PRIOR - 1) * TARGET)
+        model.mean_module.raw_constant.requires_grad_(False)
+    return model
+
+
+class StatedPrior(Mean):
+    """The classifier's prior mean on the standardized log-odds: a constant outside the
+    stated regions (learned from the films made, or the fixed lean of the module's note when
+    the campaign states no risk), each region's stated value inside it (the lowest where
+    they overlap). ``regions``: (encoder, condition, standardized log-odds)."""
+
+    def __init__(self, regions: list[tuple[Encoder, dict, float]]) -> None:
+        super().__init__()
+        self.register_parameter("raw_constant", torch.nn.Parameter(torch.zeros(())))
+        self.regions = regions
+
+    @property
+    def constant(self) -> torch.nn.Parameter:
+        return self.raw_constant
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.raw_constant.expand(x.shape[:-1])
+        for encoder, when, value in self.regions:
+            lower = encoder.in_region(x, when) & (out > value)
+            out = torch.where(lower, torch.full_like(out, value), out)
+        return out
 
 
 def probability_of_forming(model: ObjectiveModel, table: pd.DataFrame) -> np.ndarray:
     """P(film forms) for each row of ``table`` (shape ``n``): E[sigmoid(f)] for the latent
     log-odds f ~ N(mean, sd^2), by the probit approximation (MacKay 1992)."""
     mean, std = model.predict_scale(table)
+    return _expected_sigmoid(mean, std)
+
+
+def _expected_sigmoid(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-mean / np.sqrt(1 + np.pi * std**2 / 8)))
 
 

@@ -25,10 +25,12 @@ class SurrogateSpec(BaseModel):
 
     Attributes:
         encoding: ``onehot``, ``mixed`` or ``physics``.
-        censoring: ``em`` (impute censored values against the posterior), ``drop`` (ignore
-            censored rows) or ``as_observed`` (treat the bound as the value); the last two are
-            the naive treatments, kept for comparison.
-        em_iterations: refits for ``em``.
+        censoring: ``ep`` (the Tobit likelihood by expectation propagation: each censored
+            value a Gaussian site of its own mean and variance), ``em`` (impute censored
+            values against the posterior, as exact values), ``drop`` (ignore censored rows)
+            or ``as_observed`` (treat the bound as the value); the last two are the naive
+            treatments, kept for comparison.
+        em_iterations: refits for ``ep`` and ``em``.
         noise_prior_median: median of the log-normal prior on the noise variance, as a
             fraction of the outcome's variance (0.2: lab data with 10-25% scatter; BoTorch's
             default, about 0.02, suits near-noiseless simulators and made life models
@@ -42,7 +44,7 @@ class SurrogateSpec(BaseModel):
     name: str
     description: str = ""
     encoding: Kind = "onehot"
-    censoring: Literal["em", "drop", "as_observed"] = "em"
+    censoring: Literal["ep", "em", "drop", "as_observed"] = "ep"
     em_iterations: int = 4
     noise_prior_median: float = Field(default=0.2, gt=0, lt=10)
     auxiliary: tuple[str, ...] = ()

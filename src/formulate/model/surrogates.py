@@ -5,9 +5,15 @@ package) and differ in how formulations are encoded (:mod:`formulate.model.encod
 ``gp-onehot``, ``gp-mixed`` (BoTorch's mixed categorical kernel) and ``gp-physics``.
 
 Models work on the objective's transformed scale (log10 conductivity, logit t+, log10 life),
-float64, on the configured device. A right-censored value (a cell still running at 600 h says
-life >= 600 h) is imputed by EM against the GP: the mean of its leave-one-out predictive
-truncated below at the bound, refitted until it settles. Fitted models are cached by a hash of
+float64, on the configured device. Noise: where the campaign states a property's replicate
+scatter (``[scatter]``), each value's noise is that scatter carried to the model scale (so a
+logit-scale t+ near 0.2 is noisier than one near 0.6) plus a learned remainder (what the
+formulation variables do not explain); else one learned noise level for all values.
+
+A right-censored value (a cell still running at 600 h says life >= 600 h) enters through the
+Tobit likelihood by expectation propagation (``censoring = "ep"``, the default): a Gaussian
+site of its own mean and variance, matched to its leave-one-out cavity and refitted until the
+sites settle (``em`` imputes a point value instead). Fitted models are cached by a hash of
 their training data, in memory and as state dicts on disk (no pickles).
 """
 
@@ -27,19 +33,25 @@ from botorch.fit import fit_gpytorch_mll
 from botorch.models import MixedSingleTaskGP, SingleTaskGP
 from botorch.models.transforms.outcome import Standardize
 from gpytorch.constraints import GreaterThan
-from gpytorch.likelihoods import GaussianLikelihood
+from gpytorch.likelihoods import FixedNoiseGaussianLikelihood, GaussianLikelihood
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from gpytorch.priors import LogNormalPrior
 from linear_operator.utils.warnings import NumericalWarning
 
-from formulate.errors import FormulateError, NotEnoughData, Problem
+from formulate.errors import FormulateError, Problem
 from formulate.model.cache import Memory, cache_key, load_state, save_state
-from formulate.model.censoring import loo_predictive, truncated_interval, truncated_mean
+from formulate.model.censoring import (
+    censored_site,
+    loo_predictive,
+    truncated_interval,
+    truncated_mean,
+)
 from formulate.model.device import resolve_device
 from formulate.model.encoding import Encoder, Kind
 from formulate.model.specs import SurrogateSpec, load_spec
+from formulate.model.training import TrainingData, training_data
 from formulate.spec.campaign import Campaign
-from formulate.spec.objectives import from_model_scale, to_model_scale
+from formulate.spec.objectives import from_model_scale
 from formulate.spec.strategies import MIN_MEASURED
 
 MIN_POINTS = MIN_MEASURED
@@ -48,52 +60,6 @@ FIT_OPTIONS = {"maxiter": 150}
 """L-BFGS-B options for hyperparameter fits: on the realistic campaign the marginal likelihood
 settles within ~100 steps; scipy's default (15,000) lets an ill-conditioned fit run for
 tens of seconds without improving it (bench/bench_planner.py)."""
-
-
-@dataclass
-class TrainingData:
-    """One property's training rows: formulations, model-scale values (``n``), censor flags,
-    and the transform that made the model scale."""
-
-    rows: pd.DataFrame
-    y: np.ndarray
-    censored: np.ndarray
-    transform: str = "none"
-
-
-def training_data(
-    campaign: Campaign, table: pd.DataFrame, prop: str, transform: str = "none"
-) -> TrainingData:
-    """Rows of ``table`` that have ``prop`` (pending and failed membranes have none).
-
-    Raises:
-        NotEnoughData: fewer rows than the campaign's ``min_measured``.
-        FormulateError: values the transform cannot take.
-    """
-    have = table[prop].notna() if prop in table else pd.Series(False, index=table.index)
-    rows = table.loc[have].reset_index(drop=True)
-    values = rows[prop].to_numpy(dtype=float, copy=True) if len(rows) else np.zeros(0)
-    flag = f"{prop}_censored"
-    censored = (
-        rows[flag].to_numpy(dtype=bool, copy=True) if flag in rows else np.zeros(len(rows), bool)
-    )
-    need = campaign.strategy.min_measured
-    if len(rows) < need:
-        raise NotEnoughData(prop, len(rows), need)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        y = to_model_scale(values, transform)
-    bad = [str(m) for m, v in zip(rows["membrane"], y, strict=True) if not np.isfinite(v)]
-    if bad:
-        raise FormulateError(
-            f"{prop}: values the {transform} scale cannot take",
-            [
-                Problem(
-                    f"membrane {m}", f"{prop} is zero, negative or missing", "correct the value"
-                )
-                for m in bad
-            ],
-        )
-    return TrainingData(rows, y, censored, transform)
 
 
 @dataclass
@@ -137,20 +103,32 @@ class ObjectiveModel:
     encoder: Encoder | StackedEncoder
     model: SingleTaskGP
     data: TrainingData
-    y_fit: np.ndarray  # training targets after imputation of censored values
+    y_fit: np.ndarray  # training targets (censored values: their sites or imputations)
     key: str
+    noise_fit: np.ndarray | None = None  # each target's known noise variance, if any
+
+    def noise_variance(self, mean: np.ndarray) -> np.ndarray:
+        """Observation noise variance (model scale) of a value whose latent mean is ``mean``
+        (model scale, shape ``n``): the stated scatter there plus the learned remainder, or
+        the one learned noise level."""
+        scatter = self.data.scatter
+        stated = 0.0 if scatter is None else scatter.model_sd(mean, self.transform) ** 2
+        return stated + np.full(len(mean), learned_noise(self.model))
 
     def predict_scale(
         self, table: pd.DataFrame, observation_noise: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and standard deviation on the model scale (``n`` each)."""
+        """Posterior mean and standard deviation on the model scale (``n`` each), of the
+        latent value or, with ``observation_noise``, of a new measurement."""
         X = self.encoder.encode(table).to(self._device)
         self.model.eval()
         with torch.no_grad():
-            post = self.model.posterior(X, observation_noise=observation_noise)
+            post = self.model.posterior(X)
             mean = post.mean.squeeze(-1).cpu().numpy()
-            std = post.variance.clamp_min(1e-12).sqrt().squeeze(-1).cpu().numpy()
-        return mean, std
+            var = post.variance.clamp_min(1e-24).squeeze(-1).cpu().numpy()
+        if observation_noise:
+            var = var + self.noise_variance(mean)
+        return mean, np.sqrt(var)
 
     @property
     def _device(self) -> torch.device:
@@ -184,23 +162,52 @@ class ObjectiveModel:
         )
 
 
+def learned_noise(model: SingleTaskGP) -> float:
+    """The learned noise variance on the model scale: all of it, or the remainder beyond the
+    known noise (stated scatter, censored sites)."""
+    likelihood = model.likelihood
+    standardize: Standardize = model.outcome_transform  # type: ignore[assignment]
+    scale = float(standardize.stdvs.squeeze()) ** 2
+    if isinstance(likelihood, FixedNoiseGaussianLikelihood):
+        if likelihood.second_noise_covar is None:
+            return 0.0
+        return float(likelihood.second_noise.detach().mean()) * scale
+    return float(likelihood.noise.detach().mean()) * scale
+
+
 def _build(
-    X: torch.Tensor, y: np.ndarray, encoder: Encoder | StackedEncoder, spec: SurrogateSpec
+    X: torch.Tensor,
+    y: np.ndarray,
+    encoder: Encoder | StackedEncoder,
+    spec: SurrogateSpec,
+    known_noise: np.ndarray | None = None,
 ) -> SingleTaskGP:
+    """The GP, unfitted. ``known_noise``: each value's known noise variance (model scale,
+    ``n``), e.g. the stated scatter; a learned noise level is added to it. None: one learned
+    noise level."""
     Y = torch.as_tensor(y, dtype=torch.float64, device=X.device).unsqueeze(-1)
-    likelihood = GaussianLikelihood(
-        noise_prior=LogNormalPrior(math.log(spec.noise_prior_median), 1.0),
-        noise_constraint=GreaterThan(1e-6),
-    ).to(X)
+    prior = LogNormalPrior(math.log(spec.noise_prior_median), 1.0)
+    extra: dict = {"outcome_transform": Standardize(m=1)}
+    if known_noise is None:
+        extra["likelihood"] = GaussianLikelihood(
+            noise_prior=prior, noise_constraint=GreaterThan(1e-6)
+        ).to(X)
+    else:
+        extra["train_Yvar"] = torch.as_tensor(known_noise, dtype=torch.float64, device=X.device)
+        least = max(1e-8, 2e-6 * float(np.var(y)))  # GPyTorch's floor, standardized
+        extra["train_Yvar"] = extra["train_Yvar"].clamp_min(least).unsqueeze(-1)
     if encoder.kind == "mixed" and encoder.cat_dims:
-        return MixedSingleTaskGP(
-            X,
-            Y,
-            cat_dims=encoder.cat_dims,
-            likelihood=likelihood,
-            outcome_transform=Standardize(m=1),
-        )
-    return SingleTaskGP(X, Y, likelihood=likelihood, outcome_transform=Standardize(m=1))
+        model: SingleTaskGP = MixedSingleTaskGP(X, Y, cat_dims=encoder.cat_dims, **extra)
+    else:
+        model = SingleTaskGP(X, Y, **extra)
+    if known_noise is not None:  # the stated part stays fixed; the remainder is learned
+        model.likelihood = FixedNoiseGaussianLikelihood(
+            noise=model.likelihood.noise_covar.noise.detach().clone(),  # standardized
+            learn_additional_noise=True,
+            noise_prior=prior,
+            noise_constraint=GreaterThan(1e-6),
+        ).to(X)
+    return model
 
 
 def fit_hyperparameters(model: SingleTaskGP, start: dict[str, torch.Tensor] | None = None) -> None:
@@ -236,10 +243,41 @@ def _fit(
     encoder: Encoder | StackedEncoder,
     spec: SurrogateSpec,
     start: dict[str, torch.Tensor] | None = None,
+    known_noise: np.ndarray | None = None,
 ) -> SingleTaskGP:
-    model = _build(X, y, encoder, spec)
+    model = _build(X, y, encoder, spec, known_noise)
     fit_hyperparameters(model, start)
     return model
+
+
+def _expectation_propagation(
+    X: torch.Tensor,
+    data: TrainingData,
+    spec: SurrogateSpec,
+    encoder: Encoder | StackedEncoder,
+    start: dict[str, torch.Tensor] | None = None,
+) -> tuple[SingleTaskGP, np.ndarray, np.ndarray]:
+    """Censored values through the Tobit likelihood by expectation propagation: each one
+    becomes a Gaussian site (pseudo-target and variance, :func:`censored_site`) matched
+    against its leave-one-out cavity, which is exactly the cavity of EP; refit until the sites
+    settle. Returns the model, the targets and each target's known noise variance (stated
+    scatter; for a censored value, its site's variance beyond the learned noise)."""
+    cens = data.censored
+    stated = data.known_noise(data.y)
+    base = np.zeros(len(data.y)) if stated is None else stated
+    y, noise = data.y.copy(), base.copy()  # start: each bound taken as a value
+    model = _fit(X, y, encoder, spec, start, noise)
+    for _ in range(spec.em_iterations):
+        extra = learned_noise(model)
+        mean, std = loo_predictive(model)
+        cavity = np.maximum(std[cens] ** 2 - noise[cens] - extra, 1e-10)
+        site, site_var = censored_site(mean[cens], cavity, data.y[cens], base[cens] + extra)
+        converged = np.max(np.abs(site - y[cens])) < 1e-3
+        y[cens], noise[cens] = site, np.maximum(site_var - extra, 1e-8)
+        model = _fit(X, y, encoder, spec, hyperparameters(model), noise)
+        if converged:
+            break
+    return model, y, noise
 
 
 def _impute(
@@ -253,13 +291,14 @@ def _impute(
     leave-one-out predictive truncated below at its bound; refit until it settles."""
     y = data.y.copy()
     cens = data.censored
-    model = _fit(X, y, encoder, spec, start)
+    model = _fit(X, y, encoder, spec, start, data.known_noise(y))
     for _ in range(spec.em_iterations):
         mean, std = loo_predictive(model)
         new = truncated_mean(mean[cens], std[cens], data.y[cens])
         converged = np.max(np.abs(new - y[cens])) < 1e-3
         y[cens] = new
-        model = _fit(X, y, encoder, spec, hyperparameters(model))  # each refit starts warm
+        warm = hyperparameters(model)  # each refit starts warm
+        model = _fit(X, y, encoder, spec, warm, data.known_noise(y))
         if converged:
             break
     return model, y
@@ -289,7 +328,7 @@ def fit_objective(
         aux = [fit_objective(campaign, table, a, first, device, cache_dir) for a in spec.auxiliary]
         encoder = StackedEncoder(Encoder(campaign, spec.encoding), aux)
     X = encoder.encode(data.rows).to(resolve_device(device))
-    key = cache_key(spec.model_dump_json(), prop, X, data.y, data.censored)
+    key = cache_key(spec.model_dump_json(), prop, X, data.y, data.censored, str(data.scatter))
     fitted: ObjectiveModel | None = _MEMORY.get_recent(key)
     if fitted is not None:
         return fitted
@@ -301,7 +340,15 @@ def fit_objective(
         save_state(
             cache_dir,
             key,
-            {"state_dict": fitted.model.state_dict(), "y_fit": torch.as_tensor(fitted.y_fit)},
+            {
+                "state_dict": fitted.model.state_dict(),
+                "y_fit": torch.as_tensor(fitted.y_fit),
+                **(
+                    {}
+                    if fitted.noise_fit is None
+                    else {"noise_fit": torch.as_tensor(fitted.noise_fit)}
+                ),
+            },
         )
         if cache_dir is not None:
             _LAST_FIT[(str(cache_dir), last)] = hyperparameters(fitted.model)
@@ -350,11 +397,12 @@ def _from_state(
     try:
         y_fit = state["y_fit"].cpu().numpy()
         rows = X if len(y_fit) == len(X) else X[torch.as_tensor(~data.censored)]
-        model = _build(rows, y_fit, encoder, spec)
+        noise = state["noise_fit"].cpu().numpy() if "noise_fit" in state else None
+        model = _build(rows, y_fit, encoder, spec, noise)
         model.load_state_dict(state["state_dict"])
     except (RuntimeError, KeyError, ValueError):
         return None
-    return ObjectiveModel(prop, data.transform, spec, encoder, model, data, y_fit, key)
+    return ObjectiveModel(prop, data.transform, spec, encoder, model, data, y_fit, key, noise)
 
 
 def _fit_fresh(
@@ -366,6 +414,9 @@ def _fit_fresh(
     key: str,
     start: dict[str, torch.Tensor] | None = None,
 ) -> ObjectiveModel:
+    if data.censored.any() and spec.censoring == "ep":
+        model, y_fit, noise = _expectation_propagation(X, data, spec, encoder, start)
+        return ObjectiveModel(prop, data.transform, spec, encoder, model, data, y_fit, key, noise)
     if data.censored.any() and spec.censoring == "em":
         model, y_fit = _impute(X, data, spec, encoder, start)
     elif data.censored.any() and spec.censoring == "drop":
@@ -373,13 +424,15 @@ def _fit_fresh(
         if keep.sum() < MIN_POINTS:
             raise FormulateError(
                 f"{prop}: too few uncensored values to drop the censored ones",
-                [Problem(prop, "censoring = drop", "use censoring = em")],
+                [Problem(prop, "censoring = drop", "use censoring = ep")],
             )
         rows = X[torch.as_tensor(keep)]
-        model, y_fit = _fit(rows, data.y[keep], encoder, spec, start), data.y[keep]
+        y_fit = data.y[keep]
+        model = _fit(rows, y_fit, encoder, spec, start, data.known_noise(y_fit))
     else:
-        model, y_fit = _fit(X, data.y, encoder, spec, start), data.y
-    return ObjectiveModel(prop, data.transform, spec, encoder, model, data, y_fit, key)
+        model, y_fit = _fit(X, data.y, encoder, spec, start, data.known_noise(data.y)), data.y
+    known = data.known_noise(y_fit)
+    return ObjectiveModel(prop, data.transform, spec, encoder, model, data, y_fit, key, known)
 
 
 def fit_campaign(

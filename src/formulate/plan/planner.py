@@ -15,31 +15,31 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 from botorch.acquisition import AcquisitionFunction
 from botorch.exceptions.warnings import BotorchWarning, InputDataWarning
-from botorch.models import ModelListGP
 from botorch.utils.sampling import manual_seed
-from scipy.special import ndtr
 
 from formulate.data import PENDING, NewMembrane, Store
 from formulate.errors import FormulateError, NotEnoughData, Problem
 from formulate.model.cache import model_cache
 from formulate.model.device import resolve_device
-from formulate.model.feasibility import fit_film_model, has_failures
-from formulate.model.surrogates import ObjectiveModel, fit_objective
+from formulate.model.feasibility import (
+    fit_film_model,
+    needs_film_model,
+    probability_of_forming,
+)
 from formulate.plan import acquisition
 from formulate.plan.baselines import pick as pick_baseline
 from formulate.plan.batch import lazy_greedy
+from formulate.plan.explain import describe
+from formulate.plan.fitting import Fitted, fit_models
 from formulate.plan.pool import POOL_SIZE, candidate_pool, exclude, neighbours
 from formulate.spec.campaign import Campaign
-from formulate.spec.objectives import from_model_scale, to_model_scale
 from formulate.spec.strategies import STRATEGIES, WARM_UP_STRATEGY
-from formulate.units import significant
 
 ACTIVE_POINTS = 256
 """Points of the pool over which ``active`` integrates the posterior variance."""
@@ -52,6 +52,8 @@ the peak memory of a proposal at 100 membranes from ~750 to ~670 MB at the same 
 SCREEN_ABOVE = 60
 """Measured membranes above which the pool is ranked by the cheap screen first: below, scoring
 every candidate with the noisy acquisition costs little and ranks better."""
+LIKELY_FILM = 0.5
+"""A warm-up batch keeps to candidates at least this likely to form a film."""
 REFINE_TOP = 8
 REFINE_PER_POINT = 16
 """Local neighbours of the best candidates added to the shortlist (continuous refinement)."""
@@ -149,57 +151,6 @@ def parse_weights(items: list[str]) -> dict[str, float]:
     return weights
 
 
-# --- models --------------------------------------------------------------------------------
-
-
-@dataclass
-class Fitted:
-    """The models behind a proposal: objectives first, then constraint outputs."""
-
-    objectives: dict[str, ObjectiveModel]
-    constraints: list[tuple[ObjectiveModel, acquisition.Constraint]]
-    notes: list[str]
-
-    def model_list(self) -> ModelListGP:
-        parts = [m.model for m in self.objectives.values()] + [m.model for m, _ in self.constraints]
-        return ModelListGP(*parts)
-
-
-def fit_models(
-    campaign: Campaign,
-    table: pd.DataFrame,
-    surrogate: str | None = None,
-    device: str = "auto",
-    disk_cache: bool = True,
-) -> Fitted:
-    """Objective models, plus models for outcome constraints with enough data and the film
-    formation classifier once a film has failed (learned feasibility). ``disk_cache``: keep fitted
-    models in the campaign folder (off for backtests, which fit thousands once each)."""
-    name = surrogate or campaign.strategy.surrogate
-    cache = model_cache(campaign) if disk_cache else None
-    objectives = {
-        o.property: fit_objective(campaign, table, o.property, name, device, cache)
-        for o in campaign.objectives
-    }
-    constraints: list[tuple[ObjectiveModel, acquisition.Constraint]] = []
-    notes: list[str] = []
-    n_obj = len(objectives)
-    for con in campaign.outcome_constraints:
-        have = int(table[con.property].notna().sum()) if con.property in table else 0
-        if have < campaign.strategy.min_measured:
-            notes.append(f"constraint on {con.property} not applied: {have} membrane(s) measured")
-            continue
-        model = fit_objective(campaign, table, con.property, name, device, cache)
-        threshold = float(to_model_scale([con.value], model.transform)[0])
-        output = n_obj + len(constraints)
-        constraints.append((model, acquisition.Constraint(output, threshold, con.sign)))
-    if has_failures(table):  # film formation: feasible where the log-odds of forming > 0
-        film = fit_film_model(campaign, table, name, device, cache)
-        feasible = acquisition.Constraint(n_obj + len(constraints), 0.0, 1.0, eta=1.0)
-        constraints.append((film, feasible))
-    return Fitted(objectives, constraints, notes)
-
-
 # --- proposing -----------------------------------------------------------------------------
 
 
@@ -253,7 +204,7 @@ def propose(
             if fixed:
                 request = replace(request, batch_size=min(request.batch_size, len(pool)))
             picked, values = _optimize(campaign, table, pool, fitted, request, not fixed, tell)
-            out = _describe(campaign, picked, values, fitted, request)
+            out = describe(campaign, picked, values, fitted, request.strategy)
     return out if fixed else out.reset_index(drop=True)
 
 
@@ -264,13 +215,26 @@ def warm_up(
     missing: NotEnoughData,
     candidates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The warm-up batch: the warm-up strategy's picks, each reason saying why."""
+    """The warm-up batch: the warm-up strategy's picks, each reason saying why. Once the
+    chance to form a film is known (:func:`needs_film_model`), the picks keep to
+    formulations likely to form one (a failed film's neighbourhood is left out)."""
     start = replace(request, strategy=WARM_UP_STRATEGY)
-    out = _baseline(campaign, table, start, candidates)
+    among, skipped = candidates, ""
+    if candidates is None and needs_film_model(campaign, table):
+        pool = _pool(campaign, table, request)
+        name = request.surrogate or campaign.strategy.surrogate
+        cache = model_cache(campaign) if request.disk_cache else None
+        film = fit_film_model(campaign, table, name, request.device, cache)
+        likely = probability_of_forming(film, pool) >= LIKELY_FILM
+        if likely.sum() >= request.batch_size:
+            among = pool[likely]
+            skipped = f"; {int((~likely).sum())} of {len(pool)} candidates unlikely to form a film"
+            skipped += " left out"
+    out = _baseline(campaign, table, start, among)
     out["reason"] = (
         f"warm-up ({WARM_UP_STRATEGY}) until {request.strategy}'s models can be fitted: "
         f"{missing.property} measured on {missing.have} membrane(s), {missing.need} needed "
-        "(the campaign's min_measured)"
+        f"(the campaign's min_measured){skipped}"
     )
     out["warm_up"] = True
     out["strategy"] = request.strategy
@@ -382,76 +346,6 @@ def _score(acqf: AcquisitionFunction, X: torch.Tensor, device: torch.device) -> 
     with torch.no_grad():
         chunks = X.split(SCORE_CHUNK[device.type == "cuda"])
         return torch.cat([acqf(chunk.unsqueeze(-2)) for chunk in chunks])
-
-
-def _describe(
-    campaign: Campaign, picked: pd.DataFrame, values: np.ndarray, fitted: Fitted, request: Request
-) -> pd.DataFrame:
-    """The picks with, per objective, predicted mean and 95% interval (property units) and the
-    chance to beat the best value so far (``<prop>_chance``, 0-1), the acquisition value, a
-    reason in words; notes that hold for the whole batch go in ``attrs["notes"]``, once."""
-    out = picked[campaign.space.names()].copy()
-    gains = {}
-    best_so_far: dict[str, float] = {}  # per objective, property units
-    for obj in campaign.objectives:
-        model = fitted.objectives[obj.property]
-        pred = model.predict(out)
-        for part in ("mean", "lower", "upper"):
-            out[f"{obj.property}_{part}"] = pred[part].to_numpy()
-        y = obj.sign * model.data.y
-        mean, std = model.predict_scale(out)
-        out[f"{obj.property}_chance"] = ndtr((obj.sign * mean - y.max()) / std)
-        best = from_model_scale([model.data.y[int(np.argmax(y))]], model.transform)[0]
-        best_so_far[obj.property] = float(best)
-        spread = float(np.std(y)) or 1.0
-        gains[obj.property] = (obj.sign * mean - y.max()) / spread, std / spread
-    out["acquisition"] = values
-    records = out.to_dict("records")
-    if request.strategy == "active":
-        out["reason"] = [
-            "maps the space: most uncertain for "
-            + campaign.label(max(gains, key=lambda k: gains[k][1][i]))
-            + f" (cuts the integrated variance by {100 * v / len(gains):.0f}% on average)"
-            for i, v in enumerate(values)
-        ]
-    else:
-        out["reason"] = [
-            _reason(campaign, gains, best_so_far, rec, i) for i, rec in enumerate(records)
-        ]
-    out.attrs["notes"] = list(fitted.notes)
-    out["strategy"] = request.strategy
-    out["warm_up"] = False
-    return out
-
-
-def _reason(
-    campaign: Campaign,
-    gains: dict[str, tuple[np.ndarray, np.ndarray]],
-    best_so_far: dict[str, float],
-    rec: dict[str, Any],
-    i: int,
-) -> str:
-    """Why a membrane was picked: the objective that drives it (its predicted value or its
-    uncertainty), then per objective the chance to beat the best so far, and the predicted
-    value against that best (display units)."""
-    best = max(gains, key=lambda k: gains[k][0][i] + 2 * gains[k][1][i])
-    improve, unsure = gains[best][0][i], gains[best][1][i]
-    name = campaign.label(best)
-    if improve > 0:
-        lead = f"predicted to beat the best {name} so far"
-    elif unsure > abs(improve):
-        lead = f"explores where {name} is uncertain"
-    else:
-        lead = f"balances the objectives ({name} close to the best so far)"
-    parts = []
-    for p in gains:
-        mean, top = campaign.to_display(p, [rec[f"{p}_mean"], best_so_far[p]])
-        unit = f" {campaign.display_unit(p)}".rstrip()
-        parts.append(
-            f"{campaign.label(p)} {float(rec[f'{p}_chance']):.0%} "
-            f"({significant(mean)} vs {significant(top)}{unit})"
-        )
-    return f"{lead}; chance to beat the best: {', '.join(parts)}"
 
 
 def store_proposals(

@@ -25,10 +25,12 @@ from pydantic import (
 )
 
 from formulate.errors import FormulateError, Problem
+from formulate.spec.film import FilmRisk, risk_problems
 from formulate.spec.instruments import DEFAULTS, Measurement
 from formulate.spec.levels import with_level_tables
 from formulate.spec.objectives import Objective, OutcomeConstraint
 from formulate.spec.properties import BUILTIN_PROPERTIES, Property
+from formulate.spec.scatter import Scatter
 from formulate.spec.space import DesignSpace, SpecProblems
 from formulate.spec.strategies import (
     DEFAULT_STRATEGY,
@@ -108,6 +110,10 @@ class Campaign(_Frozen):
     outcome_constraints: tuple[OutcomeConstraint, ...] = ()
     properties: dict[str, Property] = Field(default_factory=dict)
     display_units: dict[str, str] = Field(default_factory=dict)
+    scatter: dict[str, Scatter] = Field(default_factory=dict)
+    film_risks: tuple[FilmRisk, ...] = ()
+    """``[[film_risks]]``: stated chances that a film forms (see :mod:`formulate.spec.film`)."""
+    """``[scatter]``: replicate scatter per property (see :mod:`formulate.spec.scatter`)."""
     columns: dict[str, str] = Field(default_factory=dict)
     """``[columns]``: a variable or property named here as its column is headed in the lab's
     tables (``ionic_conductivity = "Conductivity (measured) (S/cm)"``); imports and pools read
@@ -152,9 +158,11 @@ class Campaign(_Frozen):
                     _unknown_property(f"outcome_constraints[{i}].property", con.property, known)
                 )
         problems += self._display_unit_problems(known)
+        problems += risk_problems(self.film_risks, self.space)
         problems += [
-            _unknown_property(f"measurements.{name}", name, known)
-            for name in self.measurements
+            _unknown_property(f"{table}.{name}", name, known)
+            for table, names in (("measurements", self.measurements), ("scatter", self.scatter))
+            for name in names
             if name not in known
         ]
         problems += [
@@ -247,12 +255,18 @@ class Campaign(_Frozen):
         props = self.all_properties()
         for o in self.objectives:
             unit = props[o.property].unit
-            ref = f", reference {o.reference:g} {unit}" if o.reference is not None else ""
+            ref = f", reference {o.reference:g} {unit}".rstrip() if o.reference is not None else ""
             cens = ", right-censored while running" if o.property in self.censorable() else ""
+            scatter = self.scatter.get(o.property)
+            spread = f", replicate scatter {scatter}" if scatter else ", noise learned"
             lines.append(
-                f"  {o.direction} {o.property} [{unit or '-'}] on {o.transform} scale{ref}{cens}"
+                f"  {o.direction} {o.property} [{unit or '-'}] on {o.transform} scale"
+                f"{ref}{cens}{spread}"
             )
         lines += [f"  constraint: {c.describe()}" for c in self.outcome_constraints]
+        if self.film_risks:
+            lines.append("Film risks (stated chance to form; films made update it):")
+            lines += [f"  {r.describe()}" for r in self.film_risks]
         s = self.strategy
         lines += [
             "Strategy:",

@@ -1,0 +1,65 @@
+"""One property's training rows: the membranes that have it, its values on the model scale,
+which of them are lower bounds (censored), and the noise the campaign states for them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from formulate.errors import FormulateError, NotEnoughData, Problem
+from formulate.spec.campaign import Campaign
+from formulate.spec.objectives import to_model_scale
+from formulate.spec.scatter import Scatter
+
+
+@dataclass
+class TrainingData:
+    """One property's training rows: formulations, model-scale values (``n``), censor flags,
+    the transform that made the model scale and the campaign's stated replicate scatter."""
+
+    rows: pd.DataFrame
+    y: np.ndarray
+    censored: np.ndarray
+    transform: str = "none"
+    scatter: Scatter | None = None
+
+    def known_noise(self, y: np.ndarray) -> np.ndarray | None:
+        """The stated noise variance (model scale) of values ``y`` (None: none stated)."""
+        return None if self.scatter is None else self.scatter.model_sd(y, self.transform) ** 2
+
+
+def training_data(
+    campaign: Campaign, table: pd.DataFrame, prop: str, transform: str = "none"
+) -> TrainingData:
+    """Rows of ``table`` that have ``prop`` (pending and failed membranes have none).
+
+    Raises:
+        NotEnoughData: fewer rows than the campaign's ``min_measured``.
+        FormulateError: values the transform cannot take.
+    """
+    have = table[prop].notna() if prop in table else pd.Series(False, index=table.index)
+    rows = table.loc[have].reset_index(drop=True)
+    values = rows[prop].to_numpy(dtype=float, copy=True) if len(rows) else np.zeros(0)
+    flag = f"{prop}_censored"
+    censored = (
+        rows[flag].to_numpy(dtype=bool, copy=True) if flag in rows else np.zeros(len(rows), bool)
+    )
+    need = campaign.strategy.min_measured
+    if len(rows) < need:
+        raise NotEnoughData(prop, len(rows), need)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = to_model_scale(values, transform)
+    bad = [str(m) for m, v in zip(rows["membrane"], y, strict=True) if not np.isfinite(v)]
+    if bad:
+        raise FormulateError(
+            f"{prop}: values the {transform} scale cannot take",
+            [
+                Problem(
+                    f"membrane {m}", f"{prop} is zero, negative or missing", "correct the value"
+                )
+                for m in bad
+            ],
+        )
+    return TrainingData(rows, y, censored, transform, campaign.scatter.get(prop))

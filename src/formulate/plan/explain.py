@@ -1,0 +1,106 @@
+"""Proposals explained: per objective the predicted value with its 95% interval and the chance
+to beat the best so far, a reason in one sentence, and the chance to form a film where it is
+in doubt; notes that hold for the whole batch are said once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import ndtr
+
+from formulate.model.feasibility import FILM, probability_of_forming
+from formulate.plan.fitting import Fitted
+from formulate.spec.campaign import Campaign
+from formulate.spec.objectives import from_model_scale
+from formulate.units import significant
+
+
+def describe(
+    campaign: Campaign, picked: pd.DataFrame, values: np.ndarray, fitted: Fitted, strategy: str
+) -> pd.DataFrame:
+    """The picks with, per objective, predicted mean and 95% interval (property units) and the
+    chance to beat the best value so far (``<prop>_chance``, 0-1), the acquisition value, a
+    reason in words; notes that hold for the whole batch go in ``attrs["notes"]``, once."""
+    out = picked[campaign.space.names()].copy()
+    gains = {}
+    best_so_far: dict[str, float] = {}  # per objective, property units
+    for obj in campaign.objectives:
+        model = fitted.objectives[obj.property]
+        pred = model.predict(out)
+        for part in ("mean", "lower", "upper"):
+            out[f"{obj.property}_{part}"] = pred[part].to_numpy()
+        y = obj.sign * model.data.y
+        mean, std = model.predict_scale(out)
+        out[f"{obj.property}_chance"] = ndtr((obj.sign * mean - y.max()) / std)
+        best = from_model_scale([model.data.y[int(np.argmax(y))]], model.transform)[0]
+        best_so_far[obj.property] = float(best)
+        spread = float(np.std(y)) or 1.0
+        gains[obj.property] = (obj.sign * mean - y.max()) / spread, std / spread
+    out["acquisition"] = values
+    film = next((m for m, _ in fitted.constraints if m.objective == FILM), None)
+    if film is not None:
+        out["film_chance"] = probability_of_forming(film, out)
+    records = out.to_dict("records")
+    if strategy == "active":
+        out["reason"] = [
+            "maps the space: most uncertain for "
+            + campaign.label(max(gains, key=lambda k: gains[k][1][i]))
+            + f" (cuts the integrated variance by {100 * v / len(gains):.0f}% on average)"
+            for i, v in enumerate(values)
+        ]
+    else:
+        out["reason"] = [
+            _reason(campaign, gains, best_so_far, rec, i) + _film_note(campaign, rec)
+            for i, rec in enumerate(records)
+        ]
+    out.attrs["notes"] = list(fitted.notes)
+    out["strategy"] = strategy
+    out["warm_up"] = False
+    return out
+
+
+def _reason(
+    campaign: Campaign,
+    gains: dict[str, tuple[np.ndarray, np.ndarray]],
+    best_so_far: dict[str, float],
+    rec: dict[str, Any],
+    i: int,
+) -> str:
+    """Why a membrane was picked: the objective that drives it (its predicted value or its
+    uncertainty), then per objective the chance to beat the best so far, and the predicted
+    value against that best (display units)."""
+    best = max(gains, key=lambda k: gains[k][0][i] + 2 * gains[k][1][i])
+    improve, unsure = gains[best][0][i], gains[best][1][i]
+    name = campaign.label(best)
+    if improve > 0:
+        lead = f"predicted to beat the best {name} so far"
+    elif unsure > abs(improve):
+        lead = f"explores where {name} is uncertain"
+    else:
+        lead = f"balances the objectives ({name} close to the best so far)"
+    parts = []
+    for p in gains:
+        mean, top = campaign.to_display(p, [rec[f"{p}_mean"], best_so_far[p]])
+        unit = f" {campaign.display_unit(p)}".rstrip()
+        parts.append(
+            f"{campaign.label(p)} {float(rec[f'{p}_chance']):.0%} "
+            f"({significant(mean)} vs {significant(top)}{unit})"
+        )
+    return f"{lead}; chance to beat the best: {', '.join(parts)}"
+
+
+def _film_note(campaign: Campaign, rec: dict[str, Any]) -> str:
+    """``; 45% chance to form a film (stated: much salt ...)`` where forming is in doubt
+    (below :data:`DOUBTFUL_FILM`), else nothing."""
+    chance = rec.get("film_chance")
+    if chance is None or not chance < DOUBTFUL_FILM:
+        return ""
+    why = [r.why or r.describe() for r in campaign.film_risks if r.matches(rec, campaign.space)]
+    stated = f" (stated: {'; '.join(why)})" if why else ""
+    return f"; {chance:.0%} chance to form a film{stated}"
+
+
+DOUBTFUL_FILM = 0.9
+"""A proposal whose chance to form a film is below this says so in its reason."""

@@ -1,0 +1,65 @@
+"""The models behind a proposal: one GP per objective, outcome constraints with enough data,
+and the film-formation classifier when proposals must weigh the chance of forming."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from botorch.models import ModelListGP
+
+from formulate.model.cache import model_cache
+from formulate.model.feasibility import fit_film_model, needs_film_model
+from formulate.model.surrogates import ObjectiveModel, fit_objective
+from formulate.plan import acquisition
+from formulate.spec.campaign import Campaign
+from formulate.spec.objectives import to_model_scale
+
+
+@dataclass
+class Fitted:
+    """The models behind a proposal: objectives first, then constraint outputs."""
+
+    objectives: dict[str, ObjectiveModel]
+    constraints: list[tuple[ObjectiveModel, acquisition.Constraint]]
+    notes: list[str]
+
+    def model_list(self) -> ModelListGP:
+        parts = [m.model for m in self.objectives.values()] + [m.model for m, _ in self.constraints]
+        return ModelListGP(*parts)
+
+
+def fit_models(
+    campaign: Campaign,
+    table: pd.DataFrame,
+    surrogate: str | None = None,
+    device: str = "auto",
+    disk_cache: bool = True,
+) -> Fitted:
+    """Objective models, plus models for outcome constraints with enough data and the film
+    formation classifier once a film has failed, or from the first film made when the campaign
+    states film risks (learned feasibility). ``disk_cache``: keep fitted
+    models in the campaign folder (off for backtests, which fit thousands once each)."""
+    name = surrogate or campaign.strategy.surrogate
+    cache = model_cache(campaign) if disk_cache else None
+    objectives = {
+        o.property: fit_objective(campaign, table, o.property, name, device, cache)
+        for o in campaign.objectives
+    }
+    constraints: list[tuple[ObjectiveModel, acquisition.Constraint]] = []
+    notes: list[str] = []
+    n_obj = len(objectives)
+    for con in campaign.outcome_constraints:
+        have = int(table[con.property].notna().sum()) if con.property in table else 0
+        if have < campaign.strategy.min_measured:
+            notes.append(f"constraint on {con.property} not applied: {have} membrane(s) measured")
+            continue
+        model = fit_objective(campaign, table, con.property, name, device, cache)
+        threshold = float(to_model_scale([con.value], model.transform)[0])
+        output = n_obj + len(constraints)
+        constraints.append((model, acquisition.Constraint(output, threshold, con.sign)))
+    if needs_film_model(campaign, table):  # feasible where the log-odds of forming > 0
+        film = fit_film_model(campaign, table, name, device, cache)
+        feasible = acquisition.Constraint(n_obj + len(constraints), 0.0, 1.0, eta=1.0)
+        constraints.append((film, feasible))
+    return Fitted(objectives, constraints, notes)
