@@ -274,13 +274,17 @@ class Report:
                 c = curves[curves["strategy"] == strategy]
                 if c.empty:
                     continue
-                g = c.groupby("experiment")[panel]
+                prop = panel.removeprefix("best ")
+                shown = c[panel]
+                if prop in props:  # in the unit a lab reads (mS/cm), as in the table
+                    shown = pd.Series(self.campaign.to_display(prop, c[panel]), index=c.index)
+                g = shown.groupby(c["experiment"])
                 x = g.median().index
                 ax.plot(x, g.median(), label=strategy, lw=1.4)
                 ax.fill_between(x, g.quantile(0.25), g.quantile(0.75), alpha=0.15)
             prop = panel.removeprefix("best ")
             if prop in props:
-                ax.set_title(f"{panel} [{props[prop].unit or '-'}]", fontsize=9)
+                ax.set_title(f"{panel} [{self.campaign.display_unit(prop) or '-'}]", fontsize=9)
                 if any(
                     o.property == prop and o.transform == "log10" for o in self.campaign.objectives
                 ):
