@@ -17,7 +17,8 @@ The prior: a campaign's ``[[film_risks]]`` (:mod:`formulate.spec.film`) set the 
 inside their regions to the stated chance, so the acquisition weighs a risky region down before
 any film there failed, and films made there move it like any other data. Outside them the prior
 is a constant learned from the films made: one failure then makes its neighbourhood unlikely
-(P about 0.05-0.2), a film that formed in a risky region lifts its neighbourhood.
+(P 0.03-0.11 at it with 3-20 films made), a film that formed in a risky region lifts its
+neighbourhood.
 
 Without stated risks the classifier starts at the first failure, with the constant fixed at a
 lean to "forms" (measured, stop 11): BoTorch standardizes the targets, so the constant acts in
