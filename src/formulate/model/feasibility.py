@@ -141,7 +141,9 @@ def _restored(model: SingleTaskGP, state: dict | None) -> bool:
 def _classifier(
     X: torch.Tensor, y: np.ndarray, encoder: Encoder, risks: tuple[FilmRisk, ...]
 ) -> SingleTaskGP:
-    """The exact GP on log-odds targets with their fixed noise, its mean fixed at the prior."""
+    """The exact GP on log-odds targets with their fixed noise; its prior mean is
+    :class:`StatedPrior` (the stated risks, a learned constant elsewhere; the fixed lean to
+    "forms" when the campaign states none)."""
     Y = torch.as_tensor(y, dtype=torch.float64, device=X.device).unsqueeze(-1)
     with warnings.catch_warnings():  # all films formed: targets without spread, as meant
         warnings.simplefilter("ignore", InputDataWarning)
@@ -154,7 +156,7 @@ def _classifier(
     ]
     model.mean_module = StatedPrior(regions).to(X)
     if not risks:  # the lean to "forms" of the module's note, fixed
-        model.mean_module.constant.data.fill_((2 * FORM_PRIOR - 1) * TARGET)
+        model.mean_module.raw_constant.data.fill_((2 * FORM_PRIOR - 1) * TARGET)
         model.mean_module.raw_constant.requires_grad_(False)
     return model
 
@@ -170,10 +172,6 @@ class StatedPrior(Mean):
         self.register_parameter("raw_constant", torch.nn.Parameter(torch.zeros(())))
         self.regions = regions
 
-    @property
-    def constant(self) -> torch.nn.Parameter:
-        return self.raw_constant
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.raw_constant.expand(x.shape[:-1])
         for encoder, when, value in self.regions:
@@ -186,10 +184,6 @@ def probability_of_forming(model: ObjectiveModel, table: pd.DataFrame) -> np.nda
     """P(film forms) for each row of ``table`` (shape ``n``): E[sigmoid(f)] for the latent
     log-odds f ~ N(mean, sd^2), by the probit approximation (MacKay 1992)."""
     mean, std = model.predict_scale(table)
-    return _expected_sigmoid(mean, std)
-
-
-def _expected_sigmoid(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-mean / np.sqrt(1 + np.pi * std**2 / 8)))
 
 

@@ -340,21 +340,24 @@ def fit_objective(
         save_state(
             cache_dir,
             key,
-            {
-                "state_dict": fitted.model.state_dict(),
-                "y_fit": torch.as_tensor(fitted.y_fit),
-                **(
-                    {}
-                    if fitted.noise_fit is None
-                    else {"noise_fit": torch.as_tensor(fitted.noise_fit)}
-                ),
-            },
+            _state(fitted),
         )
         if cache_dir is not None:
             _LAST_FIT[(str(cache_dir), last)] = hyperparameters(fitted.model)
             save_state(cache_dir, last, hyperparameters(fitted.model))
     _MEMORY.keep(key, fitted)
     return fitted
+
+
+def _state(fitted: ObjectiveModel) -> dict[str, object]:
+    """What the disk cache keeps of a fit: its state dict, targets and known noise."""
+    state: dict[str, object] = {
+        "state_dict": fitted.model.state_dict(),
+        "y_fit": torch.as_tensor(fitted.y_fit),
+    }
+    if fitted.noise_fit is not None:
+        state["noise_fit"] = torch.as_tensor(fitted.noise_fit)
+    return state
 
 
 _LAST_FIT: dict[tuple[str, str], dict[str, torch.Tensor]] = {}
@@ -414,11 +417,12 @@ def _fit_fresh(
     key: str,
     start: dict[str, torch.Tensor] | None = None,
 ) -> ObjectiveModel:
+    known: np.ndarray | None
     if data.censored.any() and spec.censoring == "ep":
-        model, y_fit, noise = _expectation_propagation(X, data, spec, encoder, start)
-        return ObjectiveModel(prop, data.transform, spec, encoder, model, data, y_fit, key, noise)
-    if data.censored.any() and spec.censoring == "em":
+        model, y_fit, known = _expectation_propagation(X, data, spec, encoder, start)
+    elif data.censored.any() and spec.censoring == "em":
         model, y_fit = _impute(X, data, spec, encoder, start)
+        known = data.known_noise(y_fit)
     elif data.censored.any() and spec.censoring == "drop":
         keep = ~data.censored
         if keep.sum() < MIN_POINTS:
@@ -427,11 +431,11 @@ def _fit_fresh(
                 [Problem(prop, "censoring = drop", "use censoring = ep")],
             )
         rows = X[torch.as_tensor(keep)]
-        y_fit = data.y[keep]
-        model = _fit(rows, y_fit, encoder, spec, start, data.known_noise(y_fit))
+        y_fit, known = data.y[keep], data.known_noise(data.y[keep])
+        model = _fit(rows, y_fit, encoder, spec, start, known)
     else:
-        model, y_fit = _fit(X, data.y, encoder, spec, start, data.known_noise(data.y)), data.y
-    known = data.known_noise(y_fit)
+        y_fit, known = data.y, data.known_noise(data.y)
+        model = _fit(X, y_fit, encoder, spec, start, known)
     return ObjectiveModel(prop, data.transform, spec, encoder, model, data, y_fit, key, known)
 
 

@@ -37,9 +37,8 @@ def fit_models(
     disk_cache: bool = True,
 ) -> Fitted:
     """Objective models, plus models for outcome constraints with enough data and the film
-    formation classifier once a film has failed, or from the first film made when the campaign
-    states film risks (learned feasibility). ``disk_cache``: keep fitted
-    models in the campaign folder (off for backtests, which fit thousands once each)."""
+    formation classifier (:func:`film_model`). ``disk_cache``: keep fitted models in the
+    campaign folder (off for backtests, which fit thousands once each)."""
     name = surrogate or campaign.strategy.surrogate
     cache = model_cache(campaign) if disk_cache else None
     objectives = {
@@ -58,8 +57,24 @@ def fit_models(
         threshold = float(to_model_scale([con.value], model.transform)[0])
         output = n_obj + len(constraints)
         constraints.append((model, acquisition.Constraint(output, threshold, con.sign)))
-    if needs_film_model(campaign, table):  # feasible where the log-odds of forming > 0
-        film = fit_film_model(campaign, table, name, device, cache)
+    film = film_model(campaign, table, surrogate, device, disk_cache)
+    if film is not None:  # feasible where the log-odds of forming > 0
         feasible = acquisition.Constraint(n_obj + len(constraints), 0.0, 1.0, eta=1.0)
         constraints.append((film, feasible))
     return Fitted(objectives, constraints, notes)
+
+
+def film_model(
+    campaign: Campaign,
+    table: pd.DataFrame,
+    surrogate: str | None = None,
+    device: str = "auto",
+    disk_cache: bool = True,
+) -> ObjectiveModel | None:
+    """The film-formation classifier when proposals weigh the chance of forming (see
+    :func:`formulate.model.feasibility.needs_film_model`), else None."""
+    if not needs_film_model(campaign, table):
+        return None
+    name = surrogate or campaign.strategy.surrogate
+    cache = model_cache(campaign) if disk_cache else None
+    return fit_film_model(campaign, table, name, device, cache)

@@ -25,18 +25,13 @@ from botorch.utils.sampling import manual_seed
 
 from formulate.data import PENDING, NewMembrane, Store
 from formulate.errors import FormulateError, NotEnoughData, Problem
-from formulate.model.cache import model_cache
 from formulate.model.device import resolve_device
-from formulate.model.feasibility import (
-    fit_film_model,
-    needs_film_model,
-    probability_of_forming,
-)
+from formulate.model.feasibility import probability_of_forming
 from formulate.plan import acquisition
 from formulate.plan.baselines import pick as pick_baseline
 from formulate.plan.batch import lazy_greedy
 from formulate.plan.explain import describe
-from formulate.plan.fitting import Fitted, fit_models
+from formulate.plan.fitting import Fitted, film_model, fit_models
 from formulate.plan.pool import POOL_SIZE, candidate_pool, exclude, neighbours
 from formulate.spec.campaign import Campaign
 from formulate.spec.strategies import STRATEGIES, WARM_UP_STRATEGY
@@ -216,15 +211,15 @@ def warm_up(
     candidates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The warm-up batch: the warm-up strategy's picks, each reason saying why. Once the
-    chance to form a film is known (:func:`needs_film_model`), the picks keep to
+    chance to form a film is known (:func:`film_model`), the picks keep to
     formulations likely to form one (a failed film's neighbourhood is left out)."""
     start = replace(request, strategy=WARM_UP_STRATEGY)
     among, skipped = candidates, ""
-    if candidates is None and needs_film_model(campaign, table):
+    film = None
+    if candidates is None:
+        film = film_model(campaign, table, request.surrogate, request.device, request.disk_cache)
+    if film is not None:
         pool = _pool(campaign, table, request)
-        name = request.surrogate or campaign.strategy.surrogate
-        cache = model_cache(campaign) if request.disk_cache else None
-        film = fit_film_model(campaign, table, name, request.device, cache)
         likely = probability_of_forming(film, pool) >= LIKELY_FILM
         if likely.sum() >= request.batch_size:
             among = pool[likely]

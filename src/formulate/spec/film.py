@@ -74,10 +74,6 @@ def _range(condition: Condition) -> tuple[float, float] | None:
     return None
 
 
-def _is_range(condition: Condition) -> bool:
-    return all(isinstance(c, int | float) for c in condition)
-
-
 def risk_problems(risks: tuple[FilmRisk, ...], space: DesignSpace) -> list[Problem]:
     """Conditions naming unknown variables or levels, or ranges that are not ``[low, high]``
     inside the variable's bounds."""
@@ -90,7 +86,7 @@ def risk_problems(risks: tuple[FilmRisk, ...], space: DesignSpace) -> list[Probl
                 problems.append(Problem(where, f"'{name}' is not a variable", fix))
             elif name in space.categorical_names():
                 unknown = [c for c in condition if str(c) not in space.levels(name)]
-                if unknown or _is_range(condition):
+                if unknown or _range(condition) is not None:
                     problems.append(
                         Problem(
                             where,
