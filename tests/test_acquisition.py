@@ -69,6 +69,21 @@ def test_reference_drops_to_the_data_when_nothing_reaches_the_campaigns(fitted_s
     assert ref_low[0].item() < observed.min() and ref_low[0].item() > -5.0 - 6
 
 
+def test_a_life_counts_at_most_the_test_horizon(fitted_setup) -> None:
+    """A cell test stops at its horizon (1500 h here), so the acquisition cannot credit a
+    longer life: no test could show it."""
+    campaign, *_ = fitted_setup
+    assert campaign.measurement("li_symmetric_life").horizon_h == pytest.approx(1500.0)
+    inputs, _ = _inputs(fitted_setup, "qlognehvi")
+    # model scale: log10 S/cm, logit t+, log10 h
+    samples = torch.tensor(
+        [[-3.3, 0.5, np.log10(5000.0)], [-3.3, 0.5, np.log10(800.0)]], dtype=torch.float64
+    )
+    adjusted = inputs.objectives_sign_adjusted()(samples)
+    assert adjusted[:, 2].tolist() == pytest.approx([np.log10(1500.0), np.log10(800.0)])
+    assert torch.equal(adjusted[:, :2], samples[:, :2])  # no horizon on the others
+
+
 def test_constraint_is_feasible_on_its_side_of_the_threshold() -> None:
     at_least = Constraint(output=1, threshold=4.5, sign=1.0)
     samples = torch.tensor([[0.0, 4.0], [0.0, 5.0]])

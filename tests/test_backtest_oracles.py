@@ -80,3 +80,49 @@ def test_a_pool_without_header_or_with_a_missing_column_is_one_message(
     assert "Catalyst used" in err.value.problems[0].what
     assert "map it under [columns]" in err.value.problems[0].fix
     assert not (tmp_path / "out").exists()
+
+
+def test_stated_membranes_are_the_papers_in_canonical_units() -> None:
+    """What ``--stated`` adds to every run: the paper's three membranes as seeding reads them
+    (conductivity at 25 C in S/cm, the 1500 h Li|Li life censored: the cell still ran)."""
+    from formulate.backtest.oracles import stated_rows
+    from formulate.spec.campaign import load_campaign
+    from formulate.testing import TEMPLATE
+
+    rows = stated_rows(load_campaign(TEMPLATE)).set_index("membrane")
+    assert sorted(rows.index) == ["CNCSE", "CPCSE", "PPSE"]
+    assert set(rows["provenance"]) == {"stated"}
+    best = rows.loc["CPCSE"]
+    assert (best["filler"], best["solvent"], best["filler_wt_pct"]) == (
+        "cluster_chain",
+        "THF_DCM",
+        2.5,
+    )
+    assert best["ionic_conductivity"] == pytest.approx(5.2e-4)
+    assert best["transference_number"] == pytest.approx(0.62)
+    assert best["li_symmetric_life"] == pytest.approx(1500.0)
+    assert bool(best["li_symmetric_life_censored"])
+
+
+def test_stated_is_refused_for_a_pool_and_for_a_campaign_that_states_nothing(
+    pool, tmp_path: Path
+) -> None:
+    import shutil
+
+    from formulate.testing import TEMPLATE, pool_settings
+
+    with pytest.raises(FormulateError) as err:
+        prepare(pool_settings(pool, stated=True, seeds=1), tmp_path / "out")
+    assert [p.where for p in err.value.problems] == ["--stated"]
+    assert not (tmp_path / "out").exists()
+    folder = tmp_path / "bare"
+    shutil.copytree(TEMPLATE, folder)
+    toml = folder / "campaign.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(text[: text.index("[[seed_data]]")], encoding="utf-8")
+    settings = Settings(kind="emulator", campaign=str(folder), seeds=1, stated=True)
+    with pytest.raises(FormulateError) as err:
+        prepare(settings, tmp_path / "emu")
+    (problem,) = err.value.problems
+    assert "states no membranes" in problem.what and "[[seed_data]]" in problem.fix
+    assert not (tmp_path / "emu").exists()

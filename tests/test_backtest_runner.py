@@ -207,3 +207,25 @@ def test_library_warnings_are_counted_by_kind_not_printed(recwarn) -> None:
         "note: 3 library warning(s) while working, not shown: RuntimeWarning: A not p.d., "
         "added jitter of #.#e-# (x2); UserWarning: something else (x1)"
     )
+
+
+def test_a_run_that_knows_the_papers_membranes_goes_to_the_cluster_chains() -> None:
+    """Seed 8's random start holds no cluster chain cast from THF/DCM, and the plain run's
+    first batch tries none. Knowing the paper's stated CPCSE (0.52 mS/cm, t+ 0.62), the first
+    batch goes there; the stated membranes are neither experiments nor scored."""
+    from formulate.testing import TEMPLATE
+
+    settings = Settings(
+        kind="emulator", campaign=str(TEMPLATE), seeds=1, initial=6, budget=10, stated=True
+    )
+
+    def chains(trace: pd.DataFrame, step: int) -> int:
+        batch = trace[trace["step"] == step]
+        return int(((batch["filler"] == "cluster_chain") & (batch["solvent"] == "THF_DCM")).sum())
+
+    knowing = run_one(settings, "qlognehvi", seed=8)
+    plain = run_one(Settings(**{**settings.__dict__, "stated": False}), "qlognehvi", seed=8)
+    assert len(knowing) == 10 and knowing["experiment"].tolist() == list(range(1, 11))
+    assert not set(knowing["membrane"]) & {"PPSE", "CNCSE", "CPCSE"}
+    assert chains(knowing, 0) == chains(plain, 0) == 0  # the same random start
+    assert chains(knowing, 1) >= 2 > chains(plain, 1)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from botorch.optim import optimize_acqf_discrete
 
 from formulate.plan import acquisition
-from formulate.plan.batch import lazy_greedy
+from formulate.plan.batch import LAST_AMONG_WORTH, lazy_greedy
 from formulate.plan.planner import Request, acquisition_inputs, fit_models
 from formulate.plan.pool import candidate_pool
 from formulate.spec.campaign import Campaign
@@ -25,12 +27,17 @@ class Counting(torch.nn.Module):
         return self.acqf(X)
 
 
-def test_lazy_greedy_equals_the_full_greedy(campaign: Campaign) -> None:
+def _scored(campaign: Campaign) -> tuple[acquisition.AcquisitionInputs, torch.Tensor]:
+    """qLogNEHVI on a realistic campaign of 24 membranes and 128 candidates (``128 x d``)."""
     table = realistic_campaign(campaign, Realistic(membranes=24, seed=7))
     fitted = fit_models(campaign, table, "gp-onehot", "cpu", disk_cache=False)
     encoder = next(iter(fitted.objectives.values())).encoder
     inputs = acquisition_inputs(campaign, table, fitted, Request(strategy="qlognehvi"))
-    X = encoder.encode(candidate_pool(campaign.space, 128, seed=1))
+    return inputs, encoder.encode(candidate_pool(campaign.space, 128, seed=1))
+
+
+def test_lazy_greedy_equals_the_full_greedy(campaign: Campaign) -> None:
+    inputs, X = _scored(campaign)
     acqf = acquisition.build(inputs)
     with torch.no_grad():
         single = acqf(X.unsqueeze(-2))
@@ -48,3 +55,24 @@ def test_lazy_greedy_equals_the_full_greedy(campaign: Campaign) -> None:
     assert batch_value >= full_value - 0.02, (lazy, full_index, batch_value, full_value)
     assert len(set(lazy)) == 4 and gains[0] == float(single.max())
     assert counting.scored < 3 * len(X)  # a full greedy scores every candidate at each step
+
+
+def test_the_last_pick_comes_from_the_rows_asked_for_unless_it_adds_too_little(
+    campaign: Campaign,
+) -> None:
+    inputs, X = _scored(campaign)
+    acqf = acquisition.build(inputs)
+    with torch.no_grad():
+        single = acqf(X.unsqueeze(-2))
+    plain, gains = lazy_greedy(acqf, X, single, 4)
+    among = torch.ones(len(X), dtype=torch.bool)
+    among[plain] = False  # any row but the plain picks: the runner-up for the last place
+    picked, new_gains = lazy_greedy(acqf, X, single, 4, among)
+    assert picked[:3] == plain[:3] and bool(among[picked[3]])
+    assert new_gains[3] >= gains[3] + math.log(LAST_AMONG_WORTH)
+    among[plain[0]] = True  # an earlier pick is one of them: the batch is the plain one
+    assert lazy_greedy(acqf, X, single, 4, among)[0] == plain
+    assert lazy_greedy(acqf, X, single, 1, among)[0] == plain[:1]  # one pick: the best
+    least = torch.zeros(len(X), dtype=torch.bool)
+    least[single.argsort()[:10]] = True  # the ten worth least alone add under a tenth
+    assert lazy_greedy(acqf, X, single, 4, least)[0] == plain

@@ -222,6 +222,8 @@ def test_a_full_round_in_the_browser(app_url: str, tmp_path: Path) -> None:
 
         page.get_by_role("tab", name="Cycler").click()  # a Li|Li cell goes on a channel
         page.get_by_role("button", name="Rank the candidates").click()
+        ranked = re.compile("expected hypervolume gain|first come, first served")
+        expect(page.get_by_text(ranked).first).to_be_visible(timeout=120_000)  # rerun done
         page.get_by_label("Channel", exact=True).fill("2")
         page.get_by_role("button", name="Start the cell now").click()
         expect(page.get_by_text("Channels: 1 of 8 in use")).to_be_visible(timeout=60_000)

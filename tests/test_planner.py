@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 from formulate.data import Store
 from formulate.plan.planner import Request, fit_models, propose, store_proposals
-from formulate.plan.pool import unit_matrix
+from formulate.plan.pool import families, signature, unit_matrix
 from formulate.spec.campaign import Campaign, campaign_from_dict
 from formulate.testing import Realistic, emulated, realistic_campaign
 
@@ -344,3 +344,19 @@ def test_after_a_failed_film_the_next_batch_avoids_its_neighbourhood(
     nxt = propose(campaign, after, Request(batch_size=4, **FAST))
     U = unit_matrix(campaign.space, pd.concat([failed, nxt], ignore_index=True))
     assert np.linalg.norm(U[1:] - U[0], axis=1).min() > 0.15
+
+
+def test_a_batch_tries_a_family_no_membrane_has_tried(campaign: Campaign) -> None:
+    """Only nanowires made: the batch holds a membrane of a family (combination of levels)
+    that no membrane has tried, its reason says so, and the rule touches only the last pick of
+    a batch (a proposal of one is the best alone)."""
+    table = measured(emulated(campaign, 60, seed=5))
+    table = table[table["filler"] == "nanowire"].head(20)
+    batch = propose(campaign, table, Request(batch_size=4, **FAST))
+    tried = set(families(campaign.space, table))
+    new = [f not in tried for f in families(campaign.space, batch)]
+    assert any(new)
+    assert [("first of its family" in r) for r in batch["reason"]] == new
+    one = propose(campaign, table, Request(batch_size=1, **FAST))
+    names = campaign.space.names()
+    assert signature(one.iloc[0], names) == signature(batch.iloc[0], names)

@@ -3,6 +3,7 @@ virtual lab over the whole design space (an emulator). Both meet :class:`Oracle`
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -14,7 +15,9 @@ import pandas as pd
 from formulate.backtest.settings import Settings, backtest_campaign
 from formulate.data import plan_import
 from formulate.data.cells import header_problems, importable_columns, read_table
+from formulate.data.importer import open_store
 from formulate.data.notation import Readings, headers
+from formulate.data.table import campaign_table
 from formulate.errors import FormulateError, Problem
 from formulate.lab.plugins import resolve_lab
 from formulate.lab.virtual import VirtualLab
@@ -114,6 +117,17 @@ class EmulatorOracle:
         pool = candidate_pool(self.campaign.space, REFERENCE_POINTS, seed=7)
         truth = self.truth(pool)
         return pd.concat([pool, truth], axis=1)
+
+
+def stated_rows(campaign: Campaign) -> pd.DataFrame:
+    """The campaign's stated membranes (seed data of provenance ``stated``: a paper's), as a
+    campaign's table holds them: read through a throwaway SQLite store, so that they are
+    checked, converted to canonical units and censored exactly as when a campaign is seeded."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = open_store(campaign, f"sqlite:///{Path(folder) / 'stated.db'}")
+        table = campaign_table(campaign, store)
+        store.engine.dispose()
+    return table[table["provenance"] == "stated"].reset_index(drop=True)
 
 
 def load_pool(campaign: Campaign, path: str | Path) -> pd.DataFrame:

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from formulate.backtest.oracles import EmulatorOracle, PoolOracle, oracle_for
+from formulate.backtest.oracles import EmulatorOracle, PoolOracle, oracle_for, stated_rows
 from formulate.backtest.settings import (
     KINDS,
     SETTINGS_FILE,
@@ -61,11 +61,14 @@ def run_one(
     ``step`` 0 for the initial rows, the formulation, the outcomes it saw, ``true_<objective>``
     for scoring, ``row`` for a pool, ``wall_s`` of the step's proposal, the proposal's
     ``reason``, whether the warm-up rule chose it, and the library ``warnings`` raised while
-    proposing (JSON ``{kind: count}``, collected instead of printed)."""
+    proposing (JSON ``{kind: count}``, collected instead of printed). With
+    ``settings.stated`` every proposal also sees the campaign's stated membranes; the trace
+    holds the run's own experiments only."""
     campaign, oracle = oracle_for(settings)
     budget = settings.budget
     if isinstance(oracle, PoolOracle):
         budget = min(budget, len(oracle.rows))
+    known = stated_rows(campaign) if settings.stated else pd.DataFrame()
     table = _reveal(
         campaign, oracle, pd.DataFrame(), oracle.initial(settings.initial, seed), seed, 0, 0.0
     )
@@ -74,10 +77,11 @@ def run_one(
         step += 1
         q = min(settings.batch_size, budget - len(table))
         candidates = oracle.candidates(pd.Index(table["row"].dropna().astype(int)))
+        seen = pd.concat([known, table], ignore_index=True) if len(known) else table
         start = time.perf_counter()
         with collected_warnings() as caught:
             picked = _propose(
-                campaign, table, strategy, q, seed * 1000 + step, settings.surrogate, candidates
+                campaign, seen, strategy, q, seed * 1000 + step, settings.surrogate, candidates
             )
         wall = time.perf_counter() - start
         warned = warnings_cell(caught)
@@ -239,6 +243,18 @@ def _check(settings: Settings, campaign: Campaign, oracle: PoolOracle | Emulator
         )
     if settings.seeds < 1 or settings.batch_size < 1:
         problems.append(Problem("--seeds/--batch-size", "below 1", "use 1 or more"))
+    if settings.stated and isinstance(oracle, PoolOracle):
+        problems.append(
+            Problem("--stated", "a pool backtest", "leave it out: a pool replays past data itself")
+        )
+    elif settings.stated and stated_rows(campaign).empty:
+        problems.append(
+            Problem(
+                "--stated",
+                f"campaign '{campaign.name}' states no membranes",
+                'add [[seed_data]] with provenance = "stated", or leave out --stated',
+            )
+        )
     if problems:
         raise FormulateError("the backtest cannot run", problems)
 

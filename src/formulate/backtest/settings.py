@@ -32,6 +32,9 @@ class Settings:
         noise: emulator noise on (a real lab's) or off.
         horizon_h: Li|Li test horizon of the emulator, h.
         surrogate: surrogate spec of the planner's strategies (default: the campaign's).
+        stated: every run also knows the campaign's stated membranes (its seed data of
+            provenance ``stated``, e.g. a paper's), as a lab's campaign does from its start;
+            they are neither experiments of the run nor scored (emulator only).
     """
 
     kind: str
@@ -46,6 +49,7 @@ class Settings:
     noise: bool = True
     horizon_h: float = 1500.0
     surrogate: str | None = None
+    stated: bool = False
 
     def describe(self) -> str:
         where = Path(self.pool).name if self.pool else "the virtual lab"
@@ -53,6 +57,7 @@ class Settings:
             f"{self.kind} backtest on {where}: {len(self.strategies)} strategies x "
             f"{self.seeds} seeds, {self.initial} initial + batches of {self.batch_size} "
             f"up to {self.budget} experiments"
+            + (", the campaign's stated membranes known from the start" if self.stated else "")
         )
 
 

@@ -86,6 +86,14 @@ def backtest_emulator(
     noise: Annotated[bool, flag("--noise/--no-noise", help="virtual-lab noise")] = True,
     horizon: Annotated[float, typer.Option(help="virtual Li|Li test horizon in h")] = 1500.0,
     surrogate: Annotated[str | None, typer.Option(help="surrogate of the planner")] = None,
+    stated: Annotated[
+        bool,
+        flag(
+            "--stated",
+            help="every run also knows the campaign's stated membranes (a paper's), "
+            "not counted or scored",
+        ),
+    ] = False,
     workers: WorkersOpt = None,
     executor: ExecutorOpt = "local",
     output: Annotated[Path, typer.Option("-o", "--output", help="results folder")] = Path(
@@ -108,6 +116,7 @@ def backtest_emulator(
         noise=noise,
         horizon_h=horizon,
         surrogate=surrogate,
+        stated=stated,
     )
     _backtest(settings, output, workers, executor)
 

@@ -33,7 +33,7 @@ from botorch.acquisition.multi_objective import (
     qLogExpectedHypervolumeImprovement,
     qLogNoisyExpectedHypervolumeImprovement,
 )
-from botorch.acquisition.multi_objective.objective import WeightedMCMultiOutputObjective
+from botorch.acquisition.multi_objective.objective import GenericMCMultiOutputObjective
 from botorch.acquisition.multi_objective.parego import qLogNParEGO
 from botorch.acquisition.multi_objective.utils import prune_inferior_points_multi_objective
 from botorch.acquisition.objective import GenericMCObjective
@@ -89,6 +89,18 @@ class Constraint:
 def signs(campaign: Campaign) -> torch.Tensor:
     """+1 for maximized, -1 for minimized objectives (``m``)."""
     return torch.tensor([o.sign for o in campaign.objectives], dtype=torch.float64)
+
+
+def horizon_caps(campaign: Campaign) -> torch.Tensor:
+    """Each objective's largest value a test can show, on model scale (``m``): the test
+    horizon of a censorable one, ``inf`` for the others."""
+    caps = [
+        o.to_model_scale([campaign.measurement(o.property).horizon_h])[0]
+        if o.property in campaign.censorable()
+        else np.inf
+        for o in campaign.objectives
+    ]
+    return torch.tensor(caps, dtype=torch.float64)
 
 
 def reference_point(campaign: Campaign, models: dict[str, ObjectiveModel]) -> torch.Tensor:
@@ -194,10 +206,17 @@ class AcquisitionInputs:
             num_samples=PRUNE_SAMPLES,
         )
 
-    def objectives_sign_adjusted(self) -> WeightedMCMultiOutputObjective:
-        """The objectives' outputs, each multiplied by its sign (so all are maximized)."""
+    def objectives_sign_adjusted(self) -> GenericMCMultiOutputObjective:
+        """The objectives' outputs, each multiplied by its sign (so all are maximized); a
+        censorable objective (a cycling life) counts at most its test horizon."""
         sgn = signs(self.campaign).to(self.X_baseline)
-        return WeightedMCMultiOutputObjective(weights=sgn, outcomes=list(range(len(sgn))))
+        caps = horizon_caps(self.campaign).to(self.X_baseline)
+        m = len(sgn)
+
+        def adjusted(Z: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
+            return torch.minimum(Z[..., :m], caps) * sgn
+
+        return GenericMCMultiOutputObjective(adjusted)
 
 
 def _qlognehvi(inputs: AcquisitionInputs) -> AcquisitionFunction:
@@ -234,13 +253,15 @@ def _parego(inputs: AcquisitionInputs) -> AcquisitionFunction:
 
 
 def _target(inputs: AcquisitionInputs) -> GenericMCObjective:
-    """The target objective of ``qlognei`` (the first by default), sign-adjusted."""
+    """The target objective of ``qlognei`` (the first by default), sign-adjusted and capped
+    like every objective (:func:`horizon_caps`)."""
     names = [o.property for o in inputs.campaign.objectives]
     k = names.index(inputs.target) if inputs.target else 0
     sign = inputs.campaign.objectives[k].sign
+    cap = float(horizon_caps(inputs.campaign)[k])
 
     def one(Z: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
-        return sign * Z[..., k]
+        return sign * Z[..., k].clamp(max=cap)
 
     return GenericMCObjective(one)
 
@@ -273,7 +294,8 @@ def screen(inputs: AcquisitionInputs) -> AcquisitionFunction:
     feasible = torch.ones(len(X), dtype=torch.bool, device=X.device)
     for c in inputs.constraints:
         feasible &= c(mean) <= 0
-    Y = (mean[..., :m] * signs(inputs.campaign).to(mean))[feasible]
+    caps = horizon_caps(inputs.campaign).to(mean)
+    Y = (torch.minimum(mean[..., :m], caps) * signs(inputs.campaign).to(mean))[feasible]
     sampler = SobolQMCNormalSampler(torch.Size([SCREEN_SAMPLES]), seed=inputs.seed)
     constraints: list[Callable[[torch.Tensor], torch.Tensor]] | None = [
         c for c in inputs.constraints

@@ -11,16 +11,25 @@ best fresh gain beats every remaining bound.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from botorch.acquisition import AcquisitionFunction
 
 CHUNK = 16
 """Candidates re-scored at once in a greedy step."""
+LAST_AMONG_WORTH = 0.1
+"""A last pick asked for (``last_among``) must add at least this share of what the plain
+greedy pick would add (a batch gives up at most 90% of one pick's gain for it)."""
 
 
 def lazy_greedy(
-    acqf: AcquisitionFunction, X: torch.Tensor, single: torch.Tensor, q: int
+    acqf: AcquisitionFunction,
+    X: torch.Tensor,
+    single: torch.Tensor,
+    q: int,
+    last_among: torch.Tensor | None = None,
 ) -> tuple[list[int], np.ndarray]:
     """A batch of ``q`` rows of ``X`` (``n x d``) by lazy greedy.
 
@@ -29,6 +38,9 @@ def lazy_greedy(
         X: the candidates, ``n x d``.
         single: ``acqf`` of each candidate alone, ``n`` (log scale; -inf where it adds nothing).
         q: batch size (at most ``n``).
+        last_among: rows (boolean, ``n``) the last pick of a batch of two or more comes from
+            when none of the earlier picks does (the best of them given the earlier picks),
+            as long as it adds at least :data:`LAST_AMONG_WORTH` of what the plain pick adds.
 
     Returns:
         The chosen rows, in order, and each pick's log gain given the earlier picks.
@@ -41,7 +53,15 @@ def lazy_greedy(
     base = float(bound[first])  # log acquisition of the batch so far
     free[first] = False
     while len(chosen) < min(q, n):
-        best, best_gain, base = _step(acqf, X, chosen, base, bound, free)
+        best, best_gain, total = _step(acqf, X, chosen, base, bound, free)
+        if last_among is not None and len(chosen) == min(q, n) - 1:
+            wanted = free & last_among.cpu()
+            enough = best_gain + math.log(LAST_AMONG_WORTH)
+            if wanted.any() and not last_among.cpu()[chosen].any():
+                alt = _step(acqf, X, chosen, base, bound, wanted)
+                if alt[1] >= enough:
+                    best, best_gain, total = alt
+        base = total
         chosen.append(best)
         gains.append(best_gain)
         free[best] = False

@@ -1,6 +1,7 @@
 """Proposals explained: per objective the predicted value with its 95% interval and the chance
-to beat the best so far, a reason in one sentence, and the chance to form a film where it is
-in doubt; notes that hold for the whole batch are said once."""
+to beat the best so far, a reason in one sentence, whether it is the first of its family, and
+the chance to form a film where it is in doubt; notes that hold for the whole batch are said
+once."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from scipy.special import ndtr
 
 from formulate.model.feasibility import FILM, probability_of_forming
 from formulate.plan.fitting import Fitted
+from formulate.plan.pool import families
 from formulate.spec.campaign import Campaign
 from formulate.spec.objectives import from_model_scale
 from formulate.units import significant
@@ -51,8 +53,12 @@ def describe(
             for i, v in enumerate(values)
         ]
     else:
+        new = picked["untried"].to_numpy(dtype=bool) if "untried" in picked else [False] * len(out)
+        kin = families(campaign.space, out)
         out["reason"] = [
-            _reason(campaign, gains, best_so_far, rec, i) + _film_note(campaign, rec)
+            _reason(campaign, gains, best_so_far, rec, i)
+            + (f"; first of its family ({kin[i]}: no membrane tried there yet)" if new[i] else "")
+            + _film_note(campaign, rec)
             for i, rec in enumerate(records)
         ]
     out.attrs["notes"] = list(fitted.notes)

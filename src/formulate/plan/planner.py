@@ -7,7 +7,9 @@ kept). The pool is scored once, one candidate at a time; the best (a shortlist) 
 neighbours of the very best (the same pool rules; this refines continuous variables) go to
 BoTorch's ``optimize_acqf_discrete``, which picks the batch greedily with the earlier picks and
 the campaign's pending membranes as pending points. Every
-proposal is therefore feasible by construction, with any encoding.
+proposal is therefore feasible by construction, with any encoding. While some family of
+formulations (combination of categorical levels) has no membrane, the last pick of a batch of
+two or more comes from one if it is worth a tenth of the plain pick (:func:`untried`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from formulate.plan.baselines import pick as pick_baseline
 from formulate.plan.batch import lazy_greedy
 from formulate.plan.explain import describe
 from formulate.plan.fitting import Fitted, film_model, fit_models
-from formulate.plan.pool import POOL_SIZE, candidate_pool, exclude, neighbours
+from formulate.plan.pool import POOL_SIZE, candidate_pool, exclude, families, neighbours
 from formulate.spec.campaign import Campaign
 from formulate.spec.strategies import STRATEGIES, WARM_UP_STRATEGY
 
@@ -47,6 +49,9 @@ the peak memory of a proposal at 100 membranes from ~750 to ~670 MB at the same 
 SCREEN_ABOVE = 60
 """Measured membranes above which the pool is ranked by the cheap screen first: below, scoring
 every candidate with the noisy acquisition costs little and ranks better."""
+UNTRIED_KEPT = 16
+"""Candidates of untried families that the screen keeps beside its shortlist (the batch's last
+pick may come from them)."""
 LIKELY_FILM = 0.5
 """A warm-up batch keeps to candidates at least this likely to form a film."""
 REFINE_TOP = 8
@@ -279,8 +284,10 @@ def _optimize(
         warnings.simplefilter("ignore", BotorchWarning)
         warnings.simplefilter("ignore", InputDataWarning)
         if len(pool) > SHORTLIST and len(X_base) > SCREEN_ABOVE:  # rank cheaply, keep the best
-            ranked = _score(acquisition.screen(inputs), X_pool, device)
-            keep = ranked.argsort(descending=True)[:SHORTLIST].cpu().numpy()
+            ranked = _score(acquisition.screen(inputs), X_pool, device).cpu().numpy()
+            order = np.argsort(-ranked, kind="stable")
+            new = order[untried(campaign, table, pool.iloc[order])][:UNTRIED_KEPT]
+            keep = np.union1d(order[:SHORTLIST], new)
             pool, X_pool = pool.iloc[keep], X_pool[torch.as_tensor(keep, device=device)]
         acqf = acquisition.build(inputs)
         scores = _score(acqf, X_pool, device)
@@ -299,8 +306,21 @@ def _optimize(
                 shortlist = pd.concat([shortlist, local], ignore_index=True)
         tell(f"choosing a batch of {request.batch_size} among the best {len(shortlist)}")
         X = encoder.encode(shortlist).to(device)
-        index, values = lazy_greedy(acqf, X, single, request.batch_size)
-    return shortlist.iloc[index], values
+        new = untried(campaign, table, shortlist)
+        index, values = lazy_greedy(acqf, X, single, request.batch_size, torch.as_tensor(new))
+    return shortlist.iloc[index].assign(untried=new[index]), values
+
+
+def untried(campaign: Campaign, table: pd.DataFrame, candidates: pd.DataFrame) -> np.ndarray:
+    """Which candidates belong to a family (combination of categorical levels) that no
+    membrane of the campaign has tried yet: none made, failed, on its way or stated (``n``,
+    boolean). A model carries what it learned to an untried family through the levels'
+    descriptors, and its uncertainty there does not say how different the family may be, so a
+    batch holds one of them while some remain, when it adds at least a tenth of what the pick
+    it replaces would (:func:`formulate.plan.batch.lazy_greedy`)."""
+    tried = _rows(table, ("pending", "made", "measured", "failed"))
+    seen = set(families(campaign.space, tried))
+    return np.array([f not in seen for f in families(campaign.space, candidates)], dtype=bool)
 
 
 def acquisition_inputs(

@@ -44,6 +44,15 @@ def combinations(space: DesignSpace) -> list[dict[str, str]]:
     return [c for c in combos if not any(rule.matches(c) for rule in space.forbidden)]
 
 
+def families(space: DesignSpace, table: pd.DataFrame) -> np.ndarray:
+    """Each row's combination of categorical levels, as text (``cluster_chain / PEO /
+    THF_DCM``; ``n``); rows of one combination are one family of formulations."""
+    names = space.categorical_names()
+    if not names or table.empty:
+        return np.full(len(table), "", dtype=object)
+    return table[names].astype(str).agg(" / ".join, axis=1).to_numpy(dtype=object)
+
+
 def from_unit(space: DesignSpace, name: str, u: float) -> float:
     """The value of numeric variable ``name`` at position ``u`` in [0, 1] of its range: a
     continuous one on its scale (linear or log), a discrete one at the grid value whose share

@@ -31,6 +31,7 @@ from botorch.utils.multi_objective.box_decompositions import NondominatedPartiti
 from formulate.errors import FormulateError, NotEnoughData, Problem
 from formulate.model.cache import model_cache
 from formulate.model.surrogates import ObjectiveModel, fit_objective
+from formulate.plan.acquisition import horizon_caps
 from formulate.plan.progress import reference_point, scores
 from formulate.spec.campaign import Campaign
 from formulate.spec.instruments import HOURS_PER_DAY
@@ -161,16 +162,14 @@ def _draws(
     measured ones repeated, ``prop`` and missing ones drawn from the posterior."""
     rng = np.random.default_rng(0)
     out = np.empty((len(pool), SAMPLES, len(campaign.objectives)))
+    caps = horizon_caps(campaign).numpy()
     for j, o in enumerate(campaign.objectives):
         mean, std = models[o.property].predict_scale(pool)
         sample = mean[:, None] + std[:, None] * rng.standard_normal((len(pool), SAMPLES))
         if o.property != prop and o.property in pool:
             measured = o.to_model_scale(pool[o.property].to_numpy(dtype=float))
             sample = np.where(np.isfinite(measured)[:, None], measured[:, None], sample)
-        if o.property in campaign.censorable():
-            cap = o.to_model_scale([campaign.measurement(o.property).horizon_h])[0]
-            sample = np.minimum(sample, cap)
-        out[:, :, j] = o.sign * sample
+        out[:, :, j] = o.sign * np.minimum(sample, caps[j])
     return out
 
 
