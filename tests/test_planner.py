@@ -360,3 +360,18 @@ def test_a_batch_tries_a_family_no_membrane_has_tried(campaign: Campaign) -> Non
     one = propose(campaign, table, Request(batch_size=1, **FAST))
     names = campaign.space.names()
     assert signature(one.iloc[0], names) == signature(batch.iloc[0], names)
+
+
+def test_no_reason_promises_a_life_beyond_a_cell_that_reached_the_horizon(
+    campaign: Campaign,
+) -> None:
+    """A cell ran the whole test (1500 h, still alive): no test can show a longer life, so no
+    proposal is said to beat it and its chance to is 0; the other objectives keep theirs."""
+    table = measured(emulated(campaign, 16, seed=21))
+    best = table["ionic_conductivity"].idxmax()
+    table.loc[best, ["li_symmetric_life", "li_symmetric_life_censored"]] = [1500.0, True]
+    out = propose(campaign, table, Request(batch_size=4, **FAST))
+    assert (out["li_symmetric_life_chance"] == 0).all()
+    assert not out["reason"].str.startswith("predicted to beat the best Li|Li life").any()
+    assert out["reason"].str.contains(r"Li\|Li life 0% \(", regex=True).all()
+    assert (out["ionic_conductivity_chance"] > 0).any()

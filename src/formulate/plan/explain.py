@@ -12,6 +12,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from formulate.model.feasibility import FILM, probability_of_forming
+from formulate.plan.acquisition import horizon_caps
 from formulate.plan.fitting import Fitted
 from formulate.plan.pool import families
 from formulate.spec.campaign import Campaign
@@ -28,18 +29,21 @@ def describe(
     out = picked[campaign.space.names()].copy()
     gains = {}
     best_so_far: dict[str, float] = {}  # per objective, property units
-    for obj in campaign.objectives:
+    caps = horizon_caps(campaign).numpy()  # no test shows more (a life: the test horizon)
+    for obj, cap in zip(campaign.objectives, caps, strict=True):
         model = fitted.objectives[obj.property]
         pred = model.predict(out)
         for part in ("mean", "lower", "upper"):
             out[f"{obj.property}_{part}"] = pred[part].to_numpy()
         y = obj.sign * model.data.y
         mean, std = model.predict_scale(out)
-        out[f"{obj.property}_chance"] = ndtr((obj.sign * mean - y.max()) / std)
+        shown = obj.sign * np.minimum(mean, cap)
+        at_cap = obj.sign > 0 and y.max() >= cap - 1e-9  # nothing a test shows can beat it
+        out[f"{obj.property}_chance"] = 0.0 if at_cap else ndtr((obj.sign * mean - y.max()) / std)
         best = from_model_scale([model.data.y[int(np.argmax(y))]], model.transform)[0]
         best_so_far[obj.property] = float(best)
         spread = float(np.std(y)) or 1.0
-        gains[obj.property] = (obj.sign * mean - y.max()) / spread, std / spread
+        gains[obj.property] = (shown - y.max()) / spread, std / spread
     out["acquisition"] = values
     film = next((m for m, _ in fitted.constraints if m.objective == FILM), None)
     if film is not None:
