@@ -23,6 +23,15 @@ def problems_of(raw: dict, folder: Path = TEMPLATE) -> list[str]:
     return [str(p) for p in info.value.problems]
 
 
+def assert_problems(raw: dict, *expected: str) -> None:
+    """``raw`` is refused with one problem per expected fragment, each fragment in the text."""
+    found = problems_of(raw)
+    text = "\n".join(found)
+    assert len(found) == len(expected), found
+    for fragment in expected:
+        assert fragment in text, (fragment, text)
+
+
 def test_template_loads_with_its_space_and_objectives(campaign: Campaign) -> None:
     assert campaign.name == "cheng2023"
     assert campaign.space.names() == [
@@ -81,13 +90,13 @@ def test_cross_references_are_checked_all_at_once() -> None:
     raw["variables"]["thf_fraction"]["active_when"] = {"temperature": ["hot"]}
     raw["forbidden"][0]["when"]["solvent"] = ["THF/DCM"]
     raw["linear_constraints"] = [{"coefficients": {"polymer": 1.0}, "op": "<=", "rhs": 1}]
-    found = problems_of(raw)
-    text = "\n".join(found)
-    assert len(found) == 4
-    assert "'nanorod' is not a level of 'filler'" in text
-    assert "'temperature' is not a categorical variable" in text
-    assert "'THF/DCM' is not a level of 'solvent'" in text
-    assert "linear_constraints[0].coefficients.polymer" in text
+    assert_problems(
+        raw,
+        "'nanorod' is not a level of 'filler'",
+        "'temperature' is not a categorical variable",
+        "'THF/DCM' is not a level of 'solvent'",
+        "linear_constraints[0].coefficients.polymer",
+    )
 
 
 def test_objectives_and_constraints_must_name_known_properties() -> None:
@@ -166,12 +175,12 @@ def test_film_risks_name_variables_levels_and_ranges_inside_the_bounds() -> None
         {"when": {"eo_li_ratio": [40, 50]}, "chance": 0.5},
         {"when": {"eo_li_ratio": [9, 8]}, "chance": 0.5},
     ]
-    found = problems_of(raw)
-    text = "\n".join(found)
-    assert len(found) == 4
-    assert "film_risks[0].when.salt_ratio: 'salt_ratio' is not a variable" in text
-    assert "film_risks[1].when.filler: ['nanorod'] are not levels of filler" in text
-    assert "[40.0, 50.0] lies outside eo_li_ratio's bounds 6-30" in text
-    assert "film_risks[3].when.eo_li_ratio: [9.0, 8.0] is not a range" in text
+    assert_problems(
+        raw,
+        "film_risks[0].when.salt_ratio: 'salt_ratio' is not a variable",
+        "film_risks[1].when.filler: ['nanorod'] are not levels of filler",
+        "[40.0, 50.0] lies outside eo_li_ratio's bounds 6-30",
+        "film_risks[3].when.eo_li_ratio: [9.0, 8.0] is not a range",
+    )
     raw["film_risks"] = [{"when": {"eo_li_ratio": [6, 8]}, "chance": 1.0}]
     assert any("film_risks.0.chance" in p for p in problems_of(raw))

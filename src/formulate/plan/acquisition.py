@@ -94,9 +94,10 @@ def signs(campaign: Campaign) -> torch.Tensor:
 def horizon_caps(campaign: Campaign) -> torch.Tensor:
     """Each objective's largest value a test can show, on model scale (``m``): the test
     horizon of a censorable one, ``inf`` for the others."""
+    censorable = set(campaign.censorable())
     caps = [
         o.to_model_scale([campaign.measurement(o.property).horizon_h])[0]
-        if o.property in campaign.censorable()
+        if o.property in censorable
         else np.inf
         for o in campaign.objectives
     ]

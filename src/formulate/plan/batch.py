@@ -46,6 +46,7 @@ def lazy_greedy(
         The chosen rows, in order, and each pick's log gain given the earlier picks.
     """
     n = len(X)
+    among = last_among.cpu() if last_among is not None else None
     bound = single.detach().double().cpu().clone()  # log of an upper bound on each gain
     free = torch.ones(n, dtype=torch.bool)
     first = int(bound.argmax())
@@ -54,10 +55,10 @@ def lazy_greedy(
     free[first] = False
     while len(chosen) < min(q, n):
         best, best_gain, total = _step(acqf, X, chosen, base, bound, free)
-        if last_among is not None and len(chosen) == min(q, n) - 1:
-            wanted = free & last_among.cpu()
+        if among is not None and len(chosen) == min(q, n) - 1:
+            wanted = free & among
             enough = best_gain + math.log(LAST_AMONG_WORTH)
-            if wanted.any() and not last_among.cpu()[chosen].any():
+            if wanted.any() and not among[chosen].any():
                 alt = _step(acqf, X, chosen, base, bound, wanted)
                 if alt[1] >= enough:
                     best, best_gain, total = alt
