@@ -11,6 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from formulate.data import Store
+from formulate.model.feasibility import probability_of_forming
+from formulate.model.specs import spec_names
 from formulate.plan.planner import Request, fit_models, propose, store_proposals
 from formulate.plan.pool import families, signature, unit_matrix
 from formulate.spec.campaign import Campaign, campaign_from_dict
@@ -116,6 +118,26 @@ def test_outcome_constraints_and_learned_feasibility(campaign: Campaign) -> None
     out = propose(campaign, table.assign(stability_window=None), Request(batch_size=2, **FAST))
     assert out.attrs["notes"] == few.notes  # said once for the batch, not in every reason
     assert not out["reason"].str.contains("not applied").any()
+
+
+@pytest.mark.parametrize("family", spec_names())
+def test_every_surrogate_family_proposes_beside_the_film_classifier(
+    campaign: Campaign, family: str
+) -> None:
+    """Objectives, the outcome constraint and the film classifier share one input encoding
+    (a two-stage family's stacked columns, the mixed kernel's level indices), so a campaign
+    with failed films gets a batch with every family, and the classifier still keeps the
+    batch away from films likely to fail."""
+    table = realistic_campaign(campaign, Realistic(membranes=20, seed=5))
+    assert (table["status"] == "failed").any()
+    fitted = fit_models(campaign, table, family)
+    models = [*fitted.objectives.values(), *(m for m, _ in fitted.constraints)]
+    assert [m.objective for m in models][-2:] == ["stability_window", "film_formed"]
+    assert len({tuple(m.encoder.columns) for m in models}) == 1
+    out = propose(campaign, table, Request(batch_size=2, surrogate=family, **FAST))
+    assert len(out) == 2 and not out["warm_up"].any()
+    film = fitted.constraints[-1][0]
+    assert probability_of_forming(film, out).min() > 0.5
 
 
 def test_strategies_and_baselines(campaign: Campaign) -> None:

@@ -41,15 +41,22 @@ import numpy as np
 import pandas as pd
 import torch
 from botorch.exceptions.warnings import InputDataWarning
-from botorch.models import SingleTaskGP
+from botorch.models import MixedSingleTaskGP, SingleTaskGP
 from botorch.models.transforms.outcome import Standardize
 from gpytorch.means import Mean
 
+from formulate.errors import NotEnoughData
 from formulate.model.cache import Memory, cache_key, load_state, save_state
 from formulate.model.device import resolve_device
 from formulate.model.encoding import Encoder
 from formulate.model.specs import SurrogateSpec, load_spec
-from formulate.model.surrogates import ObjectiveModel, TrainingData, fit_hyperparameters
+from formulate.model.surrogates import (
+    ObjectiveModel,
+    StackedEncoder,
+    TrainingData,
+    encoder_for,
+    fit_hyperparameters,
+)
 from formulate.spec.campaign import Campaign
 from formulate.spec.film import FilmRisk
 
@@ -109,7 +116,10 @@ def fit_film_model(
     labels = film_labels(table)
     rows = table.loc[labels.notna()].reset_index(drop=True)
     formed = labels.dropna().to_numpy(dtype=float)
-    encoder = Encoder(campaign, spec.encoding if spec.encoding != "mixed" else "onehot")
+    try:
+        encoder = encoder_for(campaign, table, spec, device, cache_dir)
+    except NotEnoughData:  # no objective model either: the film model serves the warm-up alone
+        encoder = Encoder(campaign, spec.encoding)
     X = encoder.encode(rows).to(resolve_device(device))
     y = np.where(formed > 0.5, TARGET, -TARGET)
     risks = campaign.film_risks
@@ -139,15 +149,22 @@ def _restored(model: SingleTaskGP, state: dict | None) -> bool:
 
 
 def _classifier(
-    X: torch.Tensor, y: np.ndarray, encoder: Encoder, risks: tuple[FilmRisk, ...]
+    X: torch.Tensor, y: np.ndarray, encoder: Encoder | StackedEncoder, risks: tuple[FilmRisk, ...]
 ) -> SingleTaskGP:
-    """The exact GP on log-odds targets with their fixed noise; its prior mean is
+    """The exact GP on log-odds targets with their fixed noise, with the objectives' kernel
+    (BoTorch's mixed categorical kernel for a ``mixed`` encoding); its prior mean is
     :class:`StatedPrior` (the stated risks, a learned constant elsewhere; the fixed lean to
     "forms" when the campaign states none)."""
     Y = torch.as_tensor(y, dtype=torch.float64, device=X.device).unsqueeze(-1)
+    noise = torch.full_like(Y, NOISE)
     with warnings.catch_warnings():  # all films formed: targets without spread, as meant
         warnings.simplefilter("ignore", InputDataWarning)
-        model = SingleTaskGP(X, Y, train_Yvar=torch.full_like(Y, NOISE))
+        if encoder.kind == "mixed" and encoder.cat_dims:
+            model: SingleTaskGP = MixedSingleTaskGP(
+                X, Y, cat_dims=encoder.cat_dims, train_Yvar=noise
+            )
+        else:
+            model = SingleTaskGP(X, Y, train_Yvar=noise)
     standardize: Standardize = model.outcome_transform  # type: ignore[assignment]
     shift, scale = float(standardize.means.squeeze()), float(standardize.stdvs.squeeze())
     regions = [
@@ -167,7 +184,7 @@ class StatedPrior(Mean):
     the campaign states no risk), each region's stated value inside it (the lowest where
     they overlap). ``regions``: (encoder, condition, standardized log-odds)."""
 
-    def __init__(self, regions: list[tuple[Encoder, dict, float]]) -> None:
+    def __init__(self, regions: list[tuple[Encoder | StackedEncoder, dict, float]]) -> None:
         super().__init__()
         self.register_parameter("raw_constant", torch.nn.Parameter(torch.zeros(())))
         self.regions = regions

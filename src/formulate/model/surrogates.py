@@ -22,8 +22,10 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -91,6 +93,14 @@ class StackedEncoder:
             mean, _ = aux.predict_scale(table)
             parts.append(torch.as_tensor(mean, dtype=torch.float64).unsqueeze(-1))
         return torch.cat(parts, dim=-1)
+
+    def level_index(self, X: torch.Tensor, name: str) -> torch.Tensor:
+        """:meth:`Encoder.level_index` on the base columns of ``X`` (``... x d``)."""
+        return self.base.level_index(X[..., : self.base.dim], name)
+
+    def in_region(self, X: torch.Tensor, when: Mapping[str, Any]) -> torch.Tensor:
+        """:meth:`Encoder.in_region` on the base columns of ``X`` (``... x d``)."""
+        return self.base.in_region(X[..., : self.base.dim], when)
 
 
 @dataclass
@@ -304,6 +314,29 @@ def _impute(
     return model, y
 
 
+def encoder_for(
+    campaign: Campaign,
+    table: pd.DataFrame,
+    spec: SurrogateSpec,
+    device: str = "auto",
+    cache_dir: Path | None = None,
+) -> Encoder | StackedEncoder:
+    """The model inputs of ``spec`` for a campaign table: its encoding, plus the posterior
+    means of its auxiliary GPs fitted on ``table`` (a two-stage family). Every model of a
+    proposal (objectives, outcome constraints, the film classifier) is fitted on it, so that
+    one encoded candidate serves them all.
+
+    Raises:
+        NotEnoughData: an auxiliary property measured on too few membranes.
+    """
+    encoder = Encoder(campaign, spec.encoding)
+    if not spec.auxiliary:
+        return encoder
+    first = spec.model_copy(update={"auxiliary": ()})
+    aux = [fit_objective(campaign, table, a, first, device, cache_dir) for a in spec.auxiliary]
+    return StackedEncoder(encoder, aux)
+
+
 def fit_objective(
     campaign: Campaign,
     table: pd.DataFrame,
@@ -322,11 +355,7 @@ def fit_objective(
     spec = load_spec(spec) if isinstance(spec, str) else spec
     transform = transform_of(campaign, prop)
     data = training_data(campaign, table, prop, transform)
-    encoder: Encoder | StackedEncoder = Encoder(campaign, spec.encoding)
-    if spec.auxiliary:
-        first = spec.model_copy(update={"auxiliary": ()})
-        aux = [fit_objective(campaign, table, a, first, device, cache_dir) for a in spec.auxiliary]
-        encoder = StackedEncoder(Encoder(campaign, spec.encoding), aux)
+    encoder = encoder_for(campaign, table, spec, device, cache_dir)
     X = encoder.encode(data.rows).to(resolve_device(device))
     key = cache_key(spec.model_dump_json(), prop, X, data.y, data.censored, str(data.scatter))
     fitted: ObjectiveModel | None = _MEMORY.get_recent(key)
