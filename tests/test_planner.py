@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from formulate.data import Store
 from formulate.model.feasibility import probability_of_forming
 from formulate.model.specs import spec_names
+from formulate.plan.explain import capped_std
 from formulate.plan.planner import Request, fit_models, propose, store_proposals
 from formulate.plan.pool import families, signature, unit_matrix
 from formulate.spec.campaign import Campaign, campaign_from_dict
@@ -397,3 +398,15 @@ def test_no_reason_promises_a_life_beyond_a_cell_that_reached_the_horizon(
     assert not out["reason"].str.startswith("predicted to beat the best Li|Li life").any()
     assert out["reason"].str.contains(r"Li\|Li life 0% \(", regex=True).all()
     assert (out["ionic_conductivity_chance"] > 0).any()
+
+
+def test_the_spread_a_reason_explores_stops_at_the_test_horizon() -> None:
+    """The spread of what a test can show, min(f, horizon), matches sampling; a life predicted
+    well above the horizon has none left to explore, one well below keeps its own."""
+    rng = np.random.default_rng(0)
+    mean, std, cap = np.array([3.0, 3.3, 2.5]), np.array([0.2, 0.15, 0.1]), 3.176
+    sampled = np.minimum(rng.normal(mean, std, (400_000, 3)), cap).std(axis=0)
+    found = capped_std(mean, std, cap)
+    np.testing.assert_allclose(found, sampled, rtol=0.01)
+    assert found[1] < 0.35 * std[1] and found[2] == pytest.approx(std[2], rel=1e-3)
+    np.testing.assert_array_equal(capped_std(mean, std, np.inf), std)

@@ -43,7 +43,7 @@ def describe(
         best = from_model_scale([model.data.y[int(np.argmax(y))]], model.transform)[0]
         best_so_far[obj.property] = float(best)
         spread = float(np.std(y)) or 1.0
-        gains[obj.property] = (shown - y.max()) / spread, std / spread
+        gains[obj.property] = (shown - y.max()) / spread, capped_std(mean, std, cap) / spread
     out["acquisition"] = values
     film = next((m for m, _ in fitted.constraints if m.objective == FILM), None)
     if film is not None:
@@ -69,6 +69,19 @@ def describe(
     out["strategy"] = strategy
     out["warm_up"] = False
     return out
+
+
+def capped_std(mean: np.ndarray, std: np.ndarray, cap: float) -> np.ndarray:
+    """Standard deviation of min(f, cap) for f ~ N(mean, std^2) (model scale, ``n``): the
+    spread of what a test can show when it stops at ``cap`` (a cell at the test horizon), so
+    no reason explores a life beyond it. ``std`` itself where ``cap`` is infinite."""
+    if not np.isfinite(cap):
+        return std
+    a = (cap - mean) / std
+    below, density = ndtr(a), np.exp(-(a**2) / 2) / np.sqrt(2 * np.pi)
+    first = mean * below - std * density + cap * (1 - below)
+    second = (mean**2 + std**2) * below - std * (mean + cap) * density + cap**2 * (1 - below)
+    return np.sqrt(np.clip(second - first**2, 0.0, None))
 
 
 def _reason(
