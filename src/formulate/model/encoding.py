@@ -9,6 +9,9 @@
   levels) instead of one-hot columns; a categorical without descriptors stays one-hot.
 
 An inactive numeric variable (no ``filler_wt_pct`` without a filler) is encoded as 0.
+
+A two-stage surrogate family appends the posterior means of its auxiliary GPs to one of these
+(:class:`StackedEncoder`); every model of a proposal shares the one encoding.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -24,6 +27,9 @@ import torch
 
 from formulate.model.physics import FEATURES, features
 from formulate.spec.campaign import Campaign
+
+if TYPE_CHECKING:  # a fitted model; surrogates imports this module
+    from formulate.model.surrogates import ObjectiveModel
 
 Kind = Literal["onehot", "mixed", "physics"]
 
@@ -191,3 +197,43 @@ def _has_physics(campaign: Campaign) -> bool:
     needed = {"diameter_nm", "length_nm", "inorganic_mass_fraction", "density_g_cm3"}
     solvent = next(iter(campaign.space.levels("solvent").values()))
     return needed <= set(filler) and "dielectric_constant" in solvent
+
+
+@dataclass
+class StackedEncoder:
+    """A base encoding plus the posterior means of auxiliary GPs (one column each)."""
+
+    base: Encoder
+    auxiliary: list[ObjectiveModel]
+    """Fitted models of the auxiliary properties (their ``predict_scale`` gives the column)."""
+
+    @property
+    def kind(self) -> Kind:
+        return self.base.kind
+
+    @property
+    def cat_dims(self) -> list[int]:
+        return self.base.cat_dims
+
+    @property
+    def columns(self) -> list[str]:
+        return self.base.columns + [f"predicted {m.objective}" for m in self.auxiliary]
+
+    @property
+    def dim(self) -> int:
+        return len(self.columns)
+
+    def encode(self, table: pd.DataFrame) -> torch.Tensor:
+        parts = [self.base.encode(table)]
+        for aux in self.auxiliary:
+            mean, _ = aux.predict_scale(table)
+            parts.append(torch.as_tensor(mean, dtype=torch.float64).unsqueeze(-1))
+        return torch.cat(parts, dim=-1)
+
+    def level_index(self, X: torch.Tensor, name: str) -> torch.Tensor:
+        """:meth:`Encoder.level_index` on the base columns of ``X`` (``... x d``)."""
+        return self.base.level_index(X[..., : self.base.dim], name)
+
+    def in_region(self, X: torch.Tensor, when: Mapping[str, Any]) -> torch.Tensor:
+        """:meth:`Encoder.in_region` on the base columns of ``X`` (``... x d``)."""
+        return self.base.in_region(X[..., : self.base.dim], when)

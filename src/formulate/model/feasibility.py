@@ -48,11 +48,10 @@ from gpytorch.means import Mean
 from formulate.errors import NotEnoughData
 from formulate.model.cache import Memory, cache_key, load_state, save_state
 from formulate.model.device import resolve_device
-from formulate.model.encoding import Encoder
+from formulate.model.encoding import Encoder, StackedEncoder
 from formulate.model.specs import SurrogateSpec, load_spec
 from formulate.model.surrogates import (
     ObjectiveModel,
-    StackedEncoder,
     TrainingData,
     encoder_for,
     fit_hyperparameters,

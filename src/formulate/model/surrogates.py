@@ -22,10 +22,8 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,7 +47,7 @@ from formulate.model.censoring import (
     truncated_mean,
 )
 from formulate.model.device import resolve_device
-from formulate.model.encoding import Encoder, Kind
+from formulate.model.encoding import Encoder, StackedEncoder
 from formulate.model.specs import SurrogateSpec, load_spec
 from formulate.model.training import TrainingData, training_data
 from formulate.spec.campaign import Campaign
@@ -62,45 +60,6 @@ FIT_OPTIONS = {"maxiter": 150}
 """L-BFGS-B options for hyperparameter fits: on the realistic campaign the marginal likelihood
 settles within ~100 steps; scipy's default (15,000) lets an ill-conditioned fit run for
 tens of seconds without improving it (bench/bench_planner.py)."""
-
-
-@dataclass
-class StackedEncoder:
-    """A base encoding plus the posterior means of auxiliary GPs (one column each)."""
-
-    base: Encoder
-    auxiliary: list[ObjectiveModel]
-
-    @property
-    def kind(self) -> Kind:
-        return self.base.kind
-
-    @property
-    def cat_dims(self) -> list[int]:
-        return self.base.cat_dims
-
-    @property
-    def columns(self) -> list[str]:
-        return self.base.columns + [f"predicted {m.objective}" for m in self.auxiliary]
-
-    @property
-    def dim(self) -> int:
-        return len(self.columns)
-
-    def encode(self, table: pd.DataFrame) -> torch.Tensor:
-        parts = [self.base.encode(table)]
-        for aux in self.auxiliary:
-            mean, _ = aux.predict_scale(table)
-            parts.append(torch.as_tensor(mean, dtype=torch.float64).unsqueeze(-1))
-        return torch.cat(parts, dim=-1)
-
-    def level_index(self, X: torch.Tensor, name: str) -> torch.Tensor:
-        """:meth:`Encoder.level_index` on the base columns of ``X`` (``... x d``)."""
-        return self.base.level_index(X[..., : self.base.dim], name)
-
-    def in_region(self, X: torch.Tensor, when: Mapping[str, Any]) -> torch.Tensor:
-        """:meth:`Encoder.in_region` on the base columns of ``X`` (``... x d``)."""
-        return self.base.in_region(X[..., : self.base.dim], when)
 
 
 @dataclass
