@@ -126,3 +126,13 @@ def test_stated_is_refused_for_a_pool_and_for_a_campaign_that_states_nothing(
     (problem,) = err.value.problems
     assert "states no membranes" in problem.what and "[[seed_data]]" in problem.fix
     assert not (tmp_path / "emu").exists()
+
+
+def test_an_unknown_surrogate_is_refused_before_anything_is_written(pool, tmp_path: Path) -> None:
+    from formulate.testing import pool_settings
+
+    with pytest.raises(FormulateError) as err:
+        prepare(pool_settings(pool, surrogate="gp-foo", seeds=1), tmp_path / "out")
+    (problem,) = err.value.problems
+    assert problem.where == "surrogate" and "gp-physics" in problem.fix
+    assert not (tmp_path / "out").exists()

@@ -38,6 +38,7 @@ from formulate.backtest.settings import (
     load_settings,
 )
 from formulate.errors import FormulateError, Problem, collected_warnings, warnings_cell
+from formulate.model.specs import load_spec
 from formulate.plan.planner import Request, propose
 from formulate.spec.campaign import Campaign
 from formulate.spec.strategies import STRATEGIES
@@ -243,6 +244,11 @@ def _check(settings: Settings, campaign: Campaign, oracle: PoolOracle | Emulator
         )
     if settings.seeds < 1 or settings.batch_size < 1:
         problems.append(Problem("--seeds/--batch-size", "below 1", "use 1 or more"))
+    if settings.surrogate is not None:
+        try:
+            load_spec(settings.surrogate)
+        except FormulateError as err:
+            problems += err.problems
     if settings.stated and isinstance(oracle, PoolOracle):
         problems.append(
             Problem("--stated", "a pool backtest", "leave it out: a pool replays past data itself")
