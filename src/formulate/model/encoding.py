@@ -230,10 +230,6 @@ class StackedEncoder:
             parts.append(torch.as_tensor(mean, dtype=torch.float64).unsqueeze(-1))
         return torch.cat(parts, dim=-1)
 
-    def level_index(self, X: torch.Tensor, name: str) -> torch.Tensor:
-        """:meth:`Encoder.level_index` on the base columns of ``X`` (``... x d``)."""
-        return self.base.level_index(X[..., : self.base.dim], name)
-
     def in_region(self, X: torch.Tensor, when: Mapping[str, Any]) -> torch.Tensor:
         """:meth:`Encoder.in_region` on the base columns of ``X`` (``... x d``)."""
         return self.base.in_region(X[..., : self.base.dim], when)

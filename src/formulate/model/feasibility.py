@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 import torch
 from botorch.exceptions.warnings import InputDataWarning
-from botorch.models import MixedSingleTaskGP, SingleTaskGP
+from botorch.models import SingleTaskGP
 from botorch.models.transforms.outcome import Standardize
 from gpytorch.means import Mean
 
@@ -54,6 +54,7 @@ from formulate.model.surrogates import (
     ObjectiveModel,
     TrainingData,
     encoder_for,
+    exact_gp,
     fit_hyperparameters,
 )
 from formulate.spec.campaign import Campaign
@@ -158,12 +159,7 @@ def _classifier(
     noise = torch.full_like(Y, NOISE)
     with warnings.catch_warnings():  # all films formed: targets without spread, as meant
         warnings.simplefilter("ignore", InputDataWarning)
-        if encoder.kind == "mixed" and encoder.cat_dims:
-            model: SingleTaskGP = MixedSingleTaskGP(
-                X, Y, cat_dims=encoder.cat_dims, train_Yvar=noise
-            )
-        else:
-            model = SingleTaskGP(X, Y, train_Yvar=noise)
+        model = exact_gp(X, Y, encoder, train_Yvar=noise)
     standardize: Standardize = model.outcome_transform  # type: ignore[assignment]
     shift, scale = float(standardize.means.squeeze()), float(standardize.stdvs.squeeze())
     regions = [

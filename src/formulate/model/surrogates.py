@@ -24,6 +24,7 @@ import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -144,6 +145,17 @@ def learned_noise(model: SingleTaskGP) -> float:
     return float(likelihood.noise.detach().mean()) * scale
 
 
+def exact_gp(
+    X: torch.Tensor, Y: torch.Tensor, encoder: Encoder | StackedEncoder, **extra: Any
+) -> SingleTaskGP:
+    """BoTorch's exact GP for inputs ``X`` (``n x d``) of ``encoder``: the mixed categorical
+    kernel (``MixedSingleTaskGP``) for a ``mixed`` encoding with levels, else ``SingleTaskGP``;
+    ``extra`` goes to the constructor (likelihood, ``train_Yvar``, transforms)."""
+    if encoder.kind == "mixed" and encoder.cat_dims:
+        return MixedSingleTaskGP(X, Y, cat_dims=encoder.cat_dims, **extra)
+    return SingleTaskGP(X, Y, **extra)
+
+
 def _build(
     X: torch.Tensor,
     y: np.ndarray,
@@ -165,10 +177,7 @@ def _build(
         extra["train_Yvar"] = torch.as_tensor(known_noise, dtype=torch.float64, device=X.device)
         least = max(1e-8, 2e-6 * float(np.var(y)))  # GPyTorch's floor, standardized
         extra["train_Yvar"] = extra["train_Yvar"].clamp_min(least).unsqueeze(-1)
-    if encoder.kind == "mixed" and encoder.cat_dims:
-        model: SingleTaskGP = MixedSingleTaskGP(X, Y, cat_dims=encoder.cat_dims, **extra)
-    else:
-        model = SingleTaskGP(X, Y, **extra)
+    model = exact_gp(X, Y, encoder, **extra)
     if known_noise is not None:  # the stated part stays fixed; the remainder is learned
         model.likelihood = FixedNoiseGaussianLikelihood(
             noise=model.likelihood.noise_covar.noise.detach().clone(),  # standardized
