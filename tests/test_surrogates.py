@@ -11,9 +11,9 @@ from formulate.errors import FormulateError, NotEnoughData
 from formulate.model.censoring import censored_site
 from formulate.model.diagnostics import coverage
 from formulate.model.specs import SurrogateSpec
-from formulate.model.surrogates import fit_campaign, fit_objective, lengthscales
+from formulate.model.surrogates import fit_campaign, fit_objective, lengthscales, training_data
 from formulate.spec.campaign import Campaign
-from formulate.testing import emulated
+from formulate.testing import Realistic, emulated, realistic_campaign
 
 
 @pytest.mark.parametrize("family", ["gp-onehot", "gp-mixed", "gp-physics"])
@@ -93,6 +93,32 @@ def test_censored_life_beats_both_naive_treatments(campaign: Campaign) -> None:
         found = np.mean(errors[mode])
         assert found < np.mean(errors["as_observed"]) and found < np.mean(errors["drop"]), errors
     assert np.mean(nlpd["ep"]) < np.mean(nlpd["em"]), nlpd
+
+
+def test_a_life_is_modelled_as_what_a_test_to_its_horizon_shows(campaign: Campaign) -> None:
+    """On a realistic campaign: a cell that reached the campaign's horizon (1500 h) trains as
+    exactly 1500 h, a cell still running below it stays a lower bound, and no prediction goes
+    past the horizon (the latent model predicted 1,900-2,800 h for a family whose cells all
+    reach it, where no cell is ever seen)."""
+    table = realistic_campaign(campaign, Realistic(membranes=40, seed=1))
+    life, flag = table["li_symmetric_life"], table["li_symmetric_life_censored"] == True  # noqa: E712
+    at_horizon, running = life >= 1500.0, flag & (life < 1500.0)
+    assert at_horizon.sum() >= 5 and flag[at_horizon].all() and running.sum() >= 2
+    data = training_data(campaign, table, "li_symmetric_life", "log10")
+    members = data.rows["membrane"]
+    reached = members.isin(table.loc[at_horizon, "membrane"]).to_numpy()
+    assert not data.censored[reached].any()
+    assert data.y[reached] == pytest.approx(np.log10(1500.0))
+    assert data.censored[members.isin(table.loc[running, "membrane"]).to_numpy()].all()
+    model = fit_objective(campaign, table, "li_symmetric_life", "gp-physics")
+    pred = pd.concat([model.predict(table[life.notna()]), model.predict(emulated(campaign, 200, 4))])
+    assert pred["upper"].max() <= 1500.0 + 1e-6 and pred["mean"].max() <= 1500.0 + 1e-6
+    assert (pred["upper"] > pred["lower"]).all()
+    shown = model.predict(table[at_horizon])
+    assert shown["upper"].to_numpy() == pytest.approx(1500.0)
+    assert shown["mean"].median() > 1200.0
+    still = model.predict(table[running])
+    assert (still["mean"] >= life[running].to_numpy()).all()
 
 
 def test_a_censored_site_matches_the_tilted_moments() -> None:

@@ -10,6 +10,8 @@ scatter (``[scatter]``), each value's noise is that scatter carried to the model
 logit-scale t+ near 0.2 is noisier than one near 0.6) plus a learned remainder (what the
 formulation variables do not explain); else one learned noise level for all values.
 
+A life is modelled as what a test to its horizon shows, min(life, horizon): a cell that reached
+the horizon is an exact value (:mod:`formulate.model.training`), and predictions stop there.
 A right-censored value (a cell still running at 600 h says life >= 600 h) enters through the
 Tobit likelihood by expectation propagation (``censoring = "ep"``, the default): a Gaussian
 site of its own mean and variance, matched to its leave-one-out cavity and refitted until the
@@ -108,7 +110,9 @@ class ObjectiveModel:
         """Mean and central ``level`` interval in the property's units, one row per input row.
 
         For membranes whose value is censored in the training data, the prediction is
-        conditioned on what is known (life >= the bound): a truncated posterior.
+        conditioned on what is known (life >= the bound): a truncated posterior. A property
+        with a test horizon is predicted as what the test shows: mean and bounds stop at the
+        horizon (quantiles of min(value, horizon)).
         """
         mean, std = self.predict_scale(table)
         bounds = dict(
@@ -120,7 +124,9 @@ class ObjectiveModel:
         )
         ids = table["membrane"] if "membrane" in table else [None] * len(mean)
         cut = np.array([bounds.get(m, -np.inf) for m in ids], dtype=float)
-        mean, lower, upper = truncated_interval(mean, std, cut, level)
+        mean, lower, upper = (
+            np.minimum(v, self.data.cap) for v in truncated_interval(mean, std, cut, level)
+        )
         return pd.DataFrame(
             {
                 "mean": from_model_scale(mean, self.transform),

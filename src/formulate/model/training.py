@@ -1,5 +1,12 @@
 """One property's training rows: the membranes that have it, its values on the model scale,
-which of them are lower bounds (censored), and the noise the campaign states for them."""
+which of them are lower bounds (censored), and the noise the campaign states for them.
+
+A censorable property (a cycling life) is modelled as what a test to its horizon shows:
+min(life, horizon). A cell that reached the horizon (1500 h) counts as exactly 1500 h, not as
+"at least 1500 h"; a cell stopped or still running below it stays a lower bound. No test shows
+more, the acquisition counts no more (:func:`formulate.plan.acquisition.horizon_caps`), and a
+model of the latent life above the horizon, where no cell is ever seen, would carry trends from
+short-lived families into a family whose cells all reach the horizon (README, issue 15)."""
 
 from __future__ import annotations
 
@@ -24,6 +31,8 @@ class TrainingData:
     censored: np.ndarray
     transform: str = "none"
     scatter: Scatter | None = None
+    cap: float = np.inf
+    """The largest value a test shows, model scale (a life's horizon; ``inf``: none)."""
 
     def known_noise(self, y: np.ndarray) -> np.ndarray | None:
         """The stated noise variance (model scale) of values ``y`` (None: none stated)."""
@@ -46,6 +55,11 @@ def training_data(
     censored = (
         rows[flag].to_numpy(dtype=bool, copy=True) if flag in rows else np.zeros(len(rows), bool)
     )
+    cap = np.inf
+    if prop in campaign.censorable():
+        cap = campaign.measurement(prop).horizon_h
+        censored &= values < cap  # reached the horizon: exactly what the test shows
+        values = np.minimum(values, cap)
     need = campaign.strategy.min_measured
     if len(rows) < need:
         raise NotEnoughData(prop, len(rows), need)
@@ -62,4 +76,6 @@ def training_data(
                 for m in bad
             ],
         )
-    return TrainingData(rows, y, censored, transform, campaign.scatter.get(prop))
+    if np.isfinite(cap):
+        cap = float(to_model_scale(np.array([cap]), transform)[0])
+    return TrainingData(rows, y, censored, transform, campaign.scatter.get(prop), cap)
