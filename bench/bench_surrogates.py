@@ -3,10 +3,10 @@
 For each training size and seed: ``n`` random feasible membranes measured by the virtual lab
 (noise on, Li|Li horizon 1500 h, so some lives are censored); scored on 200 held-out membranes
 measured with noise but no horizon, a life as what a test to the horizon shows (min(life,
-1500 h): what the model predicts, :mod:`formulate.model.training`). Prints NLPD (lower is better) and the
-coverage of the 50%, 80% and 95% intervals (0.5, 0.8 and 0.95 are right) per objective and n,
-averaged over seeds, then the time to fit all three objectives on 100 membranes. Asserts
-nothing.
+1500 h): what the model predicts, :mod:`formulate.model.training`). Prints NLPD (lower is
+better) and the coverage of the 50%, 80% and 95% intervals (0.5, 0.8 and 0.95 are right) per
+objective and n, averaged over seeds, then the time to fit all three objectives on 100
+membranes. Asserts nothing.
 
 Run: ``python bench/bench_surrogates.py [--sizes 10 20 40] [--seeds 5] [--families ...]``
 """

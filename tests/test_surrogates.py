@@ -111,7 +111,8 @@ def test_a_life_is_modelled_as_what_a_test_to_its_horizon_shows(campaign: Campai
     assert data.y[reached] == pytest.approx(np.log10(1500.0))
     assert data.censored[members.isin(table.loc[running, "membrane"]).to_numpy()].all()
     model = fit_objective(campaign, table, "li_symmetric_life", "gp-physics")
-    pred = pd.concat([model.predict(table[life.notna()]), model.predict(emulated(campaign, 200, 4))])
+    held_out = emulated(campaign, 200, seed=4)
+    pred = pd.concat([model.predict(table[life.notna()]), model.predict(held_out)])
     assert pred["upper"].max() <= 1500.0 + 1e-6 and pred["mean"].max() <= 1500.0 + 1e-6
     assert (pred["upper"] > pred["lower"]).all()
     shown = model.predict(table[at_horizon])
