@@ -104,6 +104,12 @@ def test_proposing_creates_pending_membranes(workdir: Path) -> None:
     assert not at.error, [e.value for e in at.error]
     proposals = [df.value for df in at.dataframe if "conductivity [mS/cm] (95%)" in df.value]
     assert len(proposals) == 1 and len(proposals[0]) == 2
+    lives = proposals[0]["Li|Li life [h] (95%)"].astype(str)
+    assert lives.str.fullmatch(r"\S+ \[\S+, \S+\]").all()
+    bounds = lives.str.extract(r"\[(\S+), (\S+)\]").astype(float)
+    assert (bounds[1] <= 1500.0).all() and (bounds[0] < bounds[1]).all()  # stops at the horizon
+    said = [c.value for c in at.caption if "Predicted mean" in c.value]
+    assert said and "Li|Li life as a test to 1500 h shows it" in said[0]
     reasons = [m.value for m in at.markdown if "chance to beat the best" in m.value]
     assert len(reasons) == 1 and reasons[0].startswith("1. ")
     at.button(key="plan_accept").click().run()

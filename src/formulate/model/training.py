@@ -5,8 +5,8 @@ A censorable property (a cycling life) is modelled as what a test to its horizon
 min(life, horizon). A cell that reached the horizon (1500 h) counts as exactly 1500 h, not as
 "at least 1500 h"; a cell stopped or still running below it stays a lower bound. No test shows
 more, the acquisition counts no more (:func:`formulate.plan.acquisition.horizon_caps`), and a
-model of the latent life above the horizon, where no cell is ever seen, would carry trends from
-short-lived families into a family whose cells all reach the horizon (README, issue 15)."""
+model of the latent life above the horizon, where no cell is ever seen, only extrapolates there
+(README, "A life as what a test shows")."""
 
 from __future__ import annotations
 

@@ -52,9 +52,15 @@ def render(ctx: Context) -> None:
     if proposals is None:
         return
     st.subheader("Proposals")
+    capped = [
+        f"{spec.label(p)} as a test to {spec.measurement(p).horizon_h:g} h shows it"
+        for p in spec.censorable()
+        if p in {o.property for o in spec.objectives}
+    ]
     st.caption(
-        "Predicted mean and 95% interval per objective, in the unit of its header; the chance "
-        "to beat the best value so far in each reason."
+        "Predicted mean and 95% interval per objective, in the unit of its header"
+        + "".join(f" ({c}: no prediction goes past the test)" for c in capped)
+        + "; the chance to beat the best value so far in each reason."
     )
     if "warm_up" in proposals and proposals["warm_up"].astype(bool).all():
         st.warning(
