@@ -12,10 +12,12 @@ best fresh gain beats every remaining bound.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
 from botorch.acquisition import AcquisitionFunction
+from linear_operator.utils.warnings import NumericalWarning
 
 CHUNK = 16
 """Candidates re-scored at once in a greedy step."""
@@ -51,18 +53,16 @@ def lazy_greedy(
     free = torch.ones(n, dtype=torch.bool)
     first = int(bound.argmax())
     chosen, gains = [first], [float(bound[first])]
-    base = float(bound[first])  # log acquisition of the batch so far
     free[first] = False
     while len(chosen) < min(q, n):
-        best, best_gain, total = _step(acqf, X, chosen, base, bound, free)
+        best, best_gain = _step(acqf, X, chosen, bound, free)
         if among is not None and len(chosen) == min(q, n) - 1:
             wanted = free & among
             enough = best_gain + math.log(LAST_AMONG_WORTH)
             if wanted.any() and not among[chosen].any():
-                alt = _step(acqf, X, chosen, base, bound, wanted)
+                alt = _step(acqf, X, chosen, bound, wanted, floor=enough)
                 if alt[1] >= enough:
-                    best, best_gain, total = alt
-        base = total
+                    best, best_gain = alt
         chosen.append(best)
         gains.append(best_gain)
         free[best] = False
@@ -73,30 +73,38 @@ def _step(
     acqf: AcquisitionFunction,
     X: torch.Tensor,
     chosen: list[int],
-    base: float,
     bound: torch.Tensor,
     free: torch.Tensor,
-) -> tuple[int, float, float]:
-    """One greedy step: (the pick, its log gain, the log acquisition of the grown batch)."""
+    floor: float = -np.inf,
+) -> tuple[int, float]:
+    """One greedy step: the free row whose addition makes the best batch, and its log gain
+    (-inf, and the row of the best bound, when no row's bound reaches ``floor``).
+
+    A Monte-Carlo acquisition draws its samples per batch size, so the batch so far is scored
+    again at this step's size (its last pick twice: a copy adds nothing) and each candidate's
+    gain is measured against that, with the same samples; against the value of the smaller
+    batch, sampling noise alone can exceed what a candidate adds, and every gain would read
+    as nothing."""
     candidates = torch.nonzero(free).view(-1)
     order = candidates[torch.argsort(bound[candidates], descending=True)]
-    best, best_gain, best_total = -1, -np.inf, base
     batch = X[chosen]
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumericalWarning)  # the copy's covariance is singular
+        base = float(acqf(torch.cat([batch, batch[-1:]]).unsqueeze(0)).double().cpu()[0])
+    best, best_gain, best_total = int(order[0]), -np.inf, -np.inf
     for start in range(0, len(order), CHUNK):
         idx = order[start : start + CHUNK]
-        if best >= 0 and best_gain >= float(bound[idx[0]]):
-            break  # no remaining candidate can beat the best fresh gain
+        if float(bound[idx[0]]) < floor or (best_gain > -np.inf and best_gain >= bound[idx[0]]):
+            break  # no remaining candidate can beat the best fresh gain, or reach the floor
         joint = torch.cat([batch.expand(len(idx), -1, -1), X[idx].unsqueeze(-2)], dim=-2)
         with torch.no_grad():
             total = acqf(joint).double().cpu()
         gain = _log_gain(total, base)
         bound[idx] = torch.minimum(bound[idx], gain)
-        k = int(gain.argmax())
-        if float(gain[k]) > best_gain:
+        k = int(total.argmax())
+        if float(total[k]) > best_total:  # the best batch; no gain at all: still the best
             best, best_gain, best_total = int(idx[k]), float(gain[k]), float(total[k])
-    if best < 0:  # nothing adds anything (a flat acquisition): the best alone
-        best = int(order[0])
-    return best, best_gain, best_total
+    return best, best_gain
 
 
 def _log_gain(total: torch.Tensor, base: float) -> torch.Tensor:
