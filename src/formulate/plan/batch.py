@@ -55,12 +55,13 @@ def lazy_greedy(
     chosen, gains = [first], [float(bound[first])]
     free[first] = False
     while len(chosen) < min(q, n):
-        best, best_gain = _step(acqf, X, chosen, bound, free)
+        base = _batch_value(acqf, X[chosen])
+        best, best_gain = _step(acqf, X, chosen, base, bound, free)
         if among is not None and len(chosen) == min(q, n) - 1:
             wanted = free & among
             enough = best_gain + math.log(LAST_AMONG_WORTH)
             if wanted.any() and not among[chosen].any():
-                alt = _step(acqf, X, chosen, bound, wanted, floor=enough)
+                alt = _step(acqf, X, chosen, base, bound, wanted, floor=enough)
                 if alt[1] >= enough:
                     best, best_gain = alt
         chosen.append(best)
@@ -69,28 +70,32 @@ def lazy_greedy(
     return chosen, np.array(gains)
 
 
+def _batch_value(acqf: AcquisitionFunction, batch: torch.Tensor) -> float:
+    """The log acquisition of ``batch`` (``k x d``) scored at size ``k + 1``, with the samples
+    a step's candidates are scored with: a Monte-Carlo acquisition draws its samples per batch
+    size, and against the value of the smaller batch sampling noise alone can exceed what a
+    candidate adds (every gain would read as nothing). Its last row counts twice: a copy adds
+    nothing."""
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", NumericalWarning)  # the copy's covariance is singular
+        return float(acqf(torch.cat([batch, batch[-1:]]).unsqueeze(0)).double().cpu()[0])
+
+
 def _step(
     acqf: AcquisitionFunction,
     X: torch.Tensor,
     chosen: list[int],
+    base: float,
     bound: torch.Tensor,
     free: torch.Tensor,
     floor: float = -np.inf,
 ) -> tuple[int, float]:
     """One greedy step: the free row whose addition makes the best batch, and its log gain
-    (-inf, and the row of the best bound, when no row's bound reaches ``floor``).
-
-    A Monte-Carlo acquisition draws its samples per batch size, so the batch so far is scored
-    again at this step's size (its last pick twice: a copy adds nothing) and each candidate's
-    gain is measured against that, with the same samples; against the value of the smaller
-    batch, sampling noise alone can exceed what a candidate adds, and every gain would read
-    as nothing."""
+    against ``base`` (:func:`_batch_value` of the batch so far); -inf, and the row of the best
+    bound, when no row's bound reaches ``floor``."""
     candidates = torch.nonzero(free).view(-1)
     order = candidates[torch.argsort(bound[candidates], descending=True)]
     batch = X[chosen]
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore", NumericalWarning)  # the copy's covariance is singular
-        base = float(acqf(torch.cat([batch, batch[-1:]]).unsqueeze(0)).double().cpu()[0])
     best, best_gain, best_total = int(order[0]), -np.inf, -np.inf
     for start in range(0, len(order), CHUNK):
         idx = order[start : start + CHUNK]
