@@ -21,7 +21,6 @@ Asserts nothing. Run: ``python bench/bench_backtest_anatomy.py FOLDER [--by 18] 
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,7 @@ import pandas as pd
 import torch
 from botorch.utils.multi_objective.pareto import is_non_dominated
 
-from formulate.backtest.metrics import hypervolume, score_matrix
+from formulate.backtest.metrics import experiments_to, hypervolume, median_runs, score_matrix
 from formulate.backtest.report import Report
 from formulate.backtest.runner import open_backtest
 from formulate.plan.pool import families
@@ -71,8 +70,7 @@ def first_made(report: Report, family: str, by: int, target: float = 0.95) -> pd
         made = trace[families(report.campaign.space, trace) == family]
         step = int(made["step"].iloc[0]) if len(made) else None
         hv = curves[(curves["strategy"] == strategy) & (curves["seed"] == seed)]
-        hit = hv.loc[hv["hypervolume fraction"] >= target, "experiment"]
-        n = float(hit.min()) if len(hit) else math.inf
+        n = experiments_to(hv.sort_values("experiment")["hypervolume fraction"], target)
         when = "never" if step is None else ("initial rows" if step == 0 else f"batch {step}")
         rows.append({"strategy": strategy, "first made": when, "n": n})
     runs = pd.DataFrame(rows)
@@ -80,7 +78,7 @@ def first_made(report: Report, family: str, by: int, target: float = 0.95) -> pd
         runs.groupby(["strategy", "first made"], sort=False)["n"]
         .agg(
             runs="size",
-            median=lambda n: float(np.quantile(n, 0.5, method="inverted_cdf")),
+            median=median_runs,
             reached=lambda n: int((n <= by).sum()),
         )
         .rename(columns={"median": f"median n to {target:.0%}", "reached": f"runs by {by}"})

@@ -92,6 +92,12 @@ def experiments_to(curve: np.ndarray, target: float) -> float:
     return float(hit[0] + 1) if len(hit) else math.inf
 
 
+def median_runs(values: list[float] | np.ndarray) -> float:
+    """Median over runs that keeps 'never' (inf) as a value: the lower middle value, no
+    averaging across the middle."""
+    return float(np.quantile(np.array(values, dtype=float), 0.5, method="inverted_cdf"))
+
+
 def random_experiments_to(share: float, rows: int, top: int) -> float:
     """Expected experiments uniform random sampling needs to find ceil(share * top) of the
     ``top`` rows among ``rows`` (the negative hypergeometric mean j (N + 1) / (M + 1))."""

@@ -16,6 +16,7 @@ from formulate.backtest.metrics import (
     experiments_to,
     hv_curve,
     hypervolume,
+    median_runs,
     random_median_experiments_to,
     random_top_percent,
     score_matrix,
@@ -112,10 +113,10 @@ class Report:
                     if n_random_runs is not None
                     else random_median_experiments_to(1 / top5, rows_n, top5)
                 )
-                row["AF (top 5%)"] = _af_text(n_random, _median(n_target), budget)
+                row["AF (top 5%)"] = _af_text(n_random, median_runs(n_target), budget)
             elif n_random_runs is not None:
                 target = "top 5%" if not self.multi else f"{HV_TARGETS[0]:.0%} HV"
-                row[f"AF ({target})"] = _af_text(n_random_runs, _median(n_target), budget)
+                row[f"AF ({target})"] = _af_text(n_random_runs, median_runs(n_target), budget)
                 if self.multi:
                     final = np.median([g["hypervolume fraction"].iloc[-1] for g in per_seed])
                     rnd = curves[
@@ -171,7 +172,9 @@ class Report:
         if "random" not in set(curves["strategy"]):
             return None
         c = curves[curves["strategy"] == "random"]
-        return _median(self._target_n([g.sort_values("experiment") for _, g in c.groupby("seed")]))
+        return median_runs(
+            self._target_n([g.sort_values("experiment") for _, g in c.groupby("seed")])
+        )
 
     def _random_final(self, curves: pd.DataFrame, budget: int) -> float | None:
         """Mean top-5% share the ``random`` runs found by the budget (a pool; None without
@@ -196,9 +199,9 @@ class Report:
             warm = mine["warm_up"].astype(str).str.lower().eq("true").groupby(mine["seed"]).sum()
             total = mine.groupby("seed").size()
             lines.append(
-                f"{strategy}: {_median(list(warm)):g} of {_median(list(total)):g} proposals per "
-                f"seed (median; most {int(warm.max())}) came from the warm-up rule ({rule}) "
-                "and are marked warm_up in the run files."
+                f"{strategy}: {median_runs(list(warm)):g} of {median_runs(list(total)):g} "
+                f"proposals per seed (median; most {int(warm.max())}) came from the warm-up rule "
+                f"({rule}) and are marked warm_up in the run files."
             )
         counts = summed_warnings(steps.get("warnings", []))
         if counts:
@@ -304,11 +307,6 @@ SHARES = (0.5, 0.8)
 """Shares of the pool's top rows whose experiments-to-find are reported."""
 
 
-def _median(values: list[float]) -> float:
-    """Median that keeps 'never' (inf) as a value: no averaging across the middle."""
-    return float(np.quantile(np.array(values, dtype=float), 0.5, method="inverted_cdf"))
-
-
 def _af_text(n_random: float, n_strategy: float, budget: int) -> str:
     """AF, or a bound where random or the strategy did not reach the target in the budget."""
     if math.isinf(n_random) and math.isinf(n_strategy):
@@ -322,7 +320,7 @@ def _af_text(n_random: float, n_strategy: float, budget: int) -> str:
 
 def _median_text(values: list[float], budget: int) -> str:
     v = np.array(values, dtype=float)
-    med = _median(values)
+    med = median_runs(values)
     if math.isinf(med):
         return f">{budget}"
     q1, q3 = np.quantile(v, [0.25, 0.75], method="inverted_cdf")
