@@ -10,7 +10,7 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	# torch pinned here (a CPU build lies on disk on the dev machines); the package asks a range.
 	$(BIN)/python -m pip install -q torch==2.13.0
-	$(BIN)/python -m pip install -q -e '.[dev,postgres,ray]'
+	$(BIN)/python -m pip install -q -e '.[dev,postgres,ray,benchmarks]'
 	touch $@
 
 install: $(BIN)/.installed

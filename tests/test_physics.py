@@ -39,7 +39,6 @@ def test_cpcse_features_by_hand(campaign: Campaign) -> None:
     )
     assert f["solvent_dielectric"] == pytest.approx(0.5 * 7.58 + 0.5 * 8.93)
     assert f["salt_mass_fraction"] == pytest.approx(287.09 / (287.09 + 16 * 44.05))
-    assert f["dispersion_compatible"] == 1.0
 
 
 def test_cluster_chains_have_far_more_area_per_wt_pct_than_nanowires(campaign: Campaign) -> None:
@@ -52,7 +51,7 @@ def test_cluster_chains_have_far_more_area_per_wt_pct_than_nanowires(campaign: C
 
 def test_polar_solvent_and_no_filler(campaign: Campaign) -> None:
     acn = formulation_features(campaign, formulation(solvent="ACN", thf_fraction=None))
-    assert acn["solvent_dielectric"] == 37.5 and acn["dispersion_compatible"] == 0.0
+    assert acn["solvent_dielectric"] == 37.5
     bare = formulation_features(campaign, formulation(filler="none", filler_wt_pct=None))
     assert bare["interfacial_area_per_volume"] == 0.0 and bare["percolation_ratio"] == 0.0
     assert not any(math.isnan(v) for v in bare.values())
@@ -65,3 +64,12 @@ def test_features_frame_keeps_the_index(campaign: Campaign) -> None:
     out = features(campaign, table)
     assert list(out.index) == [10, 11] and list(out.columns) == list(FEATURES)
     assert salt_mass_fraction(8.0) > salt_mass_fraction(16.0)
+
+
+def test_no_feature_encodes_the_virtual_labs_dispersion_rule(campaign: Campaign) -> None:
+    """Cluster chains in THF/DCM and in ACN differ only by the stated solvent descriptor: no
+    feature is 1 where the emulator's hidden rule says they disperse and 0 elsewhere."""
+    thf = formulation_features(campaign, formulation())
+    acn = formulation_features(campaign, formulation(solvent="ACN", thf_fraction=None))
+    differing = {k for k in thf if thf[k] != pytest.approx(acn[k])}
+    assert differing == {"solvent_dielectric"}

@@ -121,6 +121,101 @@ def backtest_emulator(
     _backtest(settings, output, workers, executor)
 
 
+@backtest_app.command("suite")
+def backtest_suite(
+    quick: Annotated[
+        bool, flag("--quick", help="the quick subset: fewer members, seeds and experiments")
+    ] = False,
+    strategy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--strategy",
+            "--strategies",
+            help="strategy to race (repeat; 'ours' = each member campaign's own; default: "
+            "ours, random, sobol, optuna-tpe, optuna-gp; baybe and ax when named)",
+        ),
+    ] = None,
+    member: Annotated[
+        list[str] | None, typer.Option("--member", help="member to run (repeat; default all)")
+    ] = None,
+    seeds: Annotated[
+        int | None, typer.Option(help="seeds per strategy (default: the suite's, 20; quick 5)")
+    ] = None,
+    suite_dir: Annotated[
+        Path, typer.Option("--suite", help="the suite folder (suite.toml)")
+    ] = Path("benchmarks"),
+    scoreboard: Annotated[
+        Path | None,
+        typer.Option(help="also write the scoreboard here (e.g. docs/benchmarks)"),
+    ] = None,
+    workers: WorkersOpt = None,
+    executor: ExecutorOpt = "local",
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="results folder (default backtests/suite[-quick])"),
+    ] = None,
+) -> None:
+    """Race strategies on the benchmark suite (public tables from other labs), seed-paired,
+    and write its scoreboard. Resumable: the same command continues, more --seeds grow it."""
+    from formulate.backtest import suite as bench
+    from formulate.backtest.sources import SourceUnavailable
+
+    spec = bench.load_suite(suite_dir)
+    members = spec.select(member or (), quick)
+    n_seeds = seeds or (spec.quick_seeds if quick else spec.seeds)
+    folder = output or Path("backtests/suite-quick" if quick else "backtests/suite")
+    strategies = tuple(strategy or bench.DEFAULT_STRATEGIES)
+    skipped = []
+    for m in members:
+        out.print(f"\n[{m.name}] {m.title}", markup=False)
+        try:
+            settings = bench.settings_for(m, strategies, n_seeds, spec.root.parent)
+        except SourceUnavailable as e:
+            skipped.append(m.name)
+            err.print(f"skipped {m.name}: {e.message()}", markup=False)
+            continue
+        _backtest(settings, folder / m.name, workers, executor)
+    paths = bench.write_scoreboard(folder, spec)
+    if scoreboard:
+        paths = bench.write_scoreboard(folder, spec, scoreboard)
+    out.print(f"\nScoreboard: {', '.join(str(p) for p in paths.values())}", markup=False)
+    if skipped:
+        err.print(f"not run (table not available here): {', '.join(skipped)}", markup=False)
+
+
+@backtest_app.command("compare")
+def backtest_compare(
+    new: Annotated[Path, typer.Argument(help="suite results folder, or its scores.csv")],
+    old: Annotated[Path, typer.Argument(help="the folder or scores.csv to compare against")],
+    suite_dir: Annotated[
+        Path, typer.Option("--suite", help="the suite folder (suite.toml)")
+    ] = Path("benchmarks"),
+) -> None:
+    """A planner change's suite effect: ours (NEW) against ours (OLD), member by member, on
+    the seeds both ran (wins/ties/losses, Wilcoxon p)."""
+    from formulate.backtest import suite as bench
+
+    spec = bench.load_suite(suite_dir)
+
+    def scores(path: Path) -> pd.DataFrame:
+        if path.is_dir():
+            return bench.suite_scores(path, spec.members)
+        if path.is_file():
+            return pd.read_csv(path)
+        raise FormulateError(
+            f"nothing to compare at {path}",
+            [Problem(str(path), "not found", "give a suite results folder or its scores.csv")],
+        )
+
+    table = bench.compare(scores(new), scores(old))
+    if table.empty:
+        raise FormulateError(
+            "no member was run by both",
+            [Problem(f"{new} / {old}", "no common member", "run the same members")],
+        )
+    print_frame(table.round({"p": 3}))
+
+
 @backtest_app.command("cycler")
 def backtest_cycler(
     campaign: CampaignArg,

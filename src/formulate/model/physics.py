@@ -6,6 +6,10 @@ handled as physics says, never as NaN: no filler means zero volume fraction and 
 Level descriptors used (from the campaign file): filler ``diameter_nm``, ``length_nm``,
 ``inorganic_mass_fraction``, ``density_g_cm3`` (of the inorganic core); solvent
 ``dielectric_constant``.
+
+No feature encodes a rule of formulate's virtual lab: whether a filler disperses in a solvent
+is what a lab states (``[[film_risks]]``) or measures, never a feature computed here (an
+earlier ``dispersion_compatible`` was exactly the emulator's hidden rule and was removed).
 """
 
 from __future__ import annotations
@@ -28,10 +32,6 @@ LITFSI_MOLAR_MASS = 287.09  # g/mol
 THF_DIELECTRIC, DCM_DIELECTRIC = 7.58, 8.93  # relative permittivity at 20-25 C
 ROD_PERCOLATION_CONSTANT = 0.7
 """Isotropic slender rods percolate near phi_c = 0.7 / aspect ratio (excluded-volume limit)."""
-WEAKLY_POLAR_DIELECTRIC = 15.0
-"""Below this relative permittivity the paper's cluster chains stay monodisperse (Tyndall)."""
-MONODISPERSE_DIAMETER_NM = 5.0
-"""Fillers thinner than this are cluster chains that need a weakly polar solvent."""
 
 FEATURES = {
     "filler_volume_fraction": "-",
@@ -41,7 +41,6 @@ FEATURES = {
     "percolation_ratio": "-",
     "salt_mass_fraction": "-",
     "solvent_dielectric": "-",
-    "dispersion_compatible": "-",
 }
 """Feature name -> unit."""
 
@@ -97,7 +96,6 @@ def formulation_features(campaign: Campaign, formulation: Mapping[str, Any]) -> 
     eps = solvent_dielectric(
         solvent, number(formulation.get("thf_fraction")), space.levels("solvent")[solvent]
     )
-    thin = 0 < diameter < MONODISPERSE_DIAMETER_NM
     ratio = number(formulation.get("eo_li_ratio"))
     return {
         "filler_volume_fraction": phi_total,
@@ -107,9 +105,6 @@ def formulation_features(campaign: Campaign, formulation: Mapping[str, Any]) -> 
         "percolation_ratio": phi_total / threshold,
         "salt_mass_fraction": salt_mass_fraction(ratio) if ratio else 0.0,
         "solvent_dielectric": eps,
-        "dispersion_compatible": float(
-            diameter > 0 and (not thin or eps < WEAKLY_POLAR_DIELECTRIC)
-        ),
     }
 
 

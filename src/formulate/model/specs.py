@@ -10,7 +10,7 @@ from __future__ import annotations
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -33,8 +33,10 @@ class SurrogateSpec(BaseModel):
         em_iterations: refits for ``ep`` and ``em``.
         noise_prior_median: median of the log-normal prior on the noise variance, as a
             fraction of the outcome's variance (0.2: lab data with 10-25% scatter; BoTorch's
-            default, about 0.02, suits near-noiseless simulators and made life models
-            overconfident here: see bench/bench_surrogates.py).
+            default, about 0.02, suits near-noiseless tables), or ``auto``: each fit tries
+            both and keeps the one whose closed-form leave-one-out log density of the
+            campaign's own data is higher (the benchmark suite decided between them:
+            docs/benchmarks/).
         auxiliary: measured intermediates (e.g. ``mobile_li_fraction``) whose GP predictions
             are appended to the inputs of every objective's GP (a two-stage model).
     """
@@ -46,7 +48,7 @@ class SurrogateSpec(BaseModel):
     encoding: Kind = "onehot"
     censoring: Literal["ep", "em", "drop", "as_observed"] = "ep"
     em_iterations: int = 4
-    noise_prior_median: float = Field(default=0.2, gt=0, lt=10)
+    noise_prior_median: Annotated[float, Field(gt=0, lt=10)] | Literal["auto"] = 0.2
     auxiliary: tuple[str, ...] = ()
 
 

@@ -3,10 +3,14 @@
 with several objectives, measured and never tuned against.
 
 * **BayBE** (``baybe``): a ``Campaign`` with a ``ParetoObjective`` over the objectives (model
-  scale: log10 conductivity, logit t+, log10 life), categorical and continuous parameters, its
-  default recommender (random until it has data, then its Bayesian recommender).
+  scale: log10 conductivity, logit t+, log10 life; one objective: a ``SingleTargetObjective``),
+  its default two-phase recommender (random until it has data, then its Bayesian one) with
+  qLogNEHVI at the reference point ours uses. Categorical levels with descriptors are
+  ``CustomDiscreteParameter`` s of those descriptors (what ours reads); on a pool the search
+  space is the pool's rows (``SearchSpace.from_dataframe``), as BayBE's own backtests do.
 * **Ax** (``ax``): the ``Client`` API with its default generation strategy (Sobol, then
-  BoTorch), one objective per campaign objective (a multi-objective experiment).
+  BoTorch), one objective per campaign objective (a multi-objective experiment) with our
+  reference point as its objective thresholds.
 
 What they cannot express, handled the same way for both and said in each proposal's reason:
 an inactive variable (no filler wt% without a filler) is given the middle of its range when a
@@ -107,7 +111,12 @@ def _allowed(
         where = (
             "the nearest pool row" if candidates is not None else "the nearest allowed formulation"
         )
-        reasons.append(f"{who} suggestion moved to {where} ({d[i]:.2f} away)")
+        exact = d[i] < 1e-9 and candidates is not None
+        reasons.append(
+            f"{who} suggestion (a pool row)"
+            if exact
+            else f"{who} suggestion moved to {where} ({d[i]:.2f} away)"
+        )
     out = pd.DataFrame(rows, index=options.index[taken] if candidates is not None else None)
     out["reason"] = reasons
     return out
@@ -119,28 +128,75 @@ def baybe(
     """``n`` formulations recommended by BayBE (see the module for how it is configured)."""
     _require("baybe", "baybe")
     from baybe import Campaign as BayBECampaign
-    from baybe.objectives import ParetoObjective
-    from baybe.parameters import CategoricalParameter, NumericalContinuousParameter
-    from baybe.searchspace import SearchSpace
+    from baybe.acquisition import qLogNEHVI
+    from baybe.objectives import ParetoObjective, SingleTargetObjective
+    from baybe.recommenders import BotorchRecommender, TwoPhaseMetaRecommender
     from baybe.targets import NumericalTarget
     from baybe.utils.random import set_random_seed
 
     set_random_seed(seed)
-    space = campaign.space
-    params: list[Any] = [
-        CategoricalParameter(v, values=list(space.levels(v))) for v in space.categorical_names()
-    ]
-    params += [
-        NumericalContinuousParameter(v, bounds=space.bounds(v)) for v in space.numeric_names()
-    ]
-    targets = [NumericalTarget(o.property, minimize=o.sign < 0) for o in campaign.objectives]
-    peer = BayBECampaign(SearchSpace.from_product(params), ParetoObjective(targets))
     done, _ = _finished(campaign, table)
+    targets = [NumericalTarget(o.property, minimize=o.sign < 0) for o in campaign.objectives]
+    kwargs: dict[str, Any] = {}
+    if len(targets) > 1:
+        objective: Any = ParetoObjective(targets)
+        ref = tuple(float(r) for r in _reference(campaign, done))  # BoTorch's maximizing scale
+        kwargs["recommender"] = TwoPhaseMetaRecommender(
+            recommender=BotorchRecommender(acquisition_function=qLogNEHVI(reference_point=ref))
+        )
+    else:
+        objective = SingleTargetObjective(targets[0])
+    peer = BayBECampaign(_baybe_space(campaign, candidates, done), objective, **kwargs)
     if len(done):
         peer.add_measurements(done)
     with _quiet():
         raw = peer.recommend(batch_size=n)
     return _allowed(campaign, raw, candidates, seed, "BayBE")
+
+
+def _baybe_space(campaign: Campaign, candidates: pd.DataFrame | None, done: pd.DataFrame) -> Any:
+    """BayBE's search space: on a pool, its rows (and those measured) as a discrete space, as
+    BayBE's own backtests do; elsewhere the product of the variables. A categorical whose
+    levels carry descriptors (ours reads them) is a ``CustomDiscreteParameter`` of them."""
+    from baybe.parameters import (
+        CategoricalParameter,
+        CustomDiscreteParameter,
+        NumericalContinuousParameter,
+        NumericalDiscreteParameter,
+    )
+    from baybe.searchspace import SearchSpace
+
+    space = campaign.space
+    params: list[Any] = []
+    for v in space.categorical_names():
+        table = pd.DataFrame.from_dict(space.levels(v), orient="index").dropna(axis=1)
+        table = table.loc[:, table.nunique() > 1] if len(table.columns) else table
+        params.append(
+            CustomDiscreteParameter(v, data=table.astype(float))
+            if len(table.columns)
+            else CategoricalParameter(v, values=list(space.levels(v)))
+        )
+    if candidates is None:
+        params += [
+            NumericalContinuousParameter(v, bounds=space.bounds(v)) for v in space.numeric_names()
+        ]
+        return SearchSpace.from_product(params)
+    rows = pd.concat([candidates[space.names()], done[space.names()]]).drop_duplicates()
+    params += [
+        NumericalDiscreteParameter(v, values=tuple(sorted(rows[v].astype(float).unique())))
+        for v in space.numeric_names()
+    ]
+    return SearchSpace.from_dataframe(rows.reset_index(drop=True), parameters=params)
+
+
+def _reference(campaign: Campaign, done: pd.DataFrame) -> np.ndarray:
+    """The hypervolume reference point ours uses (sign-adjusted model scale), for the peers."""
+    from formulate.plan.progress import reference_point
+
+    observed = {
+        o.property: o.sign * done[o.property].to_numpy(dtype=float) for o in campaign.objectives
+    }
+    return reference_point(campaign, observed)
 
 
 def ax(
@@ -175,12 +231,20 @@ def _ax(
     client.configure_experiment(parameters=parameters)
     names = {o.property: f"y{i}" for i, o in enumerate(campaign.objectives)}
     signs = ("" if o.sign > 0 else "-" for o in campaign.objectives)
+    done, failed = _finished(campaign, table)
+    thresholds = None
+    if len(campaign.objectives) > 1 and len(done):  # objective thresholds: our reference
+        ref = _reference(campaign, done)
+        thresholds = [
+            f"{names[o.property]} >= {r}" if o.sign > 0 else f"{names[o.property]} <= {-r}"
+            for o, r in zip(campaign.objectives, ref, strict=True)
+        ]
     client.configure_optimization(
         objective=", ".join(
             s + names[o.property] for s, o in zip(signs, campaign.objectives, strict=True)
-        )
+        ),
+        outcome_constraints=thresholds,
     )
-    done, failed = _finished(campaign, table)
     cats = set(space.categorical_names())
     for rec in done.to_dict("records"):
         trial = client.attach_trial(

@@ -1,0 +1,168 @@
+"""The benchmark suite: every member loads (campaign and pinned table), the suite covers what
+it must, and a small race writes a seed-paired scoreboard."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from formulate.backtest.oracles import load_pool
+from formulate.backtest.sources import SourceUnavailable
+from formulate.backtest.suite import (
+    Protocol,
+    compare,
+    load_suite,
+    ours,
+    paired,
+    pool_file,
+    run_suite,
+    verdict,
+    write_scoreboard,
+)
+from formulate.errors import FormulateError
+from formulate.spec.campaign import load_campaign
+
+ROOT = Path(__file__).resolve().parents[1]
+SUITE = load_suite(ROOT / "benchmarks")
+
+
+def test_the_suite_covers_what_it_must() -> None:
+    judges = [m for m in SUITE.members if m.judge]
+    assert len(judges) >= 10
+    count = {t: sum(t in m.tags for m in judges) for t in ("battery", "composition")}
+    count |= {t: sum(t in m.tags for m in judges) for t in ("categorical", "multi")}
+    count["compilation"] = sum("compilation" in m.tags for m in judges)
+    assert count["battery"] >= 3 and count["composition"] >= 3
+    assert count["categorical"] >= 2 and count["multi"] >= 2 and count["compilation"] >= 2
+    emulated = {m.name for m in SUITE.members if not m.judge}
+    assert emulated == {"cheng2023-emulator", "peo-salts-emulated"}
+    assert set(SUITE.quick_members) <= {m.name for m in judges}
+
+
+@pytest.mark.parametrize("member", [m.name for m in SUITE.members])
+def test_every_member_campaign_loads_and_names_its_source(member: str) -> None:
+    m = SUITE.member(member)
+    campaign = load_campaign(m.campaign)
+    assert campaign.objectives
+    assert (m.folder / "README.md").is_file()
+    readme = (m.folder / "README.md").read_text(encoding="utf-8")
+    for word in ("Source", "Citation", "Licence", "Cleaning"):
+        assert word in readme, f"{member}/README.md says nothing under {word}"
+    if "multi" in m.tags:
+        assert len(campaign.objectives) > 1 and ours(m) == "qlognehvi"
+    elif m.kind == "pool":
+        assert len(campaign.objectives) == 1 and ours(m) == "qlognei"
+
+
+@pytest.mark.parametrize("member", [m.name for m in SUITE.members if m.kind == "pool"])
+def test_every_member_table_loads_as_a_pool(member: str) -> None:
+    """The pinned table is fetched (PyPI and this repository's files everywhere; GitHub where
+    the network or $FORMULATE_MIRROR reaches it), hash-checked, cleaned and read like an
+    import: 50 to 5,000 formulations with every objective finite."""
+    m = SUITE.member(member)
+    try:
+        path = pool_file(m, ROOT)
+    except SourceUnavailable as err:
+        pytest.skip(f"{member}: {err.problems[0].what}")
+    campaign = load_campaign(m.campaign)
+    rows = load_pool(campaign, path)
+    assert 50 <= len(rows) <= 5000
+    for o in campaign.objectives:
+        assert np.isfinite(rows[o.property].astype(float)).all()
+
+
+def test_an_unknown_member_is_named_with_the_choices() -> None:
+    with pytest.raises(FormulateError, match="no benchmark member 'nope'") as caught:
+        SUITE.select(["nope"], quick=False)
+    assert "obelix" in caught.value.message()
+
+
+def test_quick_selection_caps_the_budget() -> None:
+    quick = SUITE.select((), quick=True)
+    assert [m.name for m in quick] == list(SUITE.quick_members)
+    assert all(m.protocol.budget <= SUITE.quick_budget for m in quick)
+
+
+def _scores(mine: list[float], other: list[float]) -> pd.DataFrame:
+    n = len(mine)
+    return pd.DataFrame(
+        {
+            "strategy": ["a"] * n + ["b"] * n,
+            "seed": list(range(n)) * 2,
+            "top 5% AUC": mine + other,
+            "budget": 50,
+        }
+    )
+
+
+def test_paired_counts_wins_ties_losses_and_tests_the_differences() -> None:
+    better = paired(_scores([0.5, 0.6, 0.7, 0.8, 0.9, 1.0], [0.1] * 6), "a", "b")
+    assert (better["wins"], better["ties"], better["losses"]) == (6, 0, 0)
+    assert better["p"] == pytest.approx(0.03125) and verdict(better) == "better"
+    mixed = paired(_scores([0.5, 0.1, 0.3], [0.1, 0.5, 0.3]), "a", "b")
+    assert (mixed["wins"], mixed["ties"], mixed["losses"]) == (1, 1, 1)
+    assert verdict(mixed) == "no difference"
+    same = paired(_scores([0.2, 0.2], [0.2, 0.2]), "a", "b")
+    assert same["p"] == 1.0 and same["ties"] == 2
+
+
+def test_a_small_race_writes_a_paired_scoreboard(tmp_path: Path) -> None:
+    member = replace(
+        SUITE.member("peo-salts-emulated"), protocol=Protocol(initial=3, batch_size=1, budget=8)
+    )
+    folders = run_suite([member], ["ours", "random"], 3, tmp_path / "out", ROOT, workers=1)
+    assert folders == [tmp_path / "out" / "peo-salts-emulated"]
+    paths = write_scoreboard(tmp_path / "out", SUITE, tmp_path / "docs")
+    assert all(p.is_file() for p in paths.values())
+    pairs = pd.read_csv(paths["paired.csv"])
+    assert pairs[["ours", "versus", "seeds"]].values.tolist() == [["qlognei", "random", 3]]
+    assert pairs.loc[0, "wins"] + pairs.loc[0, "ties"] + pairs.loc[0, "losses"] == 3
+    text = paths["scoreboard.md"].read_text(encoding="utf-8")
+    assert "Emulated members (not judges)" in text and "peo-salts-emulated" in text
+    medians = pd.read_csv(paths["scoreboard.csv"])
+    assert set(medians["strategy"]) == {"qlognei", "random"}
+    # the same command again finds every run done (resumable)
+    again = run_suite([member], ["ours", "random"], 3, tmp_path / "out", ROOT, workers=1)
+    assert again == folders
+    assert not math.isnan(float(pairs.loc[0, "p"]))
+
+
+def test_compare_pairs_ours_of_a_change_with_ours_stored() -> None:
+    def table(values: list[float], member: str = "p3ht") -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "member": member,
+                "strategy": "qlognei",
+                "seed": range(len(values)),
+                "top 5% AUC": values,
+                "budget": 50,
+                "ours": True,
+            }
+        )
+
+    old = pd.concat([table([0.1] * 6), table([0.3] * 6, "obelix")])
+    new = pd.concat([table([0.2, 0.3, 0.4, 0.5, 0.6, 0.7]), table([0.3] * 6, "obelix")])
+    effect = compare(new, old).set_index("member")
+    assert effect.loc["p3ht", "verdict"] == "better" and effect.loc["p3ht", "wins"] == 6
+    assert effect.loc["obelix", "ties"] == 6 and effect.loc["obelix", "verdict"] == "no difference"
+    assert effect.loc["p3ht", "new median"] == pytest.approx(0.45)
+
+
+def test_the_cli_names_a_bad_member_or_comparison_without_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from formulate.cli import main
+
+    suite = str(ROOT / "benchmarks")
+    code = main(["backtest", "suite", "--suite", suite, "--member", "nope", "-o", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "no benchmark member 'nope'" in err and "Traceback" not in err
+    assert not any(tmp_path.iterdir())  # nothing written
+    code = main(["backtest", "compare", str(tmp_path / "a"), str(tmp_path / "b"), "--suite", suite])
+    err = capsys.readouterr().err
+    assert code == 2 and "nothing to compare" in err
