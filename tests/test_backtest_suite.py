@@ -145,7 +145,8 @@ def test_compare_pairs_ours_of_a_change_with_ours_stored() -> None:
             }
         )
 
-    old = pd.concat([table([0.1] * 6), table([0.3] * 6, "obelix")])
+    lnp3 = table([0.5] * 6, "lnp3").drop(columns="top 5% AUC").assign(**{"HV AUC": 0.5})
+    old = pd.concat([table([0.1] * 6), table([0.3] * 6, "obelix"), lnp3])  # one multi member
     new = pd.concat([table([0.2, 0.3, 0.4, 0.5, 0.6, 0.7]), table([0.3] * 6, "obelix")])
     effect = compare(new, old).set_index("member")
     assert effect.loc["p3ht", "verdict"] == "better" and effect.loc["p3ht", "wins"] == 6

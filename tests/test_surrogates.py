@@ -195,3 +195,27 @@ def test_stated_scatter_of_t_plus_is_larger_on_the_logit_scale_near_the_ends(
     stated = campaign.scatter["transference_number"].model_sd(logit, "logit") ** 2
     assert stated == pytest.approx([(0.03 / 0.16) ** 2, (0.03 / 0.24) ** 2])
     assert noise[0] > noise[1] and np.all(noise >= stated)
+
+
+def test_an_auto_noise_prior_is_chosen_by_leave_one_out() -> None:
+    """Noiseless smooth data: the leave-one-out density prefers BoTorch's low-noise prior;
+    a single-median spec fits once with its own."""
+    import math
+
+    import torch
+
+    from formulate.model.surrogates import NOISE_PRIOR_MEDIANS, _fit, noise_medians
+
+    class Plain:  # an encoder with nothing categorical: the plain exact GP
+        kind = "onehot"
+        cat_dims: list[int] = []
+
+    X = torch.linspace(0, 1, 16, dtype=torch.float64).unsqueeze(-1)
+    y = np.sin(6 * X.squeeze(-1).numpy())
+    auto = SurrogateSpec(name="t", noise_prior_median="auto")
+    assert noise_medians(auto) == NOISE_PRIOR_MEDIANS
+    model = _fit(X, y, Plain(), auto)  # type: ignore[arg-type]
+    chosen = math.exp(float(model.likelihood.noise_covar.noise_prior.loc))
+    assert chosen == pytest.approx(math.exp(-4.0))
+    lab = _fit(X, y, Plain(), SurrogateSpec(name="t"))  # type: ignore[arg-type]
+    assert math.exp(float(lab.likelihood.noise_covar.noise_prior.loc)) == pytest.approx(0.2)

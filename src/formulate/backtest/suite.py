@@ -225,9 +225,14 @@ def ours(member: Member) -> str:
 
 
 def settings_for(
-    member: Member, strategies: Sequence[str], seeds: int, repo_root: Path
+    member: Member,
+    strategies: Sequence[str],
+    seeds: int,
+    repo_root: Path,
+    surrogate: str | None = None,
 ) -> Settings:
-    """The member's backtest settings (``ours`` resolved to the campaign's strategy)."""
+    """The member's backtest settings (``ours`` resolved to the campaign's strategy;
+    ``surrogate``: the family ours fits instead of the campaign's, for a variant row)."""
     named = tuple(dict.fromkeys(ours(member) if s == OURS else s for s in strategies))
     p = member.protocol
     pool = pool_file(member, repo_root) if member.kind == "pool" else None
@@ -244,6 +249,7 @@ def settings_for(
         initial=p.initial,
         batch_size=p.batch_size,
         budget=budget,
+        surrogate=surrogate,
     )
 
 
@@ -256,11 +262,12 @@ def run_suite(
     workers: int | None = None,
     executor: str = "local",
     progress: Progress | None = None,
+    surrogate: str | None = None,
 ) -> list[Path]:
     """Run every member's missing (strategy, seed) runs into ``output/<member>``."""
     folders = []
     for member in members:
-        settings = settings_for(member, strategies, seeds, repo_root)
+        settings = settings_for(member, strategies, seeds, repo_root, surrogate)
         bt = prepare(settings, output / member.name)
         run_backtest(bt, workers=workers, executor=executor, progress=progress)
         Report(bt).write()
@@ -296,7 +303,11 @@ def seed_scores(folder: Path) -> pd.DataFrame:
 def primary(scores: pd.DataFrame) -> pd.Series:
     """The per-seed score compared between strategies, larger is better: the mean hypervolume
     share over the run (several objectives), else the mean share of the top 5% found."""
-    return scores["HV AUC"] if "HV AUC" in scores else scores["top 5% AUC"]
+    if "HV AUC" not in scores:
+        return scores["top 5% AUC"]
+    if "top 5% AUC" not in scores:
+        return scores["HV AUC"]
+    return scores["HV AUC"].fillna(scores["top 5% AUC"])  # tables of several members
 
 
 def paired(scores: pd.DataFrame, mine: str, other: str) -> dict[str, float]:

@@ -148,6 +148,9 @@ def backtest_suite(
         Path | None,
         typer.Option(help="also write the scoreboard here (e.g. docs/benchmarks)"),
     ] = None,
+    surrogate: Annotated[
+        str | None, typer.Option(help="surrogate family of ours (default: each campaign's)")
+    ] = None,
     workers: WorkersOpt = None,
     executor: ExecutorOpt = "local",
     output: Annotated[
@@ -169,7 +172,7 @@ def backtest_suite(
     for m in members:
         out.print(f"\n[{m.name}] {m.title}", markup=False)
         try:
-            settings = bench.settings_for(m, strategies, n_seeds, spec.root.parent)
+            settings = bench.settings_for(m, strategies, n_seeds, spec.root.parent, surrogate)
         except SourceUnavailable as e:
             skipped.append(m.name)
             err.print(f"skipped {m.name}: {e.message()}", markup=False)
