@@ -208,7 +208,7 @@ def test_an_auto_noise_prior_is_chosen_by_leave_one_out() -> None:
 
     class Plain:  # an encoder with nothing categorical: the plain exact GP
         kind = "onehot"
-        cat_dims: list[int] = []
+        cat_dims: tuple[int, ...] = ()
 
     X = torch.linspace(0, 1, 16, dtype=torch.float64).unsqueeze(-1)
     y = np.sin(6 * X.squeeze(-1).numpy())
