@@ -204,7 +204,8 @@ def test_an_auto_noise_prior_is_chosen_by_leave_one_out() -> None:
 
     import torch
 
-    from formulate.model.surrogates import NOISE_PRIOR_MEDIANS, _fit, noise_medians
+    from formulate.model.specs import NOISE_PRIOR_MEDIANS
+    from formulate.model.surrogates import _fit
 
     class Plain:  # an encoder with nothing categorical: the plain exact GP
         kind = "onehot"
@@ -213,7 +214,7 @@ def test_an_auto_noise_prior_is_chosen_by_leave_one_out() -> None:
     X = torch.linspace(0, 1, 16, dtype=torch.float64).unsqueeze(-1)
     y = np.sin(6 * X.squeeze(-1).numpy())
     auto = SurrogateSpec(name="t", noise_prior_median="auto")
-    assert noise_medians(auto) == NOISE_PRIOR_MEDIANS
+    assert auto.noise_medians() == NOISE_PRIOR_MEDIANS
     model = _fit(X, y, Plain(), auto)  # type: ignore[arg-type]
     chosen = math.exp(float(model.likelihood.noise_covar.noise_prior.loc))
     assert chosen == pytest.approx(math.exp(-4.0))

@@ -139,7 +139,7 @@ def backtest_suite(
         list[str] | None, typer.Option("--member", help="member to run (repeat; default all)")
     ] = None,
     seeds: Annotated[
-        int | None, typer.Option(help="seeds per strategy (default: the suite's, 20; quick 5)")
+        int | None, typer.Option(help="seeds per strategy (default: the suite's, 20; quick 6)")
     ] = None,
     suite_dir: Annotated[
         Path, typer.Option("--suite", help="the suite folder (suite.toml)")
@@ -161,6 +161,7 @@ def backtest_suite(
     """Race strategies on the benchmark suite (public tables from other labs), seed-paired,
     and write its scoreboard. Resumable: the same command continues, more --seeds grow it."""
     from formulate.backtest import suite as bench
+    from formulate.backtest.scoreboard import write_scoreboard
     from formulate.backtest.sources import SourceUnavailable
 
     spec = bench.load_suite(suite_dir)
@@ -178,9 +179,9 @@ def backtest_suite(
             err.print(f"skipped {m.name}: {e.message()}", markup=False)
             continue
         _backtest(settings, folder / m.name, workers, executor)
-    paths = bench.write_scoreboard(folder, spec)
+    paths = write_scoreboard(folder, spec)
     if scoreboard:
-        paths = bench.write_scoreboard(folder, spec, scoreboard)
+        paths = write_scoreboard(folder, spec, scoreboard)
     out.print(f"\nScoreboard: {', '.join(str(p) for p in paths.values())}", markup=False)
     if skipped:
         err.print(f"not run (table not available here): {', '.join(skipped)}", markup=False)
@@ -196,13 +197,14 @@ def backtest_compare(
 ) -> None:
     """A planner change's suite effect: ours (NEW) against ours (OLD), member by member, on
     the seeds both ran (wins/ties/losses, Wilcoxon p)."""
-    from formulate.backtest import suite as bench
+    from formulate.backtest.scoreboard import compare, suite_scores
+    from formulate.backtest.suite import load_suite
 
-    spec = bench.load_suite(suite_dir)
+    spec = load_suite(suite_dir)
 
     def scores(path: Path) -> pd.DataFrame:
         if path.is_dir():
-            return bench.suite_scores(path, spec.members)
+            return suite_scores(path, spec.members)
         if path.is_file():
             return pd.read_csv(path)
         raise FormulateError(
@@ -210,7 +212,7 @@ def backtest_compare(
             [Problem(str(path), "not found", "give a suite results folder or its scores.csv")],
         )
 
-    table = bench.compare(scores(new), scores(old))
+    table = compare(scores(new), scores(old))
     if table.empty:
         raise FormulateError(
             "no member was run by both",

@@ -7,6 +7,7 @@ a family.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -18,6 +19,11 @@ from formulate.errors import FormulateError, Problem
 from formulate.model.encoding import Kind
 
 USER_SPECS = Path("surrogates")
+
+
+NOISE_PRIOR_MEDIANS = (0.2, math.exp(-4.0))
+"""The noise priors an ``auto`` spec chooses between (median noise variance, as a share of the
+outcome's variance): a lab's scatter, and BoTorch's default LogNormal(-4, 1)."""
 
 
 class SurrogateSpec(BaseModel):
@@ -50,6 +56,11 @@ class SurrogateSpec(BaseModel):
     em_iterations: int = 4
     noise_prior_median: Annotated[float, Field(gt=0, lt=10)] | Literal["auto"] = 0.2
     auxiliary: tuple[str, ...] = ()
+
+    def noise_medians(self) -> tuple[float, ...]:
+        """The noise-prior medians a fit tries (one unless ``auto``)."""
+        median = self.noise_prior_median
+        return NOISE_PRIOR_MEDIANS if median == "auto" else (float(median),)
 
 
 def spec_names() -> list[str]:

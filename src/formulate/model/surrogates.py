@@ -162,17 +162,6 @@ def exact_gp(
     return SingleTaskGP(X, Y, **extra)
 
 
-NOISE_PRIOR_MEDIANS = (0.2, math.exp(-4.0))
-"""The noise priors an ``auto`` spec chooses between (median noise variance, as a share of the
-outcome's variance): a lab's scatter, and BoTorch's default LogNormal(-4, 1)."""
-
-
-def noise_medians(spec: SurrogateSpec) -> tuple[float, ...]:
-    """The noise-prior medians a fit tries for ``spec`` (one unless it says ``auto``)."""
-    median = spec.noise_prior_median
-    return NOISE_PRIOR_MEDIANS if median == "auto" else (float(median),)
-
-
 def _build(
     X: torch.Tensor,
     y: np.ndarray,
@@ -185,7 +174,7 @@ def _build(
     ``n``), e.g. the stated scatter; a learned noise level is added to it. None: one learned
     noise level. ``noise_median``: the noise prior's median (default: the spec's first)."""
     Y = torch.as_tensor(y, dtype=torch.float64, device=X.device).unsqueeze(-1)
-    median = noise_median if noise_median is not None else noise_medians(spec)[0]
+    median = noise_median if noise_median is not None else spec.noise_medians()[0]
     prior = LogNormalPrior(math.log(median), 1.0)
     extra: dict = {"outcome_transform": Standardize(m=1)}
     if known_noise is None:
@@ -245,10 +234,10 @@ def _fit(
     """The fitted GP; with several noise priors (``auto``), the fit whose leave-one-out log
     density of ``y`` is highest."""
     best, best_score = None, -math.inf
-    for median in noise_medians(spec):
+    for median in spec.noise_medians():
         model = _build(X, y, encoder, spec, known_noise, median)
         fit_hyperparameters(model, start)
-        if len(noise_medians(spec)) == 1:
+        if len(spec.noise_medians()) == 1:
             return model
         mean, std = loo_predictive(model)
         score = float(np.sum(-0.5 * ((y - mean) / std) ** 2 - np.log(std)))
