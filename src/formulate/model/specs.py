@@ -39,10 +39,11 @@ class SurrogateSpec(BaseModel):
         em_iterations: refits for ``ep`` and ``em``.
         noise_prior_median: median of the log-normal prior on the noise variance, as a
             fraction of the outcome's variance (0.2: lab data with 10-25% scatter; BoTorch's
-            default, about 0.02, suits near-noiseless tables), or ``auto``: each fit tries
-            both and keeps the one whose closed-form leave-one-out log density of the
-            campaign's own data is higher (the benchmark suite decided between them:
-            docs/benchmarks/).
+            default, about 0.02, suits near-noiseless tables and made life models
+            overconfident here: see bench/bench_surrogates.py; on the benchmark suite the
+            choice made no significant difference on any member: docs/benchmarks/), or
+            ``auto``: each fit tries both and keeps the one whose closed-form leave-one-out
+            log density of the campaign's own data is higher (opt-in: two fits a model).
         auxiliary: measured intermediates (e.g. ``mobile_li_fraction``) whose GP predictions
             are appended to the inputs of every objective's GP (a two-stage model).
     """
