@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import hypothesis.strategies as st
@@ -358,15 +359,26 @@ def test_one_objective_beyond_the_pruning_threshold() -> None:
 def test_after_a_failed_film_the_next_batch_avoids_its_neighbourhood(
     campaign: Campaign, made: int
 ) -> None:
-    """The first pick of a batch is made and a person marks it failed; the next batch keeps
-    away from it, in the warm-up (2 membranes made) and once the models are fitted (24)."""
+    """The first pick of a batch is made and a person marks it failed. In the warm-up (2
+    membranes made) the next batch keeps away from it. Once the models are fitted (24), the
+    film model has learned it: no pick repeats it, most keep away, and any pick still near it
+    says its lowered chance to form a film. (With ``dispersion_compatible``, a feature that
+    was the virtual lab's own rule, the nearest pick here was 0.20 away; without it two come
+    within 0.15, at 31% and 51% chance to form a film.)"""
     table = measured(emulated(campaign, made, seed=43))
     first = propose(campaign, table, Request(batch_size=4, **FAST)).iloc[[0]]
     failed = first[campaign.space.names()].assign(membrane="F1", status="failed", batch=1)
     after = pd.concat([table, failed], ignore_index=True)
     nxt = propose(campaign, after, Request(batch_size=4, **FAST))
     U = unit_matrix(campaign.space, pd.concat([failed, nxt], ignore_index=True))
-    assert np.linalg.norm(U[1:] - U[0], axis=1).min() > 0.15
+    d = np.linalg.norm(U[1:] - U[0], axis=1)
+    if made == 2:
+        assert d.min() > 0.15
+        return
+    near = nxt["reason"].to_numpy()[d < 0.15]
+    chances = [re.search(r"(\d+)% chance to form a film", r) for r in near]
+    assert d.min() > 0.05 and (d >= 0.15).sum() >= 2
+    assert all(c is not None and int(c.group(1)) < 60 for c in chances), near
 
 
 def test_a_batch_tries_a_family_no_membrane_has_tried(campaign: Campaign) -> None:
