@@ -111,9 +111,11 @@ def _ours(campaign, table, repeats: int) -> list[dict]:
 
 def _cli(campaign, table, repeats: int) -> list[dict]:
     from formulate.data import import_table, open_store
+    from formulate.data.cells import canonical_headers
 
     store = open_store(campaign)
-    import_table(campaign, store, _importable(table), provenance="emulated")
+    table = canonical_headers(campaign, _importable(table))
+    import_table(campaign, store, table, provenance="emulated")
     store.engine.dispose()
     command = ["formulate", "propose", str(campaign.folder), "--batch", "4", "--dry-run"]
     exe = shutil.which("formulate") or str(Path(sys.executable).parent / "formulate")

@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from formulate.data import campaign_table, import_table, open_store
+from formulate.data.cells import canonical_headers
 from formulate.spec.campaign import load_campaign
 from formulate.testing import TEMPLATE, emulated
 
@@ -64,7 +65,7 @@ def test_logging_an_outcome_lands_in_the_store(workdir: Path) -> None:
     at.button(key=SUBMIT_LOG).click().run()
     # shown as written: the markdown message escapes '_' and '>' (ids are people's text)
     shown = [s.value.replace("\\", "") for s in at.success]
-    assert shown == ["Logged CNCSE li_symmetric_life = >= 620 h"]
+    assert shown == ["Logged CNCSE Li|Li life = >= 620 h."]
     spec, store = stored(workdir)
     meas = store.measurements(spec.name)
     row = meas[(meas["membrane"] == "CNCSE") & (meas["property"] == "li_symmetric_life")].iloc[0]
@@ -95,7 +96,10 @@ def test_proposing_creates_pending_membranes(workdir: Path) -> None:
     import_table(
         spec,
         store,
-        emulated(spec, 12, seed=41).drop(columns=["film_formed"]).assign(provenance="emulated"),
+        canonical_headers(
+            spec,
+            emulated(spec, 12, seed=41).drop(columns=["film_formed"]).assign(provenance="emulated"),
+        ),
     )
     at = start()
     at.selectbox(key="plan_strategy").select("qlognehvi")
@@ -161,6 +165,7 @@ def test_app_without_campaigns_says_how_to_make_one(
 def test_a_small_backtest_runs_from_the_app_and_is_shown(workdir: Path) -> None:
     at = start()
     assert any("No backtests yet" in i.value for i in at.info)
+    assert at.multiselect(key="bt_strategies").value == ["qlognehvi", "random"]  # its own
     at.selectbox(key="bt_kind").select("pool: filler_ratio.csv")
     at.multiselect(key="bt_objectives").set_value(["ionic_conductivity"])
     at.multiselect(key="bt_strategies").set_value(["random", "ofat"])
@@ -172,6 +177,8 @@ def test_a_small_backtest_runs_from_the_app_and_is_shown(workdir: Path) -> None:
     summary = at.dataframe[-1].value
     assert list(summary["strategy"]) == ["random", "ofat"]
     assert (summary["seeds"].astype(int) == 2).all()
+    assert not any("No backtests yet" in i.value for i in at.info)  # listed at once
+    assert at.selectbox(key="bt_folder").value.name.startswith("cheng2023-pool-")
     # the stored result is listed next time the page opens
     again = start()
     assert again.selectbox(key="bt_folder").value is not None
@@ -208,7 +215,7 @@ def test_the_cycler_page_starts_ranks_and_stops_cells(workdir: Path) -> None:
     made = made[made["film_formed"] == 1].drop(
         columns=["film_formed", "li_symmetric_life", "li_symmetric_life_censored"]
     )
-    import_table(spec, store, made.assign(provenance="emulated"))
+    import_table(spec, store, canonical_headers(spec, made.assign(provenance="emulated")))
     at = start()
     assert any("Channels: 0 of 8 in use" in s.value for s in at.subheader)
     at.button(key="cycler_rank").click().run()
@@ -228,3 +235,13 @@ def test_the_cycler_page_starts_ranks_and_stops_cells(workdir: Path) -> None:
     at.button(key="cycler_stop").click().run()
     assert "Stopped" in at.success[0].value.replace("\\", "")
     assert cell_tests(spec, store)["state"].tolist() == ["stopped"]
+
+
+def test_the_cycler_page_says_why_nothing_can_go_on_test(workdir: Path) -> None:
+    """The paper's three membranes all have their life: no candidate, no start form with a
+    membrane that already has its result, and the reason."""
+    at = start()
+    info = " ".join(i.value for i in at.info)
+    assert "No membrane to test for Li|Li life" in info.replace("\\", "")
+    assert "3 have a Li" in info.replace("\\", "")
+    assert not [s for s in at.selectbox if s.key == "cycler_membrane"]

@@ -25,6 +25,7 @@ import pytest
 
 from formulate.data import campaign_table, import_table, open_store
 from formulate.data.cell_tests import cell_tests
+from formulate.data.cells import canonical_headers
 from formulate.plan.pool import unit_matrix
 from formulate.spec.campaign import load_campaign
 from formulate.testing import TEMPLATE, emulated
@@ -59,7 +60,10 @@ def app_url(tmp_path: Path) -> Iterator[str]:
     import_table(
         spec,
         open_store(spec),
-        emulated(spec, 12, seed=51).drop(columns=["film_formed"]).assign(provenance="emulated"),
+        canonical_headers(
+            spec,
+            emulated(spec, 12, seed=51).drop(columns=["film_formed"]).assign(provenance="emulated"),
+        ),
     )
     port = free_port()
     log = (tmp_path / "streamlit.log").open("w")
@@ -176,9 +180,10 @@ def test_a_full_round_in_the_browser(app_url: str, tmp_path: Path) -> None:
         _shot(page, shots / "data.png")
 
         page.get_by_role("tab", name="Log outcomes").click()
-        page.get_by_label("Value (a unit may be written", exact=False).fill("0.33 mS/cm")
+        page.get_by_label("Value (a number alone", exact=False).fill("0.33 mS/cm")
         page.get_by_role("button", name="Log outcome").click()
-        expect(page.get_by_text("Logged PPSE ionic_conductivity")).to_be_visible(timeout=30_000)
+        logged = page.get_by_text("Logged PPSE conductivity = 0.33 mS/cm")
+        expect(logged).to_be_visible(timeout=30_000)
         _shot(page, shots / "log.png")
         for name, body, message in BAD_UPLOADS:  # shown inline, like the CLI; no traceback
             upload = tmp_path / name
@@ -222,7 +227,7 @@ def test_a_full_round_in_the_browser(app_url: str, tmp_path: Path) -> None:
 
         page.get_by_role("tab", name="Cycler").click()  # a Li|Li cell goes on a channel
         page.get_by_role("button", name="Rank the candidates").click()
-        ranked = re.compile("expected hypervolume gain|first come, first served")
+        ranked = re.compile("expected to add|first come, first served")
         expect(page.get_by_text(ranked).first).to_be_visible(timeout=120_000)  # rerun done
         page.get_by_label("Channel", exact=True).fill("2")
         page.get_by_role("button", name="Start the cell now").click()

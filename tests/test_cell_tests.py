@@ -12,6 +12,7 @@ import pytest
 
 from formulate.data import campaign_table, import_table
 from formulate.data.cell_tests import cell_tests, start_test, stop_test
+from formulate.data.cells import canonical_headers
 from formulate.data.records import NewMeasurement
 from formulate.data.schema import SCHEMA_VERSION
 from formulate.data.store import Store
@@ -32,7 +33,7 @@ def lab(campaign: Campaign, db_url: str) -> Store:
     made = made[made["film_formed"] == 1].head(6)
     made = made.drop(columns=["film_formed", LIFE, f"{LIFE}_censored"])
     made["membrane"] = [f"M{i}" for i in range(len(made))]
-    import_table(campaign, store, made.assign(provenance="emulated"))
+    import_table(campaign, store, canonical_headers(campaign, made.assign(provenance="emulated")))
     return store
 
 

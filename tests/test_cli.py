@@ -48,7 +48,7 @@ def test_init_status_log_export(workdir: Path, capsys: pytest.CaptureFixture[str
         "--method",
         "EIS",
     )
-    assert code == 0 and "Logged CNCSE ionic_conductivity = 0.0002 S/cm" in out
+    assert code == 0 and "Logged CNCSE conductivity = 0.2 mS/cm." in out
     code, out, _ = run(capsys, "log", "mylab", "CNCSE", "li_symmetric_life", ">450 h")
     assert code == 0 and ">= 450 h" in out
     code, out, _ = run(capsys, "export", "mylab", "--measurements")

@@ -97,12 +97,14 @@ LOGS = [
     (("CPCSE", "ionic_conductivity", "--", "-1e999"), "is not a finite number"),
     (("CPCSE", "ionic_conductivity", "nan"), "is not a number"),
     (("CPCSE", "ionic_conductivity", "inf"), "is not a number"),
-    (("CPCSE", "ionic_conductivity", "1e300"), "outside what a lab measures (0 to 1 S/cm)"),
-    (("CPCSE", "ionic_conductivity", "1e300 S/cm"), "outside what a lab measures"),
-    (("CPCSE", "ionic_conductivity", "38"), "--surprising"),
+    (("CPCSE", "ionic_conductivity", "1e300"), "1e+297 S/cm is too large to be a measurement"),
+    (("CPCSE", "ionic_conductivity", "1e300", "--surprising"), "too large to be a measurement"),
+    (("CPCSE", "ionic_conductivity", "380"), "outside what a lab measures (0 to 100 mS/cm)"),
+    (("CPCSE", "ionic_conductivity", "1e300 S/cm"), "too large to be a measurement"),
+    (("CPCSE", "ionic_conductivity", "0.38 S/cm"), "--surprising"),
     (("CPCSE", "ionic_conductivity", "21 S/cm"), "outside what a lab measures"),
     (("CPCSE", "ionic_conductivity", "2000 mS/cm"), "outside what a lab measures"),
-    (("CPCSE", "ionic_conductivity", "--", "-0.1"), "outside its physical range >= 0 S/cm"),
+    (("CPCSE", "ionic_conductivity", "--", "-0.1"), "outside its physical range >= 0 mS/cm"),
     (("CPCSE", "ionic_conductivity", ">5e-4"), "cannot be censored"),
     (("CPCSE", "ionic_conductivity", "fast"), "'fast' is not a number"),
     (("CPCSE", "ionic_conductivity", ""), "is not a number"),
@@ -220,7 +222,7 @@ WIDE = [
     ("provenance", f"{HEADER},provenance\nN1,{ROW},guessed", "unknown 'guessed'"),
     ("status", f"{HEADER},status\nN1,{ROW},done", "unknown status 'done'"),
     ("assumed", f"{HEADER},assumed\nN1,{ROW},colour", "'colour' is not a variable"),
-    ("cond 38", f"{HEADER},ionic_conductivity\nN1,{ROW},38", "outside what a lab measures"),
+    ("cond 38", f"{HEADER},ionic_conductivity\nN1,{ROW},380", "outside what a lab measures"),
     ("cond inf", f"{HEADER},ionic_conductivity\nN1,{ROW},1e999", "not a finite number"),
     ("cond mS", f"{HEADER},ionic_conductivity [mS/cm]\nN1,{ROW},5000", "outside what a lab"),
     ("t+ 1.3", f"{HEADER},transference_number\nN1,{ROW},1.3", "physical range 0 to 1"),
@@ -254,7 +256,7 @@ LONG_ROWS = [
     ("property", f"{LONG}\nN0,colour,1", "unknown property 'colour'"),
     ("value", f"{LONG}\nN0,ionic_conductivity,quick", "'quick' is not a number"),
     ("inf", f"{LONG}\nN0,ionic_conductivity,inf", "is not a number"),
-    ("38", f"{LONG}\nN0,ionic_conductivity,38", "outside what a lab measures"),
+    ("38", f"{LONG}\nN0,ionic_conductivity,380", "outside what a lab measures"),
     ("temp", f"{LONG},temperature_C\nN0,ionic_conductivity,1e-4,hot", "'hot' is not a number"),
     ("temp far", f"{LONG},temperature_C\nN0,ionic_conductivity,1e-4,5000", "outside -100 to 400"),
     ("censored", f"{LONG},censored\nN0,li_symmetric_life,5,maybe", "invalid value"),
@@ -306,7 +308,7 @@ UPLOADS = [
     ("latin-1", BYTES[0][1], "not a UTF-8 CSV"),
     ("unclosed", f'{HEADER},notes\nN1,{ROW},"open'.encode(), "not a readable CSV"),
     ("batch inf", f"{HEADER},batch\nN1,{ROW},inf".encode(), "'inf' is not a batch number"),
-    ("cond 21", f"{HEADER},ionic_conductivity\nN1,{ROW},21".encode(), "outside what a lab"),
+    ("cond 21", f"{HEADER},ionic_conductivity\nN1,{ROW},210".encode(), "outside what a lab"),
     ("header", f"{HEADER}\n".encode(), "no rows under the header"),
     ("NUL", f"{HEADER},notes\nN1,{ROW},a\x00".encode(), "control character"),
 ]
@@ -341,12 +343,12 @@ RESULTS = [
     ("inf", {"membrane": ["P1"], "ionic_conductivity": ["1e999"]}, "not a finite number"),
     ("t+", {"membrane": ["P1"], "transference_number": ["2"]}, "physical range 0 to 1"),
     ("film", {"membrane": ["P1"], "film_formed": ["0.3"]}, "not a whole number"),
-    ("38", {"membrane": ["P2"], "ionic_conductivity": ["38"]}, "outside what a lab measures"),
+    ("38", {"membrane": ["P2"], "ionic_conductivity": ["380"]}, "outside what a lab measures"),
     ("no id", {"ionic_conductivity": ["1e-4"]}, "no 'membrane' column"),
     (
         "NUL",
         {"membrane": ["P1"], "ionic_conductivity": ["1e-4"], "note": ["\x00"]},
-        "unknown column",
+        "column notes: contains a NUL or control character",
     ),
 ]
 
@@ -363,11 +365,16 @@ def test_lab_results_refused(world: World, name, rows, expected) -> None:
 
 
 def test_a_refused_value_goes_in_when_confirmed_real(tmp_path: Path, capsys) -> None:
-    """The override: the same 38 S/cm refused above is stored with --surprising (own store)."""
+    """The override: the same 380 mS/cm refused above is stored with --surprising (own store)."""
     spec = init_campaign("c", "cheng2023", tmp_path / "campaigns")
-    assert main(["log", str(spec.folder), "CPCSE", "ionic_conductivity", "38"]) == 2
-    assert main(["log", str(spec.folder), "CPCSE", "ionic_conductivity", "38", "--surprising"]) == 0
-    assert "Logged CPCSE ionic_conductivity = 38 S/cm." in capsys.readouterr().out
+    assert main(["log", str(spec.folder), "CPCSE", "ionic_conductivity", "380"]) == 2
+    assert (
+        main(["log", str(spec.folder), "CPCSE", "ionic_conductivity", "380", "--surprising"]) == 0
+    )
+    assert (
+        "Logged CPCSE conductivity = 380 mS/cm (380 without a unit read as mS/cm)."
+        in capsys.readouterr().out
+    )
 
 
 def test_exports_neutralise_formulas(world: World, capsys, tmp_path: Path) -> None:

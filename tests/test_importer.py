@@ -79,7 +79,7 @@ def test_bad_import_lists_every_row_and_column_and_writes_nothing(
         "bad.csv row 7, column membrane: duplicate membrane id 'B1' in the file",
         "bad.csv row 8, column ionic_conductivity: 'fast' is not a number",
         "bad.csv row 9, column transference_number: transference_number 1.3 is outside its physical range 0 to 1",
-        "bad.csv row 10, column ionic_conductivity: ionic_conductivity -0.0001 S/cm is outside its physical range >= 0 S/cm",
+        "bad.csv row 10, column ionic_conductivity: ionic_conductivity -0.0001 mS/cm is outside its physical range >= 0 mS/cm",
         "bad.csv row 11: forbidden combination: polymer PVDF_HFP/PAN with solvent THF_DCM",
     ]
     for line in expected:
@@ -168,7 +168,7 @@ def test_seed_failure_writes_nothing(campaign_dir: Path, tmp_path: Path) -> None
     with pytest.raises(FormulateError, match="nothing was imported") as err:
         open_store(spec, f"sqlite:///{tmp_path / 's.db'}")
     assert err.value.problems[0].where == "paper_measurements.csv row 2, column value"
-    assert "ionic_conductivity -1 S/cm is outside its physical range" in err.value.problems[0].what
+    assert "ionic_conductivity -1 mS/cm is outside its physical range" in err.value.problems[0].what
     assert Store(f"sqlite:///{tmp_path / 's.db'}").membranes("cheng2023").empty
 
 

@@ -71,7 +71,7 @@ def test_the_cli_infers_and_says_so(
     args = ["init", "past", "--from-csv", "past.csv", "--objective", "Conductivity (mS/cm)"]
     assert main([*args, "--minimize", "t+"]) == 0
     out = capsys.readouterr().out
-    assert "Inferred campaign past" in out and "minimize transference_number" in out
+    assert "Inferred campaign past" in out and "minimize t+ (transference_number)" in out
     assert "Note" not in out.split("Objectives")[0]  # a notes column is no variable
     assert "reads as free text: left out" in (tmp_path / "campaigns/past/campaign.toml").read_text()
     assert main(args) == 2  # the folder exists now

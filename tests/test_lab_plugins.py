@@ -98,7 +98,7 @@ with open(sys.argv[2], "w") as f:
     f.write("membrane,ionic_conductivity,film_formed\\n")
     for r in rows:
         failed = r["polymer"] == "PAN"
-        f.write(f"{r['membrane']},{'' if failed else '2e-4'},{0 if failed else 1}\\n")
+        f.write(f"{r['membrane']},{'' if failed else '0.2'},{0 if failed else 1}\\n")
 """,
     )
     lab = resolve_lab(spec)

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from formulate.data import Store, campaign_table, import_table
+from formulate.data.cells import canonical_headers
 from formulate.errors import FormulateError
 from formulate.lab.run import run_campaign, run_id
 from formulate.lab.virtual import VirtualLab
@@ -20,6 +21,7 @@ class FlakyLab:
     """The virtual lab, but the robot dies on its ``fail_on``-th batch."""
 
     provenance = "emulated"
+    canonical_units = True  # its numbers are the virtual lab's: S/cm and h
 
     def __init__(self, fail_on: int) -> None:
         self.calls, self.fail_on, self.lab = 0, fail_on, VirtualLab(seed=1)
@@ -37,7 +39,7 @@ class FlakyLab:
 @pytest.fixture
 def seeded(campaign: Campaign, store: Store) -> Store:
     start = emulated(campaign, 8, seed=31).drop(columns=["film_formed"])
-    import_table(campaign, store, start.assign(provenance="emulated"))
+    import_table(campaign, store, canonical_headers(campaign, start.assign(provenance="emulated")))
     return store
 
 

@@ -128,7 +128,7 @@ def test_the_cli_retracts_and_abandons(
     folder = str(campaign_dir)
     assert main(["log", folder, "CNCSE", "ionic_conductivity", "0.9"]) == 0
     assert main(["retract", folder, "CNCSE", "ionic_conductivity", "--reason", "typo"]) == 0
-    assert "Retracted CNCSE ionic_conductivity = 0.9 S/cm." in capsys.readouterr().out
+    assert "Retracted CNCSE conductivity = 0.9 mS/cm." in capsys.readouterr().out
     import_table(
         campaign_from(campaign_dir),
         open_store(campaign_from(campaign_dir)),

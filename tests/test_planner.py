@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from formulate.data import Store
+from formulate.data.cells import canonical_headers
 from formulate.model.feasibility import probability_of_forming
 from formulate.model.specs import spec_names
 from formulate.plan.explain import capped_std
@@ -68,7 +69,7 @@ def test_pending_membranes_change_the_next_batch(campaign: Campaign, store: Stor
     from formulate.data import campaign_table, import_table
 
     start = emulated(campaign, 14, seed=24).drop(columns=["film_formed"])
-    import_table(campaign, store, start.assign(provenance="emulated"))
+    import_table(campaign, store, canonical_headers(campaign, start.assign(provenance="emulated")))
     table = campaign_table(campaign, store)
     first = store_proposals(
         campaign, store, propose(campaign, table, Request(batch_size=3, **FAST))
@@ -273,7 +274,7 @@ def test_closed_loop_improves_hypervolume(campaign: Campaign, store: Store) -> N
     from formulate.plan.progress import hypervolume, reference_point, scores
 
     start = emulated(campaign, 10, seed=28).drop(columns=["film_formed"])
-    import_table(campaign, store, start.assign(provenance="emulated"))
+    import_table(campaign, store, canonical_headers(campaign, start.assign(provenance="emulated")))
     before = campaign_table(campaign, store)
     before = before[before["membrane"].isin(start["membrane"])]
     lab = VirtualLab(seed=3)

@@ -14,6 +14,7 @@ from formulate.cli import main
 from formulate.plan.schedule import candidates, schedule
 from formulate.spec.campaign import Campaign
 from formulate.testing import Realistic, formulation, realistic_campaign
+from formulate.units import significant
 
 LIFE = "li_symmetric_life"
 NO_TESTS = pd.DataFrame({"membrane": [], "property": [], "state": []})
@@ -62,7 +63,11 @@ def test_the_membrane_that_can_move_the_front_goes_first(
     ranked = schedule(campaign, lab, NO_TESTS, LIFE, 2, disk_cache=False)
     assert ranked["membrane"].tolist() == [good, poor]
     assert ranked["gain"].iloc[0] > 0 and ranked["gain"].iloc[1] == pytest.approx(0, abs=1e-9)
-    assert ranked["reason"].iloc[0].startswith("expected hypervolume gain ")
+    first = ranked.iloc[0]  # the words say the numbers: a gain in percent, per day
+    assert first["reason"].startswith(f"expected to add {significant(first['gain'])}% ")
+    assert f"over about {significant(first['days'])} instrument-day(s)" in first["reason"]
+    assert first["value_per_day"] == pytest.approx(first["gain"] / first["days"])
+    assert f"chance to beat the best so far {first['chance']:.0%}" in first["reason"]
     assert "Li|Li life predicted" in ranked["reason"].iloc[0]
     assert ranked["reason"].iloc[1].startswith("no gain expected")
     assert (ranked["days"] <= campaign.measurement(LIFE).duration_days + 1e-9).all()
@@ -97,7 +102,7 @@ def test_the_cli_records_tests_and_schedules(
     assert "after 240 h" in capsys.readouterr().out
     assert main(["schedule", "c1", "--slots", "2", "--format", "csv"]) == 0
     text = capsys.readouterr().out
-    assert text.startswith("membrane,gain per day,days on test,Li|Li life [h]")
+    assert text.startswith("membrane,hypervolume gain [%/day],days on test,Li|Li life [h]")
 
 
 def test_the_lab_day_by_day(campaign: Campaign) -> None:

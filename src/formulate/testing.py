@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from formulate.data.cells import canonical_headers
 from formulate.lab.virtual import Noise, VirtualLab
 from formulate.plan.pool import neighbours, sobol_formulations
 from formulate.spec.campaign import Campaign, template_dir
@@ -132,7 +133,8 @@ def realistic_folder(
     table = realistic_campaign(campaign, how)
     table = table.drop(columns="assumed").assign(membrane="R" + table["membrane"])
     store = open_store(campaign)
-    import_table(campaign, store, edit(table) if edit else table, provenance="emulated")
+    table = canonical_headers(campaign, edit(table) if edit else table)
+    import_table(campaign, store, table, provenance="emulated")
     return campaign, store
 
 

@@ -18,7 +18,7 @@ import pint
 SIGNIFICANT = 3
 """Significant digits in views (a measured conductivity or t+ rarely carries more)."""
 
-_NUMBER = re.compile(
+NUMBER = re.compile(
     r"^\s*(?P<censor>>=|≥|>)?\s*(?P<num>[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s*(?P<unit>.*?)\s*$"
 )
 _SUPERSCRIPTS = str.maketrans("⁻⁺⁰¹²³⁴⁵⁶⁷⁸⁹−", "-+0123456789-")
@@ -30,6 +30,8 @@ _KEPT_DIGITS = 12
 """Significant digits a converted value keeps: every figure a lab measures, without the binary
 rounding of the conversion (0.52 mS/cm is stored as 0.00052 S/cm, not 0.0005200000000000001)."""
 _DIMENSIONLESS = {"", "1", "-", "fraction"}
+MAX_UNIT = 40
+"""Longest unit text read (``mS/cm``, ``mol/kg``, ``S cm^-1`` are far shorter)."""
 
 
 @cache
@@ -57,6 +59,8 @@ def convert(value: float, unit: str | None, canonical: str) -> float:
         ValueError: the unit is unknown or of another dimension (message says which).
     """
     unit = (unit or "").strip()
+    if len(unit) > MAX_UNIT:  # before pint, whose parser takes minutes on a 1 MB "unit"
+        raise ValueError(f"cannot read a unit of {len(unit)} characters (at most {MAX_UNIT})")
     canonical_unit = _TEMPERATURE_ALIASES.get(canonical, canonical)
     if unit in _DIMENSIONLESS and canonical in _DIMENSIONLESS:
         return value
@@ -110,7 +114,7 @@ def parse_value(text: object, canonical: str, unit: str | None = None) -> Parsed
         if not math.isfinite(value):
             raise ValueError(f"'{text}' is not a finite number")
         return Parsed(convert(value, unit, canonical), False)
-    match = _NUMBER.match(lab_notation(str(text)))
+    match = NUMBER.match(lab_notation(str(text)))
     if not match:
         raise ValueError(f"'{text}' is not a number (write e.g. 5.2e-4, '0.52 mS/cm' or '>1500 h')")
     value = float(match["num"])

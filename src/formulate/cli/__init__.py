@@ -53,6 +53,7 @@ from formulate.report.summary import (
     run_tables,
     status_counts,
 )
+from formulate.units import round_significant
 
 HELP = """Plan membranes (polymer + Li salt + filler, cast from a solvent) with Bayesian optimization: log what the lab measured, ask which membranes to make next.
 
@@ -116,8 +117,21 @@ def init(
 
 @app.command()
 def show(campaign: CampaignArg) -> None:
-    """The campaign's design space, objectives and constraints in plain words."""
-    out.print("\n".join(load_campaign(campaign).describe()))
+    """The campaign's design space, objectives and constraints in plain words (and what its
+    store's membranes use that the file no longer has)."""
+    from formulate.data.database import sqlite_path
+    from formulate.data.table import space_problems
+
+    spec = load_campaign(campaign)
+    out.print("\n".join(spec.describe()))
+    path = sqlite_path(spec.store_url())
+    if path is not None and path.is_file():  # only a store that exists: show creates none
+        for p in space_problems(spec, Store(spec.store_url()).membranes(spec.name)):
+            out.print(f"Warning: {p.where}: {p.what} in the store, not in the file ({p.fix})")
+
+
+STATUS_ROWS = 40
+"""Membranes a status table shows by default: the newest (a terminal, not an export)."""
 
 
 @app.command()
@@ -126,6 +140,9 @@ def status(
     db: DbOpt = None,
     wide: WideOpt = False,
     fmt: FormatOpt = "table",
+    rows: Annotated[
+        int, typer.Option("--rows", help="newest membranes in the table (0: all)", min=0)
+    ] = STATUS_ROWS,
     as_json: Annotated[bool, flag("--json", hidden=True)] = False,
 ) -> None:
     """Membranes, what is measured, what is pending, what is censored (conductivity in mS/cm
@@ -139,17 +156,24 @@ def status(
         summary = {"campaign": spec.name, "membranes": len(table), "status": counts}
         out.print_json(json.dumps({**summary, "objectives": objectives}, default=str))
         return
-    view = membrane_view(spec, table, wide=wide or chosen == "csv")
     if chosen == "csv":
-        print_text(csv_text(view))
+        print_text(csv_text(membrane_view(spec, table, wide=True)))
         return
     out.print(f"{spec.name}: {spec.title}  ({store.shown_url})")
     out.print(f"{len(table)} membranes: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
     print_frame(objective_view(spec, table), "Objectives (>= a lower bound: cell still running)")
-    print_frame(view, "Membranes" + ("" if wide else " (--wide: formulation and provenance)"))
+    newest = table if rows == 0 else table.tail(rows)  # a view of what is printed only
+    cut = (
+        f"; the newest {len(newest)} of {len(table)} (--rows 0: all)"
+        if len(newest) < len(table)
+        else ""
+    )
+    title = "Membranes" + ("" if wide else " (--wide: formulation and provenance)") + cut
+    print_frame(membrane_view(spec, newest, wide=wide), title)
     pending = table.loc[table["status"].isin(PENDING), "membrane"].tolist()
     if pending:
-        out.print(f"Waiting for outcomes: {', '.join(pending)}")
+        more = f" and {len(pending) - STATUS_ROWS} more" if len(pending) > STATUS_ROWS else ""
+        out.print(f"Waiting for outcomes: {', '.join(pending[:STATUS_ROWS])}{more}")
 
 
 @lab_app.command("measure")
@@ -339,8 +363,13 @@ def diagnose(
         return
     from formulate.report.insights import cv_warnings
 
-    shown = found.scores.assign(objective=found.scores["objective"].map(spec.label))
-    print_frame(shown, "Leave-one-out (model scale: log10 S/cm, logit t+, log10 h)")
+    if found.scores.empty:
+        out.print("No objective has enough measured membranes for a leave-one-out check yet.")
+    else:
+        shown = found.scores.assign(objective=found.scores["objective"].map(spec.label))
+        for col in shown.select_dtypes("number").columns:
+            shown[col] = round_significant(shown[col])
+        print_frame(shown, "Leave-one-out on the model scale (decades for log10 objectives)")
     for problem in found.skipped:
         out.print(f"{problem.where}: {problem.what}")
     for warning in cv_warnings(spec, found.scores):

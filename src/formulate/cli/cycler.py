@@ -55,18 +55,20 @@ def schedule(
 ) -> None:
     """Which made membranes to put on the instruments next for PROPERTY: those whose result is
     worth most per instrument-day now (expected hypervolume gain), with the reason."""
+    from formulate.plan.schedule import nothing_to_schedule
     from formulate.plan.schedule import schedule as rank
 
     chosen = output_format(fmt, as_json)
     spec, store = open_campaign(campaign, db)
     now = datetime.now(UTC)
     tests = cell_tests(spec, store, now)
-    ranked = rank(spec, campaign_table(spec, store, now), tests, prop, slots)
+    table = campaign_table(spec, store, now)
+    ranked = rank(spec, table, tests, prop, slots)
     view = _view(spec, ranked, prop)
     if emitted(chosen, view, ranked, output):
         return
     if ranked.empty:
-        out.print(f"No made membrane lacks {prop} off test: nothing to schedule.")
+        out.print(nothing_to_schedule(spec, table, tests, prop))
     else:
         print_frame(view.drop(columns="reason"), f"Next on the {prop} instruments")
         for membrane, reason in zip(view["membrane"], view["reason"], strict=True):
@@ -78,7 +80,7 @@ def _view(spec: Campaign, ranked: pd.DataFrame, prop: str) -> pd.DataFrame:
     unit, the chance in percent."""
     unit = spec.display_unit(prop)
     view = pd.DataFrame({"membrane": ranked["membrane"]})
-    view["gain per day"] = round_significant(ranked["value_per_day"].astype(float))
+    view["hypervolume gain [%/day]"] = round_significant(ranked["value_per_day"].astype(float))
     view["days on test"] = round_significant(ranked["days"].astype(float))
     shown = spec.to_display(prop, ranked["mean"].astype(float))
     view[f"{spec.label(prop)} [{unit}]"] = round_significant(pd.Series(shown))

@@ -22,7 +22,7 @@ from formulate.data import (
 from formulate.data import mark as mark_membrane
 from formulate.data import retract as retract_value
 from formulate.errors import FormulateError, Problem
-from formulate.report.display import csv_text
+from formulate.report.display import csv_text, logged, value_text
 from formulate.spec.campaign import PROVENANCES
 
 
@@ -33,6 +33,10 @@ def import_(
         str,
         typer.Option(help=f"one of {list(PROVENANCES)}, unless the file has a provenance column"),
     ] = "imported",
+    surprising: Annotated[
+        bool,
+        flag("--surprising", help="store values outside the plausible ranges: they are real"),
+    ] = False,
     db: DbOpt = None,
 ) -> None:
     """Import membranes and outcomes from a CSV, all or nothing."""
@@ -42,13 +46,10 @@ def import_(
             [Problem("--provenance", provenance, f"use one of {PROVENANCES}")],
         )
     spec, store = open_campaign(campaign, db)
-    plan = import_table(spec, store, file, provenance=provenance)
+    plan = import_table(spec, store, file, provenance=provenance, surprising=surprising)
     for line in plan.readings.lines():
         out.print(f"Read: {line}")
-    out.print(
-        f"Imported {len(plan.membranes)} membranes and {len(plan.measurements)} "
-        f"measurements from {file} into {spec.name}."
-    )
+    out.print(plan.said(f"{file} into {spec.name}"))
 
 
 def export(
@@ -113,8 +114,7 @@ def log(
     if isinstance(made, Problem):
         raise FormulateError("nothing was logged", [made])
     store.add(spec.name, [], [made])
-    mark = ">= " if made.censored else ""
-    out.print(f"Logged {membrane} {prop} = {mark}{made.value:.4g} {made.unit}".rstrip() + ".")
+    out.print(logged(spec, membrane, made, value if unit is None else f"{value} {unit}"))
 
 
 def mark(
@@ -149,8 +149,7 @@ def retract(
     """Withdraw a wrong value (kept in the history, marked retracted; the value before it, if any, is current again)."""  # noqa: E501
     spec, store = open_campaign(campaign, db)
     value = retract_value(spec, store, membrane, prop, temperature, by, reason)
-    unit = spec.all_properties()[prop].unit
-    out.print(f"Retracted {membrane} {prop} = {value:.4g} {unit}".rstrip() + ".")
+    out.print(f"Retracted {membrane} {spec.label(prop)} = {value_text(spec, prop, value)}.")
 
 
 def abandon(

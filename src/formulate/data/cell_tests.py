@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from formulate.data.schema import CellTestRow, MembraneRow, utcnow
+from formulate.data.schema import CampaignRow, CellTestRow, MembraneRow, utcnow
 from formulate.data.store import Store
 from formulate.errors import FormulateError, Problem
 from formulate.spec.campaign import Campaign
@@ -25,6 +25,9 @@ from formulate.units import convert
 STATES = ("running", "stopped", "finished")
 COLUMNS = ("membrane", "property", "channel", "started_at", "stopped_at", "state", "hours")
 _OPEN_STATUSES = ("pending", "made", "measured")
+BACKDATE = timedelta(days=365)
+"""How long before the campaign entered its store a recorded start or stop may be: a lab
+that adopts formulate records the cells already running (none runs for years)."""
 MIN_BOUND_H = 1.0
 """A cell that has run less than this tells nothing yet (a bound of 0 h is no value)."""
 
@@ -51,7 +54,7 @@ def start_test(
             f"unknown property '{prop}'",
             [Problem("--property", prop, f"use one of {sorted(known)}")],
         )
-    when = _when(at)
+    when = _when(at, _created(store, campaign.name))
     running = cell_tests(campaign, store, when)
     running = running[(running["state"] == "running") & (running["property"] == prop)]
     problems = _start_problems(campaign, running, membrane, prop, channel)
@@ -109,9 +112,9 @@ def stop_test(
     returns how long it ran, in hours (a censorable value is then known to exceed it).
 
     Raises:
-        FormulateError: no such test running.
+        FormulateError: no such test running, or ``at`` before its start or in the future.
     """
-    when = _when(at)
+    when = _when(at, _created(store, campaign.name))
 
     def write(s: Session) -> float:
         row = store.find_membrane(s, campaign.name, membrane)
@@ -212,12 +215,14 @@ def with_running_bounds(
     return out
 
 
-def _when(at: datetime | None) -> datetime:
+def _when(at: datetime | None, since: datetime | None = None) -> datetime:
     """When a start or stop happened: ``at`` (a time zone assumed UTC), default now; never
-    in the future (a record says what was done).
+    in the future (a record says what was done) nor more than :data:`BACKDATE` before
+    ``since`` (when the campaign entered its store: cells already running then are recorded
+    with their real start; a year 0001 is a typo).
 
     Raises:
-        FormulateError: ``at`` is later than now.
+        FormulateError: ``at`` is later than now or too early.
     """
     now = utcnow()
     when = _aware(at or now)
@@ -226,7 +231,28 @@ def _when(at: datetime | None) -> datetime:
             f"{when:%Y-%m-%d %H:%M} UTC is in the future",
             [Problem("--at", f"{when:%Y-%m-%d %H:%M}", "record a start or stop once it happened")],
         )
+    if since is not None and when < _aware(since) - BACKDATE:
+        raise FormulateError(
+            f"{when:%Y-%m-%d %H:%M} UTC is more than a year before the campaign entered its "
+            f"store ({_aware(since):%Y-%m-%d} UTC)",
+            [
+                Problem(
+                    "--at",
+                    f"{when:%Y-%m-%d %H:%M}",
+                    "check the date; for a cell started before the campaign, log its hours so "
+                    "far as a lower bound (formulate log CAMPAIGN MEMBRANE li_symmetric_life "
+                    "'>800 h')",
+                )
+            ],
+        )
     return when
+
+
+def _created(store: Store, campaign: str) -> datetime | None:
+    """When ``campaign`` entered ``store`` (None: not yet)."""
+    with Session(store.engine) as s:
+        row = s.get(CampaignRow, campaign)
+        return None if row is None else row.created_at
 
 
 def _aware(when: datetime) -> datetime:

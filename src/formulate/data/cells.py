@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -16,7 +17,7 @@ from formulate.data.records import FORMULA_START, NewMeasurement, id_problem, te
 from formulate.errors import FormulateError, Problem
 from formulate.spec.campaign import Campaign
 from formulate.spec.properties import temperature_refusal
-from formulate.units import parse_value
+from formulate.units import NUMBER, lab_notation, parse_value
 
 HEADER = re.compile(
     r"^(?P<prop>[A-Za-z_][A-Za-z0-9_]*?)(?:@(?P<temp>-?\d+(?:\.\d+)?)\s*C)?"
@@ -99,23 +100,33 @@ def make_measurement(
     temperature_C: float | None = None,
     provenance: str = "measured",
     surprising: bool = False,
+    readings: Counter[str] | None = None,
     **meta: Any,
 ) -> NewMeasurement | Problem:
     """Turn one value (number, ``"0.52 mS/cm"``, ``">1500 h"``) into a measurement in
     canonical units, or a :class:`Problem` saying what is wrong at ``where``: not a finite
     number, outside the property's physical range, outside its plausible range (unless
     ``surprising``), a temperature outside -100..400 C, or a censored value of a property that
-    cannot be censored."""
+    cannot be censored.
+
+    The bare-number rule: a number with no unit in its cell nor in ``unit`` (the column's)
+    is in the unit people are shown for ``prop`` (``Campaign.display_unit``: ``0.45`` is
+    0.45 mS/cm), and ``readings`` (when given) counts one line saying so."""
     props = campaign.all_properties()
     spec = props.get(prop)
     if spec is None:
         return Problem(where, f"unknown property '{prop}'", suggest(prop, props))
+    shown = campaign.display_unit(prop)
+    if unit is None and bare_number(cell):
+        unit = shown
+        if readings is not None and shown:
+            readings[f"{campaign.label(prop)} without a unit read in {shown}"] += 1
     try:
         parsed = parse_value(cell, spec.unit, unit)
     except ValueError as err:
-        return Problem(where, str(err), f"write a number in {spec.unit or 'plain units'}")
+        return Problem(where, str(err), f"write a number in {shown or 'plain units'}")
     value, is_censored = parsed.value, parsed.censored or censored
-    refusal = spec.refusal(prop, value, surprising)
+    refusal = spec.refusal(prop, value, surprising, shown)
     if refusal is None and temperature_C is not None:
         refusal = temperature_refusal(temperature_C)
     if refusal is not None:
@@ -135,6 +146,23 @@ def make_measurement(
         provenance=provenance,
         **meta,
     )
+
+
+def canonical_headers(campaign: Campaign, table: pd.DataFrame) -> pd.DataFrame:
+    """A table in canonical units (S/cm, h) as an import reads it: each outcome column headed
+    with its canonical unit (``ionic_conductivity [S/cm]``), since a number under a header
+    without a unit is in the display unit (mS/cm)."""
+    props = campaign.all_properties()
+    units = {c: f"{c} [{props[c].unit}]" for c in table.columns if c in props and props[c].unit}
+    return table.rename(columns=units)
+
+
+def bare_number(cell: object) -> bool:
+    """True when ``cell`` is a number written without a unit (``0.45``, ``>600``)."""
+    if isinstance(cell, int | float) and not isinstance(cell, bool):
+        return True
+    match = NUMBER.match(lab_notation(str(cell)))
+    return match is not None and not match["unit"]
 
 
 def suggest(name: str, options: Iterable[str]) -> str:

@@ -3,13 +3,14 @@ and the checks that keep formulate from writing into a damaged or emptied SQLite
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from formulate.errors import FormulateError, Problem
 
@@ -22,7 +23,7 @@ def redact(url: str) -> str:
     """``url`` with its password replaced by ``***``: the only form a URL is shown in."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return re.sub(r"://([^:/@]*):[^@/]*@", r"://\1:***@", url)
 
 
@@ -30,7 +31,7 @@ def sqlite_path(url: str) -> Path | None:
     """The file of a SQLite URL (None for another database or an in-memory one)."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return None
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
@@ -88,6 +89,8 @@ def damaged(path: Path, what: str) -> FormulateError:
 def refuse_damaged(path: Path) -> None:
     """Refuse a SQLite file that exists but is empty or not a SQLite database: opening it
     would silently start a new store (and seed it) over what was lost."""
+    if path.is_symlink():
+        _refuse_broken_link(path)
     if not path.exists():
         return
     if not path.is_file():
@@ -101,11 +104,70 @@ def refuse_damaged(path: Path) -> None:
         raise damaged(path, "not a SQLite database")
 
 
+def _refuse_broken_link(path: Path) -> None:
+    """A store reached through a link must exist: a dangling link would silently create (and
+    seed) a new store where the old one was; a loop of links leads nowhere."""
+    try:
+        path.resolve(strict=True)
+    except FileNotFoundError:
+        target = os.readlink(path)
+        raise FormulateError(
+            f"the store {path} is a link to {target}, which does not exist; nothing was created",
+            [
+                Problem(
+                    str(path),
+                    f"dangling link to {target}",
+                    "restore the file it points to (a moved disk, a renamed folder), or remove "
+                    "the link to start the campaign afresh",
+                )
+            ],
+        ) from None
+    except (RuntimeError, OSError):  # a loop of links (Python 3.11: RuntimeError)
+        raise FormulateError(
+            f"the store {path} is a loop of links; nothing was read or written",
+            [
+                Problem(
+                    str(path),
+                    "symbolic links that point at each other",
+                    "replace the link by the store file",
+                )
+            ],
+        ) from None
+
+
+def write_failure(url: str, err: DBAPIError) -> FormulateError:
+    """The message for a write the database refused (a read-only file, a full disk)."""
+    what = redact(str(err.orig)).splitlines()[0]
+    low = what.lower()
+    if "readonly" in low or "read-only" in low or "permission" in low:
+        fix = "make the store file and its folder writable (SQLite writes a journal beside it)"
+        return FormulateError(
+            f"the store {redact(url)} is read-only; nothing was written",
+            [Problem(redact(url), what, fix)],
+        )
+    if "full" in low or "no space" in low:
+        fix = "free space on the disk that holds the store, then run the command again"
+        return FormulateError(
+            f"the disk holding {redact(url)} is full; nothing was written",
+            [Problem(redact(url), what, fix)],
+        )
+    return FormulateError(
+        f"the store {redact(url)} refused the write; nothing was written",
+        [
+            Problem(
+                redact(url), what, "check the store's disk, permissions and server, then try again"
+            )
+        ],
+    )
+
+
 def _quick_check(engine: Engine, path: Path) -> None:
     """SQLite's own integrity check (pages, indexes) before anything is read or written."""
     try:
         with engine.connect() as conn:
             found = [row[0] for row in conn.execute(text("PRAGMA quick_check"))]
+    except OperationalError as err:  # a full disk or a read-only folder: not a damaged file
+        raise write_failure(str(path), err) from None
     except DBAPIError as err:
         raise damaged(path, str(err.orig)) from None
     if found != ["ok"]:

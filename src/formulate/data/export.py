@@ -10,7 +10,7 @@ import pandas as pd
 
 from formulate.data.records import FORMULA_START
 from formulate.data.store import Store
-from formulate.data.table import campaign_table
+from formulate.data.table import VALUE_PROVENANCE, campaign_table
 from formulate.spec.campaign import Campaign
 
 
@@ -27,6 +27,7 @@ def export_table(campaign: Campaign, store: Store) -> pd.DataFrame:
             renames[col] = f"{col} [{campaign.display_unit(prop)}]"
     if "batch" in table:
         table["batch"] = pd.to_numeric(table["batch"]).round().astype("Int64")
+    table = table.drop(columns=VALUE_PROVENANCE, errors="ignore")  # per value: --measurements
     meta = store.membranes(campaign.name)
     if not table.empty:
         table = table.merge(meta[["membrane", "source", "notes"]], on="membrane", how="left")

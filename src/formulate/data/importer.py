@@ -18,12 +18,9 @@ nothing is written unless the whole input is valid.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -44,69 +41,18 @@ from formulate.data.cells import (
     text_problems,
     unguard,
 )
+from formulate.data.import_plan import ImportPlan
 from formulate.data.notation import Readings, headers, property_name, read_formulation
-from formulate.data.records import NewMeasurement, NewMembrane, whole_problem
-from formulate.data.schema import STATUSES
+from formulate.data.records import NewMeasurement, NewMembrane, same_id, whole_problem
+from formulate.data.results import formulation_problem, row_status
+from formulate.data.schema import FILM, STATUSES
 from formulate.data.store import Store
-from formulate.data.table import wide_table
 from formulate.errors import FormulateError, Problem
 from formulate.spec.campaign import PROVENANCES, Campaign
 from formulate.spec.space import MISSING
 
-
-@dataclass
-class ImportPlan:
-    """What an import would write, validated against the campaign and the store."""
-
-    membranes: list[NewMembrane] = field(default_factory=list)
-    measurements: list[NewMeasurement] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    readings: Readings = field(default_factory=Readings)
-    """Lab notation read differently from how it was written (``t+`` as
-    transference_number), to show back to the person."""
-
-    def extend(self, other: ImportPlan) -> None:
-        self.membranes += other.membranes
-        self.measurements += other.measurements
-        self.problems += other.problems
-        self.readings.update(other.readings)
-
-    def table(self, campaign: Campaign) -> pd.DataFrame:
-        """What the plan would write, as the campaign's wide table (one row per membrane),
-        without a store: for tables that are read, not kept (a backtest's pool)."""
-        members = pd.DataFrame(
-            [
-                {
-                    "membrane": m.membrane,
-                    "status": m.status,
-                    "batch": m.batch,
-                    "provenance": m.provenance,
-                    "assumed": ";".join(m.assumed),
-                    **m.formulation,
-                }
-                for m in self.membranes
-            ]
-        )
-        values = pd.DataFrame(
-            [
-                {
-                    "membrane": m.membrane,
-                    "property": m.property,
-                    "value": m.value,
-                    "censored": m.censored,
-                    "temperature_C": m.temperature_C,
-                }
-                for m in self.measurements
-            ],
-            columns=["membrane", "property", "value", "censored", "temperature_C"],
-        )
-        return wide_table(
-            members,
-            values,
-            campaign.space.names(),
-            campaign.reference_temperature_C,
-            campaign.censorable(),
-        )
+MAX_HEADER = 200
+"""Longest column header read (checked before any parsing of it)."""
 
 
 def plan_import(
@@ -116,11 +62,13 @@ def plan_import(
     source: str = "DataFrame",
     provenance: str = "imported",
     planned: ImportPlan | None = None,
+    surprising: bool = False,
 ) -> ImportPlan:
     """Validate a wide or long table against the campaign and the store (None: a table read
     on its own, with no membranes before it); write nothing.
 
     ``planned``: membranes already planned earlier in the same transaction (seed files).
+    ``surprising``: the person confirmed that values outside the plausible ranges are real.
     Rows are numbered as in a spreadsheet: the header is row 1.
     """
     if all(d == np.dtype(object) for d in frame.dtypes) and not frame.isna().to_numpy().any():
@@ -128,6 +76,14 @@ def plan_import(
     else:
         frame = frame.astype(object).where(frame.notna(), "").astype(str)
     frame.columns = [str(c).strip() for c in frame.columns]
+    if long := [c for c in frame.columns if len(c) > MAX_HEADER]:
+        fix = f"shorten it to at most {MAX_HEADER} characters"
+        return ImportPlan(
+            problems=[
+                Problem(f"{source}, column '{c[:40]}...'", f"{len(c)} characters", fix)
+                for c in long
+            ]
+        )
     if frame.empty:
         return ImportPlan(
             problems=[Problem(source, "no rows under the header", "add one row per membrane")]
@@ -139,12 +95,12 @@ def plan_import(
     readings = Readings()
     if {"property", "value"} <= set(frame.columns):
         frame.columns = headers(campaign, frame.columns, set(LONG_COLUMNS), readings)
-        plan = _plan_long(campaign, store, frame, source, provenance, planned, readings)
+        plan = _plan_long(campaign, store, frame, source, provenance, planned, readings, surprising)
     else:
         known = {*campaign.space.names(), *WIDE_META, "membrane"}
         known |= {c for c in frame.columns if outcome_header(campaign, c)}
         frame.columns = headers(campaign, frame.columns, known, readings)
-        plan = _plan_wide(campaign, store, frame, source, provenance, planned)
+        plan = _plan_wide(campaign, store, frame, source, provenance, planned, surprising)
     readings.update(plan.readings)  # the headers' readings first
     plan.readings = readings
     return plan
@@ -153,14 +109,15 @@ def plan_import(
 def _known_membranes(
     campaign: Campaign, store: Store | None, planned: ImportPlan | None
 ) -> dict[str, dict]:
+    """``{id: formulation and status}`` of the membranes before this import."""
     frame = store.membranes(campaign.name) if store is not None else pd.DataFrame()
     known = {}
     if not frame.empty:
-        names = campaign.space.names()
+        names = [*campaign.space.names(), "status"]
         for rec in frame.to_dict("records"):
             known[rec["membrane"]] = {n: rec.get(n) for n in names}
     for m in planned.membranes if planned else []:
-        known[m.membrane] = m.formulation
+        known[m.membrane] = {**m.formulation, "status": m.status}
     return known
 
 
@@ -171,6 +128,7 @@ def _plan_wide(
     source: str,
     provenance: str,
     planned: ImportPlan | None,
+    surprising: bool,
 ) -> ImportPlan:
     plan = ImportPlan()
     space = campaign.space
@@ -206,7 +164,7 @@ def _plan_wide(
         plan.problems += [Problem(source, "no 'membrane' column", "add a column of ids"), *whole]
         return plan
     known = _known_membranes(campaign, store, planned)
-    ids = list(frame["membrane"].str.strip())
+    ids = [same_id(mid.strip()) for mid in frame["membrane"]]
     whole = whole if set(ids) - set(known) else []  # results of known membranes need none
     plan.problems += whole  # a variable without a column: said once, not once per row
     counts = Counter(ids)
@@ -237,10 +195,13 @@ def _plan_wide(
             )
             continue
         rec = read_formulation(space, rec, plan.readings)
-        if mid in known:
-            _check_same_formulation(space.names(), rec, known[mid], mid, where, plan)
+        before = known[mid]["status"] if mid in known else None
+        if before is not None:
+            problem = formulation_problem(space.names(), rec, known[mid], mid, where)
+            plan.problems += [problem] if problem else []
         else:
             _plan_membrane(campaign, rec, mid, where, row_prov, source, plan)
+        made: list[NewMeasurement] = []
         meta = {k: rec.get(k, "").strip() for k in ("recorded_by", "method")}
         for col, (prop, temp, unit) in outcome_cols.items():
             cell = rec[col].strip()
@@ -258,7 +219,7 @@ def _plan_wide(
                     )
                 )
                 continue
-            made = make_measurement(
+            value = make_measurement(
                 campaign,
                 mid,
                 prop,
@@ -271,8 +232,12 @@ def _plan_wide(
                 source=source,
                 recorded_by=meta["recorded_by"],
                 method=meta["method"],
+                readings=plan.readings,
+                surprising=surprising,
             )
-            (plan.problems if isinstance(made, Problem) else plan.measurements).append(made)  # type: ignore[arg-type]
+            (plan.problems if isinstance(value, Problem) else made).append(value)  # type: ignore[arg-type]
+        plan.measurements += made
+        _plan_status(plan, rec, mid, where, before, made, row_prov, source)
     if whole:  # each row's "missing" for a column the file lacks is that one problem again
         said = {f"column {n}" for n in absent}
         plan.problems = [
@@ -281,36 +246,34 @@ def _plan_wide(
     return plan
 
 
-def _check_same_formulation(
-    names: list[str],
+def _plan_status(
+    plan: ImportPlan,
     rec: Mapping[str, str],
-    stored: Mapping[str, Any],
     mid: str,
     where: str,
-    plan: ImportPlan,
+    before: str | None,
+    made: list[NewMeasurement],
+    provenance: str,
+    source: str,
 ) -> None:
-    """A row for a membrane already in the campaign adds outcomes; its formulation cells must
-    be empty or equal to what is stored."""
-    for name in names:
-        cell = rec.get(name, "").strip()
-        if not cell:
-            continue
-        have = stored.get(name)
-        same = str(have) == cell
-        if not same and isinstance(have, float):
-            try:
-                same = math.isclose(float(cell), have)
-            except ValueError:
-                same = False
-        if not same:
-            plan.problems.append(
-                Problem(
-                    f"{where}, column membrane",
-                    f"duplicate membrane id '{mid}': already in the campaign with {name}={have}",
-                    "use a new id, or leave the formulation cells empty to add outcomes to it",
-                )
-            )
-            return
+    """A row's status and notes (:func:`row_status`): a failed film also gets
+    ``film_formed`` 0; a membrane already in the campaign is moved on and its notes added."""
+    film = next((m.value for m in made if m.property == FILM), None)
+    values = any(m.property != FILM for m in made)
+    status, problem = row_status(where, rec.get("status", ""), before or "pending", film, values)
+    if problem is not None:
+        plan.problems.append(problem)
+        return
+    if status == "failed" and film is None:
+        plan.measurements.append(
+            NewMeasurement(mid, FILM, 0.0, "", provenance, source=source, note="status failed")
+        )
+    if before is None:
+        return  # a new membrane carries its status and notes itself
+    if status is not None:
+        plan.status_updates[mid] = status
+    if note := rec.get("notes", "").strip():
+        plan.notes[mid] = note
 
 
 def _plan_membrane(
@@ -323,15 +286,7 @@ def _plan_membrane(
     plan: ImportPlan,
 ) -> None:
     clean, problems = campaign.space.check(rec, where)
-    status = rec.get("status", "").strip() or "pending"
-    if status not in STATUSES:
-        problems.append(
-            Problem(
-                f"{where}, column status",
-                f"unknown status '{status}'",
-                f"use one of {list(STATUSES)}",
-            )
-        )
+    status = rec.get("status", "").strip().casefold() or "pending"  # checked by row_status
     batch_cell = rec.get("batch", "").strip()
     batch = None
     if batch_cell:
@@ -360,7 +315,7 @@ def _plan_membrane(
                 membrane=mid,
                 formulation=clean,
                 provenance=provenance,
-                status=status,
+                status=status if status in STATUSES else "pending",
                 batch=batch,
                 source=rec.get("source", "").strip() or source,
                 assumed=assumed,
@@ -377,6 +332,7 @@ def _plan_long(
     provenance: str,
     planned: ImportPlan | None,
     readings: Readings,
+    surprising: bool,
 ) -> ImportPlan:
     plan = ImportPlan()
     for col in frame.columns:
@@ -388,9 +344,10 @@ def _plan_long(
         plan.problems.append(Problem(source, "no 'membrane' column", "add the membrane ids"))
         return plan
     known = _known_membranes(campaign, store, planned)
+    seen: dict[tuple, tuple[str, float]] = {}
     for i, rec in enumerate(records(frame)):
         where = f"{source} row {i + 2}"
-        mid = rec["membrane"].strip()
+        mid = same_id(rec["membrane"].strip())
         bad = text_problems(rec, where)
         if bad:
             plan.problems += bad
@@ -440,9 +397,33 @@ def _plan_long(
             method=rec.get("method", "").strip(),
             recorded_by=rec.get("recorded_by", "").strip(),
             note=(rec.get("note", "") or rec.get("where", "")).strip(),
+            readings=readings,
+            surprising=surprising,
         )
+        if isinstance(made, NewMeasurement) and (twice := _twice(made, where, seen)):
+            plan.problems.append(twice)
         (plan.problems if isinstance(made, Problem) else plan.measurements).append(made)  # type: ignore[arg-type]
     return plan
+
+
+def _twice(
+    made: NewMeasurement, where: str, seen: dict[tuple, tuple[str, float]]
+) -> Problem | None:
+    """A second value of one membrane's property at one temperature in the same file (which
+    one is meant cannot be told): both rows named; the same value twice is kept once."""
+    key = (made.membrane, made.property, made.temperature_C)
+    if key not in seen:
+        seen[key] = (where, made.value)
+        return None
+    first, value = seen[key]
+    if value == made.value:
+        return None
+    at = "" if made.temperature_C is None else f" at {made.temperature_C:g} C"
+    return Problem(
+        f"{where}, column value",
+        f"{made.membrane} {made.property}{at} has another value in {first}",
+        "keep one row per membrane, property and temperature (log a correction afterwards)",
+    )
 
 
 def commit(campaign: Campaign, store: Store, plan: ImportPlan, mark_seeded: bool = False) -> None:
@@ -452,7 +433,14 @@ def commit(campaign: Campaign, store: Store, plan: ImportPlan, mark_seeded: bool
         raise FormulateError(
             "nothing was imported" + (f" (read as: {read})" if read else ""), plan.problems
         )
-    store.add(campaign.name, plan.membranes, plan.measurements, mark_seeded=mark_seeded)
+    store.add(
+        campaign.name,
+        plan.membranes,
+        plan.measurements,
+        mark_seeded=mark_seeded,
+        status_updates=plan.status_updates,
+        notes=plan.notes,
+    )
 
 
 def import_table(
@@ -460,12 +448,14 @@ def import_table(
     store: Store,
     table: str | Path | pd.DataFrame,
     provenance: str = "imported",
+    surprising: bool = False,
 ) -> ImportPlan:
-    """Import a CSV file or a DataFrame, all or nothing. Returns what was written."""
+    """Import a CSV file or a DataFrame, all or nothing (``surprising``: values outside the
+    plausible ranges are real). Returns what was written."""
     source = "DataFrame" if isinstance(table, pd.DataFrame) else Path(table).name
     # read in the call: a file's cells are freed as soon as the plan has them
     frame = table if isinstance(table, pd.DataFrame) else read_table(table)
-    plan = plan_import(campaign, store, frame, source=source, provenance=provenance)
+    plan = plan_import(campaign, store, frame, source, provenance, surprising=surprising)
     del frame
     commit(campaign, store, plan)
     return plan

@@ -27,6 +27,13 @@ from formulate.units import convert
 _SEPARATORS = re.compile(r"[\s_\-/]+")
 _HEADER = re.compile(r"^(?P<name>.*?)\s*(?:[\[(](?P<unit>[^\])]*)[\])])?\s*$")
 MEMBRANE_ALIASES = ("membrane", "membrane id", "membrane_id", "sample", "sample id", "id")
+META_ALIASES = {
+    "status": ("status", "state"),
+    "notes": ("notes", "note", "comment", "comments", "remarks"),
+    "batch": ("batch", "batch no", "batch number"),
+    "recorded_by": ("recorded by", "operator", "measured by"),
+}
+"""Lab spellings of a wide table's optional columns (any case: ``Status``, ``Notes``)."""
 
 
 def key(text: str) -> str:
@@ -46,6 +53,7 @@ def _header_aliases(campaign: Campaign) -> dict[str, str]:
     """Spelling key -> canonical column name (membrane, variable or property)."""
     space = campaign.space
     out = {key(a): "membrane" for a in MEMBRANE_ALIASES}
+    out |= {key(a): name for name, spellings in META_ALIASES.items() for a in spellings}
     units = Counter(key(v.unit) for v in space.variables.values() if v.unit)
     for name, var in space.variables.items():
         out[key(name)] = name

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +39,10 @@ class NewMembrane:
     assumed: tuple[str, ...] = ()
     notes: str = ""
 
+    def __post_init__(self) -> None:
+        if isinstance(self.membrane, str):  # anything else is refused by check_records
+            object.__setattr__(self, "membrane", same_id(self.membrane))
+
 
 @dataclass(frozen=True, slots=True)
 class NewMeasurement:
@@ -60,6 +65,10 @@ class NewMeasurement:
     note: str = ""
     recorded_at: datetime | None = None
 
+    def __post_init__(self) -> None:
+        if isinstance(self.membrane, str):  # anything else is refused by check_records
+            object.__setattr__(self, "membrane", same_id(self.membrane))
+
 
 MAX_ID = 100
 """Longest membrane id, campaign name, person or method (characters)."""
@@ -69,6 +78,19 @@ MAX_BATCH = 1_000_000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """Cells a spreadsheet runs as a formula when they start with one of these (OWASP)."""
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def same_id(text: str) -> str:
+    """An id as it is compared and stored: Unicode NFC, so that "Café" typed on two keyboards
+    (one é, or e and a combining accent) is one membrane."""
+    return unicodedata.normalize("NFC", text)
+
+
+def _invisible(text: str) -> str | None:
+    """The first invisible or text-direction character of ``text`` (zero-width space, BOM,
+    bidi override: Unicode category Cf) as ``U+202E``, or None."""
+    found = next((c for c in text if unicodedata.category(c) == "Cf"), None)
+    return None if found is None else f"U+{ord(found):04X}"
 
 
 def text_problem(where: str, text: object, longest: int = MAX_TEXT) -> Problem | None:
@@ -98,6 +120,12 @@ def id_problem(where: str, text: object) -> Problem | None:
         return Problem(where, "empty id", "give each membrane an id")
     if text != text.strip() or "\n" in text:
         return Problem(where, f"id {text!r} has leading/trailing spaces or a line break", "trim it")
+    if hidden := _invisible(text):
+        return Problem(
+            where,
+            f"id {text!r} contains an invisible or text-direction character ({hidden})",
+            "retype the id with letters, digits and visible punctuation only",
+        )
     if text.startswith(FORMULA_START):
         return Problem(
             where,
@@ -185,10 +213,10 @@ def check_records(
     membranes: Iterable[NewMembrane],
     measurements: Iterable[NewMeasurement],
     properties: Mapping[str, Property],
-    note: str = "",
+    *notes: str,
 ) -> list[Problem]:
     """Every problem with a write, before any of it reaches a database."""
-    found = [id_problem("campaign name", campaign), text_problem("note", note)]
+    found = [id_problem("campaign name", campaign), *(text_problem("note", n) for n in notes)]
     problems = [p for p in found if p is not None]
     for membrane in membranes:
         problems += membrane_problems(membrane)

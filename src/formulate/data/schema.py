@@ -39,6 +39,19 @@ STATUSES = ("pending", "made", "measured", "failed", "abandoned")
 PENDING = ("pending", "made")
 """Statuses of a membrane still to be measured: the planner's pending set; the ones that can
 be abandoned."""
+NEXT_STATUS = {
+    "pending": {"pending", "made", "measured", "failed", "abandoned"},
+    "made": {"made", "measured", "failed", "abandoned"},
+    "measured": {"measured", "failed"},
+    "failed": {"failed"},
+    "abandoned": {"abandoned"},
+}
+"""The statuses a membrane may move to from each status (a remake is a new membrane)."""
+OPEN = (*PENDING, "abandoned")
+"""Statuses a logged value moves to ``measured`` (a late result for an abandoned membrane
+is still a result)."""
+FILM = "film_formed"
+"""The property whose 0 says a film did not form: logging it moves the membrane to failed."""
 
 
 def utcnow() -> datetime:

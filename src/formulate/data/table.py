@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from formulate.data.cell_tests import cell_tests, with_running_bounds
+from formulate.data.records import MEMBRANE_COLUMNS
+from formulate.errors import FormulateError, Problem
 from formulate.spec.campaign import Campaign
 
 if TYPE_CHECKING:
@@ -51,10 +53,12 @@ def wide_table(
     meas = measurements.copy()
     censorable = set(censorable)
     if not meas.empty:
-        meas["column"] = [
+        series = meas[["property", "temperature_C"]].drop_duplicates()  # a few, named once
+        series["column"] = [
             column_name(p, t, reference_C)
-            for p, t in zip(meas["property"], meas["temperature_C"], strict=True)
+            for p, t in zip(series["property"], series["temperature_C"], strict=True)
         ]
+        meas = meas.merge(series, on=["property", "temperature_C"], how="left")
         # latest per (membrane, column): measurements are ordered by id
         latest = meas.groupby(["membrane", "column"], sort=False).last()
         values = latest["value"].unstack("column")
@@ -67,7 +71,26 @@ def wide_table(
     for prop in sorted(censorable):
         if prop in wide and f"{prop}_censored" not in wide:
             wide[f"{prop}_censored"] = False
+    wide[VALUE_PROVENANCE] = _value_provenance(meas).reindex(wide.index)
     return wide.reset_index()
+
+
+VALUE_PROVENANCE = "value_provenance"
+"""The provenance of a membrane's current values: one (``measured``), several (``mixed:
+emulated, measured``), or missing when it has none."""
+
+
+def _value_provenance(meas: pd.DataFrame) -> pd.Series:
+    """Per membrane, the provenance of its current values (:data:`VALUE_PROVENANCE`)."""
+    if meas.empty or "provenance" not in meas:
+        return pd.Series(dtype=object)
+    pairs = meas[["membrane", "provenance"]].drop_duplicates().sort_values("provenance")
+    kinds = pairs.groupby("membrane", sort=False)["provenance"]
+    one = kinds.size() == 1  # most membranes: one kind, read without a Python call each
+    out = kinds.first().astype(object)
+    mixed = pairs[pairs["membrane"].isin(one.index[~one])].groupby("membrane")["provenance"]
+    out[~one] = mixed.agg(lambda p: "mixed: " + ", ".join(p)).reindex(out.index[~one])
+    return out
 
 
 def campaign_table(campaign: Campaign, store: Store, now: datetime | None = None) -> pd.DataFrame:
@@ -75,8 +98,15 @@ def campaign_table(campaign: Campaign, store: Store, now: datetime | None = None
     current outcomes (canonical units, ``prop@60C`` away from the reference temperature) and
     censor flags; a cycling life still on test, or stopped, is a lower bound of its hours run."""
     values = store.measurements(campaign.name)
+    members = store.membranes(campaign.name)
+    if problems := space_problems(campaign, members):
+        raise FormulateError(
+            f"{campaign.folder / 'campaign.toml'} drops what recorded membranes use; "
+            "nothing was changed",
+            problems,
+        )
     table = wide_table(
-        store.membranes(campaign.name),
+        members,
         values,
         campaign.space.names(),
         campaign.reference_temperature_C,
@@ -84,3 +114,35 @@ def campaign_table(campaign: Campaign, store: Store, now: datetime | None = None
     )
     tests = cell_tests(campaign, store, now, values)
     return with_running_bounds(campaign, table, tests) if len(tests) else table
+
+
+def space_problems(campaign: Campaign, members: pd.DataFrame) -> list[Problem]:
+    """Variables and levels that recorded ``members`` (:meth:`Store.membranes`, or a campaign
+    table) use but ``campaign`` lacks: the records are kept, so the campaign file must keep
+    them (a narrowed range is fine: its membranes stay recorded)."""
+    space, problems = campaign.space, []
+    known = {*space.names(), *MEMBRANE_COLUMNS, VALUE_PROVENANCE}
+    for name in members.columns:
+        used = members[name].dropna() if name not in known else None
+        if used is not None and len(used) and not _is_outcome(campaign, name):
+            problems.append(
+                Problem(name, f"a variable used by {len(used)} membrane(s)", "keep it in [space]")
+            )
+    for name in space.categorical_names():
+        values = members[name].dropna() if name in members else pd.Series(dtype=object)
+        for level in sorted(set(values) - set(space.levels(name))):
+            users = members.loc[members[name] == level, "membrane"].tolist()
+            problems.append(
+                Problem(
+                    f"{name} = {level}",
+                    f"used by {len(users)} membrane(s): {', '.join(map(str, users[:3]))}",
+                    "keep the level; to stop proposing it, forbid it under [[forbidden]]",
+                )
+            )
+    return problems
+
+
+def _is_outcome(campaign: Campaign, column: str) -> bool:
+    """A campaign table's outcome column (``ionic_conductivity@60C``, ``..._censored``)."""
+    name = column.split("@")[0].removesuffix("_censored")
+    return name in campaign.all_properties()

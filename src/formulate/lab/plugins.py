@@ -5,9 +5,11 @@ Three kinds, one interface (:class:`Lab`): the virtual lab (``virtual``), a Pyth
 (``cmd:COMMAND``) that reads a proposals CSV and writes a results CSV (a robot's driver, a
 colleague's script).
 
-Results are a wide table: ``membrane`` plus outcome columns (headers may carry units, cells
-may be empty when an outcome is not in yet, ``li_symmetric_life_censored`` or ``>600 h`` for a
-cell still running, ``film_formed`` = 0 for a film that failed). :func:`record_results`
+Results are a wide table: ``membrane`` plus outcome columns. Headers may carry units
+(``[S/cm]``); a number with no unit in its cell nor its header is in the unit formulate shows
+(mS/cm for conductivity). Cells may be empty when an outcome is not in yet;
+``li_symmetric_life_censored`` or ``>600 h`` marks a cell still running, ``film_formed`` = 0
+(or ``status`` failed) a film that failed; ``notes`` are kept. :func:`record_results`
 validates them all and writes all or nothing.
 """
 
@@ -32,7 +34,10 @@ from formulate.spec.campaign import Campaign
 
 
 class Lab(Protocol):
-    """Turns a batch (``membrane`` + formulation columns) into a results table."""
+    """Turns a batch (``membrane`` + formulation columns) into a results table. A lab whose
+    bare numbers are in canonical units (S/cm, h), like the virtual lab, says so with a class
+    attribute ``canonical_units = True``; otherwise a number without a unit is in the display
+    unit (mS/cm)."""
 
     provenance: str
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 import pandas as pd
 
 from formulate.data import Store, campaign_table
+from formulate.data.cells import canonical_headers
 from formulate.errors import FormulateError, Problem
 from formulate.lab.plugins import Lab, record_results
 from formulate.lab.virtual import VirtualLab
@@ -122,6 +123,8 @@ def _measure(
         lab.reseed(seed * 100_003 + batch)
     cols = ["membrane", *campaign.space.names()]
     results = lab.measure(waiting[cols].reset_index(drop=True))
+    if getattr(lab, "canonical_units", False):  # bare numbers would be read in display units
+        results = canonical_headers(campaign, results)
     record_results(
         campaign,
         store,

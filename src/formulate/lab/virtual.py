@@ -132,6 +132,9 @@ class VirtualLab:
             + 5 * n.intermediates * self.rng.normal(),
         }
 
+    canonical_units = True
+    """:meth:`measure` gives numbers in canonical units under bare headers."""
+
     def measure(self, batch: pd.DataFrame) -> pd.DataFrame:
         """Outcomes for every row of ``batch`` (a ``membrane`` column and the formulation
         variables), as a wide table in canonical units with ``li_symmetric_life_censored``."""

@@ -38,9 +38,10 @@ def describe(
         y = obj.sign * model.data.y
         mean, std = model.predict_scale(out)
         shown = obj.sign * np.minimum(mean, cap)
-        at_cap = obj.sign > 0 and y.max() >= cap - 1e-9  # nothing a test shows can beat it
-        out[f"{obj.property}_chance"] = 0.0 if at_cap else ndtr((obj.sign * mean - y.max()) / std)
         best = from_model_scale([model.data.y[int(np.argmax(y))]], model.transform)[0]
+        at_cap = obj.sign > 0 and y.max() >= cap - 1e-9  # nothing a test shows can beat it
+        at_cap = at_cap or at_bound(campaign, obj.property, obj.sign, best)
+        out[f"{obj.property}_chance"] = 0.0 if at_cap else ndtr((obj.sign * mean - y.max()) / std)
         best_so_far[obj.property] = float(best)
         spread = float(np.std(y)) or 1.0
         gains[obj.property] = (shown - y.max()) / spread, capped_std(mean, std, cap) / spread
@@ -69,6 +70,14 @@ def describe(
     out["strategy"] = strategy
     out["warm_up"] = False
     return out
+
+
+def at_bound(campaign: Campaign, prop: str, sign: float, best: float) -> bool:
+    """Whether ``best`` (property units) sits at the property's physical bound in the
+    direction of the goal (a t+ of 1 when maximizing): nothing can beat it."""
+    spec = campaign.all_properties()[prop]
+    bound = spec.high if sign > 0 else spec.low
+    return bound is not None and sign * (best - bound) >= -1e-9 * max(1.0, abs(bound))
 
 
 def capped_std(mean: np.ndarray, std: np.ndarray, cap: float) -> np.ndarray:
@@ -102,7 +111,7 @@ def _reason(
     elif unsure > abs(improve):
         lead = f"explores where {name} is uncertain"
     else:
-        lead = f"balances the objectives ({name} close to the best so far)"
+        lead = "balances the objectives (none is predicted to beat its best so far)"
     parts = []
     for p in gains:
         mean, top = campaign.to_display(p, [rec[f"{p}_mean"], best_so_far[p]])

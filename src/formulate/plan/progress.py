@@ -110,16 +110,17 @@ def plot_history(campaign: Campaign, hist: pd.DataFrame, path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    props = campaign.all_properties()
     n = 1 + len(campaign.objectives)
     fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.2))
     axes[0].plot(hist["membranes"], hist["hypervolume"], "o-")
     axes[0].set_title("hypervolume (model scale)", fontsize=9)
     for ax, o in zip(axes[1:], campaign.objectives, strict=True):
-        ax.plot(hist["membranes"], hist[f"best {o.property}"], "o-")
+        shown = campaign.to_display(o.property, hist[f"best {o.property}"].astype(float))
+        ax.plot(hist["membranes"], shown, "o-")
         if o.transform == "log10":
             ax.set_yscale("log")
-        ax.set_title(f"best {o.property} [{props[o.property].unit or '-'}]", fontsize=9)
+        unit = campaign.display_unit(o.property) or "-"
+        ax.set_title(f"best {campaign.label(o.property)} [{unit}]", fontsize=9)
     for ax in axes:
         ax.set_xlabel("membranes measured")
     fig.tight_layout()

@@ -30,6 +30,7 @@ from botorch.utils.multi_objective.box_decompositions import NondominatedPartiti
 
 from formulate.errors import FormulateError, NotEnoughData, Problem
 from formulate.model.cache import model_cache
+from formulate.model.feasibility import film_labels
 from formulate.model.surrogates import ObjectiveModel, fit_objective
 from formulate.plan.acquisition import horizon_caps
 from formulate.plan.progress import reference_point, scores
@@ -57,12 +58,32 @@ COLUMNS = (
 def candidates(
     campaign: Campaign, table: pd.DataFrame, tests: pd.DataFrame, prop: str
 ) -> pd.DataFrame:
-    """Made or measured membranes with no value of ``prop`` at all (a lower bound means a cell
-    was tested) and not on test for it, oldest first."""
+    """Made or measured membranes whose film formed, with no value of ``prop`` at all (a lower
+    bound means a cell was tested) and not on test for it, oldest first."""
     on_test = tests.loc[(tests["state"] == "running") & (tests["property"] == prop), "membrane"]
-    made = table[table["status"].isin(("made", "measured"))]
+    made = table[table["status"].isin(("made", "measured")) & film_labels(table).ne(0)]
     lacking = made[prop].isna() if prop in made else pd.Series(True, index=made.index)
     return made[lacking & ~made["membrane"].isin(set(on_test))]
+
+
+def nothing_to_schedule(
+    campaign: Campaign, table: pd.DataFrame, tests: pd.DataFrame, prop: str
+) -> str:
+    """Why no membrane is a candidate for ``prop``, in words (for an empty ranking)."""
+    status = table["status"] if "status" in table else pd.Series(dtype=object)
+    has = table[prop].notna().sum() if prop in table else 0
+    on = ((tests["state"] == "running") & (tests["property"] == prop)).sum() if len(tests) else 0
+    counts = {
+        f"{has} have a {campaign.label(prop)} result": has,
+        f"{on} on test": on,
+        f"{(film_labels(table) == 0).sum()} failed film(s)": (film_labels(table) == 0).sum(),
+        f"{status.eq('pending').sum()} pending (not made yet)": status.eq("pending").sum(),
+    }
+    said = "; ".join(text for text, n in counts.items() if n)
+    return (
+        f"No membrane to test for {campaign.label(prop)}: a candidate is a made membrane whose "
+        f"film formed, without a result and not on test" + (f" ({said})." if said else ".")
+    )
 
 
 def schedule(
@@ -83,8 +104,9 @@ def schedule(
         tests: the campaign's cell tests (``formulate.data.cell_tests.cell_tests``).
 
     Returns:
-        Columns of :data:`COLUMNS`: expected hypervolume gain (model scale) per instrument-day,
-        the gain, expected days on the instrument, predicted ``prop`` (mean and 95% interval,
+        Columns of :data:`COLUMNS`: expected hypervolume gain per instrument-day and the gain,
+        both in percent of the hypervolume of what is known now (model scale where that is
+        0), expected days on the instrument, predicted ``prop`` (mean and 95% interval,
         property units), chance to beat the best value so far, and the reason in words.
 
     Raises:
@@ -141,6 +163,7 @@ def _by_value(
     running = _running_points(campaign, table, tests, models, prop)
     front = np.vstack([front, running]) if len(running) else front
     days = _expected_days(campaign, prop, draws[..., k])
+    known_hv = _hypervolume(front, ref)
     chosen: list[int] = []
     gains = np.zeros(len(pool))  # each pick's gain when it was picked
     for _ in range(min(slots, len(pool))):
@@ -152,7 +175,17 @@ def _by_value(
         gains[best] = now[best]
         front = np.vstack([front, draws[best].mean(axis=0, keepdims=True)])
     top = float(known[prop].max()) if len(known) else -np.inf  # sign-adjusted model scale
+    gains = gains * (100.0 / known_hv if known_hv > 0 else 1.0)  # percent of what is known
     return _describe(campaign, pool, models[prop], prop, chosen, gains, days, draws[..., k], top)
+
+
+def _hypervolume(front: np.ndarray, ref: np.ndarray) -> float:
+    """The hypervolume ``front`` dominates above ``ref`` (model scale; 0 for none)."""
+    if not len(front):
+        return 0.0
+    Y = torch.as_tensor(front, dtype=torch.float64)
+    ref_t = torch.as_tensor(ref, dtype=torch.float64)
+    return float(NondominatedPartitioning(ref_point=ref_t, Y=Y).compute_hypervolume())
 
 
 def _draws(
@@ -238,7 +271,8 @@ def _describe(
     shown = {c: campaign.to_display(prop, out[c]) for c in ("mean", "lower", "upper")}
     out["reason"] = [
         (
-            f"expected hypervolume gain {significant(g)} over about {d:.0f} instrument-day(s); "
+            f"expected to add {significant(g)}% to the hypervolume of what is known, over about "
+            f"{significant(d)} instrument-day(s); "
             if g > GAIN_TOL
             else "no gain expected: behind the Pareto front whatever its result (oldest first); "
         )

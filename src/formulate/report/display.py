@@ -14,6 +14,8 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
+from formulate.data.cells import bare_number
+from formulate.data.records import NewMeasurement
 from formulate.spec.campaign import Campaign
 from formulate.spec.variables import is_missing
 from formulate.units import round_significant, significant
@@ -39,6 +41,26 @@ def measured(campaign: Campaign, table: pd.DataFrame, prop: str) -> pd.Series:
         for v, f in zip(values, flag, strict=True)
     ]
     return pd.Series(text, index=table.index, dtype=object)
+
+
+def value_text(campaign: Campaign, prop: str, value: float, censored: bool = False) -> str:
+    """One value of ``prop`` (canonical unit) as people read it: ``>= 1500 h``, ``0.45 mS/cm``."""
+    unit = campaign.display_unit(prop)
+    shown = significant(float(campaign.to_display(prop, [value])[0]))
+    return f"{'>= ' if censored else ''}{shown} {unit}".rstrip()
+
+
+def logged(campaign: Campaign, membrane: str, made: NewMeasurement, cell: object) -> str:
+    """What a log said back: ``Logged M1 conductivity = 0.45 mS/cm (0.45 without a unit read
+    as mS/cm).`` (the reading only when ``cell`` had no unit)."""
+    text = value_text(campaign, made.property, made.value, made.censored)
+    unit = campaign.display_unit(made.property)
+    read = (
+        f" ({str(cell).strip()} without a unit read as {unit})"
+        if unit and bare_number(cell)
+        else ""
+    )
+    return f"Logged {membrane} {campaign.label(made.property)} = {text}{read}."
 
 
 def outcomes(campaign: Campaign, frame: pd.DataFrame) -> pd.DataFrame:
@@ -108,6 +130,45 @@ def predicted(campaign: Campaign, rec: Mapping[str, object], prop: str) -> str:
     text = interval(campaign, rec, prop)
     unit = campaign.display_unit(prop)
     return f"{campaign.label(prop)} {text} {unit}".rstrip() if text else ""
+
+
+def history_view(campaign: Campaign, history: pd.DataFrame) -> pd.DataFrame:
+    """Every measurement (:meth:`Store.measurements` with ``history``) as people read it:
+    the property's short name, its value in the display unit to three significant digits
+    (``>=`` before a lower bound), the unit, what became of it, blanks for nothing."""
+    props = campaign.all_properties()
+    known = history["property"].isin(list(props))
+    shown = history["value"].astype(float).to_numpy(copy=True)
+    units = history["unit"].fillna("").astype(str).to_numpy(copy=True)
+    for prop in history.loc[known, "property"].unique():
+        rows = (history["property"] == prop).to_numpy()
+        shown[rows] = campaign.to_display(prop, shown[rows])
+        units[rows] = campaign.display_unit(prop)
+    state = np.select(
+        [history["retracted"], history["current"], history["superseded"]],
+        ["retraction", "current", "superseded"],
+        "withdrawn",
+    )
+    return pd.DataFrame(
+        {
+            "id": history["id"],
+            "membrane": history["membrane"],
+            "property": [campaign.label(p) if p in props else p for p in history["property"]],
+            "value": [
+                (">= " if c else "") + significant(v)
+                for v, c in zip(shown, history["censored"], strict=True)
+            ],
+            "unit": units,
+            "temperature [C]": [significant(t) for t in history["temperature_C"]],
+            "state": state,
+            "provenance": history["provenance"],
+            "recorded": [f"{t:%Y-%m-%d %H:%M}" for t in history["recorded_at"]],
+            "by": history["recorded_by"].fillna(""),
+            "method": history["method"].fillna(""),
+            "note": history["note"].fillna(""),
+            "source": history["source"].fillna(""),
+        }
+    )
 
 
 def csv_text(frame: pd.DataFrame) -> str:

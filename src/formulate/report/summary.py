@@ -11,6 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from formulate.data import STATUSES
+from formulate.data.table import VALUE_PROVENANCE
 from formulate.report import display
 from formulate.spec.campaign import Campaign
 from formulate.units import round_significant, significant
@@ -96,8 +97,19 @@ def membrane_view(campaign: Campaign, table: pd.DataFrame, wide: bool = False) -
     shown = pd.concat(
         [display.numbers(campaign, table[cols]), display.outcomes(campaign, table)], axis=1
     )
+    if wide:
+        shown["provenance"] = row_provenance(table)
     shown["awaiting"] = awaiting(campaign, table)
     return shown
+
+
+def row_provenance(table: pd.DataFrame) -> pd.Series:
+    """Per membrane, where its numbers come from: its current values' provenance (``mixed:
+    ...`` when they differ, a value logged by hand over an emulated one is ``measured``), else
+    the membrane's own (``proposed`` while pending, ``imported`` ...)."""
+    own = table["provenance"] if "provenance" in table else pd.Series("", index=table.index)
+    values = table.get(VALUE_PROVENANCE, pd.Series(None, index=table.index, dtype=object))
+    return values.where(values.notna(), own)
 
 
 def awaiting(campaign: Campaign, table: pd.DataFrame) -> pd.Series:

@@ -38,7 +38,7 @@ from formulate.spec.strategies import (
     STRATEGIES,
     WARM_UP_STRATEGY,
 )
-from formulate.units import convert
+from formulate.units import convert, significant
 
 Provenance = Literal["stated", "measured", "emulated", "imported"]
 MEASUREMENT_PROVENANCES: tuple[str, ...] = ("stated", "measured", "emulated", "imported")
@@ -245,7 +245,7 @@ class Campaign(_Frozen):
     def store_url(self) -> str:
         """Database URL: ``$FORMULATE_DB_URL``, else the file's ``[store] url``, else SQLite."""
         url = os.environ.get(DB_ENV) or self.store.url
-        return url or f"sqlite:///{(self.folder / 'formulate.db').resolve()}"
+        return url or f"sqlite:///{(self.folder / 'formulate.db').absolute()}"
 
     def describe(self) -> list[str]:
         """The campaign in plain words: space, objectives, constraints."""
@@ -254,14 +254,18 @@ class Campaign(_Frozen):
         lines.append("Objectives:")
         props = self.all_properties()
         for o in self.objectives:
-            unit = props[o.property].unit
-            ref = f", reference {o.reference:g} {unit}".rstrip() if o.reference is not None else ""
+            unit, shown = props[o.property].unit, self.display_unit(o.property)
+            ref = ""
+            if o.reference is not None:
+                ref = f", reference {significant(self.to_display(o.property, [o.reference])[0])}"
+                ref += f" {shown}".rstrip()
+                ref += f" ({o.reference:g} {unit} in the file)" if shown != unit else ""
             cens = ", right-censored while running" if o.property in self.censorable() else ""
             scatter = self.scatter.get(o.property)
             spread = f", replicate scatter {scatter}" if scatter else ", noise learned"
             lines.append(
-                f"  {o.direction} {o.property} [{unit or '-'}] on {o.transform} scale"
-                f"{ref}{cens}{spread}"
+                f"  {o.direction} {self.label(o.property)} ({o.property}) [{shown or '-'}] on "
+                f"{o.transform} scale{ref}{cens}{spread}"
             )
         lines += [f"  constraint: {c.describe()}" for c in self.outcome_constraints]
         if self.film_risks:

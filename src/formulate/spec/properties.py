@@ -10,6 +10,10 @@ import math
 
 from pydantic import BaseModel, ConfigDict
 
+from formulate.units import convert
+
+MAX_MAGNITUDE = 1e15
+"""Largest magnitude any measured value may have, in its canonical unit (1e300 is a typo)."""
 TEMPERATURE_RANGE_C = (-100.0, 400.0)
 """Measurement temperatures a lab uses (C, inclusive); others are refused."""
 
@@ -49,18 +53,28 @@ class Property(BaseModel):
     label: str = ""
     display_unit: str = ""
 
-    def refusal(self, name: str, value: float, surprising: bool = False) -> tuple[str, str] | None:
+    def refusal(
+        self, name: str, value: float, surprising: bool = False, shown: str | None = None
+    ) -> tuple[str, str] | None:
         """Why ``value`` (in ``unit``) cannot be stored as a ``name``, and the fix; None when it
-        can. ``surprising``: the person confirmed a value outside the plausible range."""
-        unit = f" {self.unit}" if self.unit else ""
+        can. ``surprising``: the person confirmed a value outside the plausible range.
+        ``shown``: the unit the message gives numbers in (default ``unit``)."""
+        shown = self.unit if shown is None else shown
+
+        def said(x: float | None) -> float | None:
+            return None if x is None else convert(x, self.unit, shown)
+
+        unit = f" {shown}" if shown else ""
         if not math.isfinite(value):
-            fix = f"write a number in {self.unit}" if self.unit else "write a number"
+            fix = f"write a number in {shown}" if shown else "write a number"
             return f"{name} {value} is not a finite number", fix
+        if abs(value) > MAX_MAGNITUDE:
+            return f"{name} {value:g} {self.unit} is too large to be a measurement", _CHECK
         if not _within(value, self.low, self.high):
+            span = _span(said(self.low), said(self.high))
             return (
-                f"{name} {value:g}{unit} is outside its physical range "
-                f"{_span(self.low, self.high)}{unit}",
-                "check the value and its unit",
+                f"{name} {said(value):g}{unit} is outside its physical range {span}{unit}",
+                _CHECK,
             )
         if self.whole and value != round(value):
             return f"{name} {value:g} is not a whole number", "write 0 or 1"
@@ -68,12 +82,16 @@ class Property(BaseModel):
         high = self.high if self.plausible_high is None else self.plausible_high
         if not surprising and not _within(value, low, high):
             return (
-                f"{name} {value:g}{unit} is outside what a lab measures "
-                f"({_span(low, high)}{unit}); nothing was stored",
+                f"{name} {said(value):g}{unit} is outside what a lab measures "
+                f"({_span(said(low), said(high))}{unit}); nothing was stored",
                 "check the number and its unit (mS/cm is not S/cm); if the value is real, "
-                "confirm it as surprising (CLI: --surprising; app: tick 'the value is real')",
+                "confirm it as surprising (CLI: --surprising; app: tick the box that says the "
+                "value is real)",
             )
         return None
+
+
+_CHECK = "check the value and its unit"
 
 
 def _within(value: float, low: float | None, high: float | None) -> bool:
@@ -101,7 +119,7 @@ BUILTIN_PROPERTIES: dict[str, Property] = {
     "ionic_conductivity": Property(
         unit="S/cm",
         low=0.0,
-        plausible_high=1.0,
+        plausible_high=0.1,
         at_temperature=True,
         description="ionic conductivity by EIS (S/cm)",
         label="conductivity",

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from formulate.ui.context import Context, plain, user_errors
+from formulate.ui.context import Context, plain, show_table, user_errors
 
 ROOT = Path("backtests")
 """Where the app looks for results folders (as the CLI writes them by default)."""
@@ -23,8 +23,19 @@ def stored(root: Path = ROOT) -> list[Path]:
 
 
 def render(ctx: Context) -> None:
+    listing = st.container()  # drawn after the start form: a run just made is listed
+    st.subheader("Start a small backtest")
+    made = start(ctx)
+    with listing:
+        _listing(made)
+
+
+def _listing(made: Path | None) -> None:
+    """The stored backtests, the one just run (``made``) selected."""
     st.subheader("Stored backtests")
     folders = stored()
+    if made is not None:
+        st.session_state["bt_folder"] = made
     if not folders:
         st.info(
             "No backtests yet. Start a small one below, or run "
@@ -34,8 +45,6 @@ def render(ctx: Context) -> None:
     else:
         folder = st.selectbox("Results folder", folders, format_func=str, key="bt_folder")
         show(folder)
-    st.subheader("Start a small backtest")
-    start(ctx)
 
 
 def show(folder: Path) -> None:
@@ -50,7 +59,7 @@ def show(folder: Path) -> None:
             st.warning(f"{missing} run(s) not finished; the table shows those that are.")
         report = Report(bt)
         paths = report.write()
-        st.dataframe(pd.read_csv(paths["summary.csv"], dtype=str), hide_index=True)
+        show_table(pd.read_csv(paths["summary.csv"], dtype=str, keep_default_na=False))
         st.image(str(paths["backtest.png"]))
         st.download_button(
             "Download the table (CSV)",
@@ -72,8 +81,9 @@ def _has_objective(path: Path, spec: object) -> bool:
     return any(o.property in header for o in spec.objectives)  # type: ignore[attr-defined]
 
 
-def start(ctx: Context) -> None:
-    """A few seeds of a few strategies, in this process, with a progress bar."""
+def start(ctx: Context) -> Path | None:
+    """A few seeds of a few strategies, in this process, with a progress bar: by default the
+    campaign's own strategy against random. Returns the folder of a backtest just run."""
     from formulate.backtest import Settings, default_strategies, prepare, run_backtest
 
     spec = ctx.campaign
@@ -90,18 +100,20 @@ def start(ctx: Context) -> None:
     options = list(
         default_strategies(spec.model_copy(update={"objectives": spec.objectives[:n_obj]}))
     )
+    own = spec.strategy.acquisition if n_obj == len(spec.objectives) else options[0]
     strategies = st.multiselect(
         "Strategies",
         options,
-        default=[s for s in ("random", "ofat") if s in options],
+        default=[s for s in dict.fromkeys((own, "random")) if s in options],
         key="bt_strategies",
+        help="the campaign's own strategy against random by default",
     )
     left, middle, right = st.columns(3)
     seeds = left.number_input("Seeds", 1, 10, 2, key="bt_seeds")
     budget = middle.number_input("Experiments per run", 4, 60, 8, key="bt_budget")
     batch = right.number_input("Per step", 1, 12, 1, key="bt_batch")
     if not st.button("Run backtest", key="bt_run"):
-        return
+        return None
     pool = None if kind.startswith("emulator") else str(spec.folder / kind.removeprefix("pool: "))
     settings = Settings(
         kind="pool" if pool else "emulator",
@@ -124,5 +136,6 @@ def start(ctx: Context) -> None:
 
         with st.spinner("Running the backtest"):
             run_backtest(bt, workers=1, progress=update)
-        st.success(plain(f"Stored in {ROOT / name}"))
-        show(ROOT / name)
+        st.success(plain(f"Stored in {ROOT / name}: selected under Stored backtests"))
+        return ROOT / name
+    return None

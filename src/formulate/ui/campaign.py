@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import streamlit as st
 
-from formulate.errors import FormulateError, Problem
+from formulate.data.table import space_problems
+from formulate.errors import FormulateError
 from formulate.spec.campaign import (
     BLANK_TEMPLATE,
     CAMPAIGN_FILE,
-    Campaign,
     edited_campaign,
     init_campaign,
     save_version,
@@ -55,31 +54,8 @@ def describe_and_edit(ctx: Context) -> None:
         )
         if st.button("Save as a new version (data kept)", key="edit_save"):
             with user_errors():
-                problems = levels_in_use(spec, edited_campaign(spec, text), ctx.table())
+                problems = space_problems(edited_campaign(spec, text), ctx.table())
                 if problems:
                     raise FormulateError("nothing was saved", problems)
                 save_version(spec, text)
                 done(f"Saved a new version of {spec.name}; the previous one is in versions/.")
-
-
-def levels_in_use(old: Campaign, edited: Campaign, table: pd.DataFrame) -> list[Problem]:
-    """Variables and levels that recorded membranes use but the edited campaign drops: the
-    data is kept, so they must stay (a narrowed range is fine: its membranes stay recorded)."""
-    problems = []
-    for name in old.space.names():
-        values = table[name].dropna() if name in table else pd.Series(dtype=object)
-        if values.empty:
-            continue
-        if name not in edited.space.variables:
-            problems.append(Problem(name, f"used by {len(values)} membrane(s)", "keep it"))
-        elif name in edited.space.categorical_names():
-            for level in sorted(set(values) - set(edited.space.levels(name))):
-                users = table.loc[table[name] == level, "membrane"].tolist()
-                problems.append(
-                    Problem(
-                        f"{name} = {level}",
-                        f"used by {len(users)} membrane(s): {', '.join(users[:3])}",
-                        "keep the level; to stop proposing it, forbid it under [[forbidden]]",
-                    )
-                )
-    return problems

@@ -14,6 +14,7 @@ import streamlit as st
 from formulate.data import Store, campaign_table, open_store
 from formulate.errors import FormulateError
 from formulate.spec.campaign import Campaign, load_campaign
+from formulate.units import significant
 
 T = TypeVar("T")
 
@@ -101,8 +102,23 @@ def user_errors() -> Iterator[None]:
             )
 
 
+def show_table(frame: pd.DataFrame) -> None:
+    """``frame`` as a table people read: numbers to three significant digits, empty cells
+    blank (not a grey "None")."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].isna().any() or out[col].dtype == float:
+            out[col] = ["" if _missing(v) else significant(v) for v in out[col]]
+    st.dataframe(out, hide_index=True)
+
+
+def _missing(value: object) -> bool:
+    return value is None or (not isinstance(value, str | list | tuple) and bool(pd.isna(value)))
+
+
 def unit_of(ctx: Context, prop: str) -> str:
-    return ctx.campaign.all_properties()[prop].unit or "-"
+    """The unit ``prop`` is shown and typed in (mS/cm for conductivity); "-" for none."""
+    return ctx.campaign.display_unit(prop) or "-"
 
 
 Page = Callable[[Context], None]

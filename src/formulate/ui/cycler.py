@@ -13,6 +13,8 @@ LIFE = "li_symmetric_life"
 
 
 def render(ctx: Context) -> None:
+    from formulate.plan.schedule import candidates, nothing_to_schedule
+
     spec = ctx.campaign
     props = [o.property for o in spec.objectives]
     prop = st.selectbox(
@@ -51,12 +53,15 @@ def render(ctx: Context) -> None:
             if len(ranked):  # the form offers the best candidate first
                 st.session_state["cycler_membrane"] = ranked["membrane"].iloc[0]
     ranked = st.session_state.get("cycler_ranked")
+    pool = candidates(spec, table, tests, prop)
     if ranked is not None and not ranked.empty:
         pairs = zip(ranked["membrane"], ranked["reason"], strict=True)
         st.markdown(
             "\n".join(f"{i}. **{plain(m)}**: {plain(r)}" for i, (m, r) in enumerate(pairs, 1))
         )
-    _start(ctx, table, prop, ranked)
+    elif ranked is not None or pool.empty:
+        st.info(nothing_to_schedule(spec, table, tests, prop))
+    _start(ctx, pool["membrane"].tolist(), prop, ranked)
 
 
 def _channels(running: pd.DataFrame) -> pd.DataFrame:
@@ -71,10 +76,15 @@ def _channels(running: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _start(ctx: Context, table: pd.DataFrame, prop: str, ranked: pd.DataFrame | None) -> None:
-    made = table[table["status"].isin(("pending", "made", "measured"))]["membrane"].tolist()
-    first = ranked["membrane"].tolist() if ranked is not None else []
-    options = first + [m for m in made if m not in first]
+def _start(ctx: Context, pool: list[str], prop: str, ranked: pd.DataFrame | None) -> None:
+    """Start a cell: the candidates (made, film formed, no result, not on test), the ranking's
+    best first."""
+    first = list(ranked["membrane"]) if ranked is not None else []
+    options = first + [m for m in pool if m not in first]
+    if not options:
+        return
+    if st.session_state.get("cycler_membrane") not in options:
+        st.session_state["cycler_membrane"] = options[0]
     with st.form("cycler_start"):
         left, right = st.columns(2)
         membrane = left.selectbox("Membrane", options, key="cycler_membrane")

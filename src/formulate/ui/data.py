@@ -6,9 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 from formulate.data import STATUSES
-from formulate.report.display import csv_text
-from formulate.report.summary import membrane_view, objective_view, status_counts
-from formulate.ui.context import Context
+from formulate.report.display import csv_text, history_view
+from formulate.report.summary import membrane_view, objective_view, row_provenance, status_counts
+from formulate.ui.context import Context, show_table
 
 
 def render(ctx: Context) -> None:
@@ -17,30 +17,33 @@ def render(ctx: Context) -> None:
     for col, (status, n) in zip(st.columns(len(counts)), counts.items(), strict=True):
         col.metric(status, n)
     st.subheader("Objectives")
-    st.dataframe(objective_view(ctx.campaign, table), hide_index=True)
+    show_table(objective_view(ctx.campaign, table))
     st.subheader("Membranes")
     st.caption(
         "Each outcome in the unit in its header (three significant digits); >= marks a lower "
-        "bound (a cell still running). Provenance: stated = the paper's text, measured = "
-        "logged here, emulated = virtual lab, imported = from a file, proposed = a pending "
-        "proposal; awaiting = objectives not measured yet."
+        "bound (a cell still running). Provenance of a membrane's current values: stated = "
+        "the paper's text, measured = logged here, emulated = virtual lab, imported = from a "
+        "file, mixed = several; proposed = a pending proposal with no value yet; awaiting = "
+        "objectives not measured yet. Every value's own provenance is in the history below."
     )
     left, right = st.columns(2)  # filters name what they hide: new values are shown
     hide_status = left.multiselect("Hide status", STATUSES, default=[], key="data_hide_status")
-    provenances = sorted(table["provenance"].dropna().unique()) if len(table) else []
+    origin = row_provenance(table)
+    provenances = sorted(origin.dropna().unique()) if len(table) else []
     hide_prov = right.multiselect("Hide provenance", provenances, key="data_hide_prov")
-    keep = ~table["status"].isin(hide_status) & ~table["provenance"].isin(hide_prov)
+    keep = ~table["status"].isin(hide_status) & ~origin.isin(hide_prov)
     hidden = int((~keep).sum())
     st.caption(f"Showing {len(table) - hidden} of {len(table)} membranes.")
     if hidden:
         st.info(f"{hidden} of {len(table)} membranes hidden by the filters above.")
     view = membrane_view(ctx.campaign, table[keep], wide=True)
-    st.dataframe(view, hide_index=True)
+    show_table(view)
     st.download_button(
         "Download these membranes (CSV, units in the headers)",
         csv_text(view),
         f"{ctx.campaign.name}-membranes.csv",
         key="data_download",
     )
-    with st.expander("Every measurement, corrections included (append-only, canonical units)"):
-        st.dataframe(ctx.store.measurements(ctx.campaign.name, history=True), hide_index=True)
+    with st.expander("Every measurement, corrections included (append-only)"):
+        history = ctx.store.measurements(ctx.campaign.name, history=True)
+        show_table(history_view(ctx.campaign, history))

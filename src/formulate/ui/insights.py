@@ -12,7 +12,8 @@ import streamlit as st
 from formulate.report.display import header
 from formulate.report.insights import cv_warnings, in_display_units, progress_share, relevance
 from formulate.spec.campaign import Campaign
-from formulate.ui.context import Context, cached, user_errors
+from formulate.ui.context import Context, cached, show_table, user_errors
+from formulate.units import round_significant
 
 COLOURS = px.colors.qualitative.Plotly
 
@@ -211,7 +212,11 @@ def _progress(ctx: Context, table: pd.DataFrame) -> None:
     for o in spec.objectives:
         col = header(spec, o.property)
         shown[col] = spec.to_display(o.property, shown[col])
-    st.dataframe(shown.drop(columns="hypervolume"), hide_index=True)
+    share = "share of today's hypervolume"
+    shown[share] = [f"{v:.0%}" if pd.notna(v) else "" for v in shown[share]]
+    for col in (header(spec, o.property) for o in spec.objectives):
+        shown[col] = round_significant(shown[col])
+    show_table(shown.drop(columns="hypervolume"))
 
 
 def _diagnostics(ctx: Context, table: pd.DataFrame) -> None:
@@ -229,8 +234,8 @@ def _diagnostics(ctx: Context, table: pd.DataFrame) -> None:
             st.info(f"{spec.label(problem.where.split(' ')[0])}: {problem.what}")
         if found.scores.empty:
             return
-        st.caption("Leave-one-out on the model scale (log10 S/cm, logit t+, log10 h).")
-        st.dataframe(found.scores, hide_index=True)
+        st.caption("Leave-one-out on the model scale (decades for log10 objectives, logit t+).")
+        show_table(found.scores.assign(objective=found.scores["objective"].map(spec.label)))
         for warning in cv_warnings(spec, found.scores):
             st.warning(warning)
         parity = pd.concat(

@@ -18,6 +18,7 @@ from formulate.data import (
     retract,
 )
 from formulate.errors import FormulateError, Problem
+from formulate.report.display import logged, value_text
 from formulate.ui.context import Context, done, unit_of, user_errors
 
 
@@ -35,7 +36,9 @@ def render(ctx: Context) -> None:
             "Property", props, key="log_property", format_func=lambda p: f"{p} [{unit_of(ctx, p)}]"
         )
         value = st.text_input(
-            "Value (a unit may be written, e.g. 0.52 mS/cm or 1500 h)", key="log_value"
+            "Value (a number alone is in the unit shown beside the property; another unit "
+            "may be written, e.g. 0.52 mS/cm or 1500 h)",
+            key="log_value",
         )
         censored = st.checkbox("Still running (the value is a lower bound)", key="log_censored")
         surprising = st.checkbox(
@@ -58,8 +61,12 @@ def render(ctx: Context) -> None:
         "cells) or one row per measurement (`membrane,property,value,unit`)."
     )
     upload = st.file_uploader("CSV file", type=["csv"], key="log_upload")
-    if upload is not None and st.button("Import file", key="log_import"):
-        _import(ctx, upload, upload.name)
+    real = st.checkbox(
+        "Values outside the plausible ranges are real (store them)", key="log_upload_surprising"
+    )
+    clicked = st.button("Import file", key="log_import", disabled=upload is None)
+    if clicked and upload is not None:
+        _import(ctx, upload, upload.name, real)
     _withdraw(ctx, table)
 
 
@@ -73,7 +80,8 @@ def _withdraw(ctx: Context, table: pd.DataFrame) -> None:
         if st.form_submit_button("Retract"):
             with user_errors():
                 value = retract(ctx.campaign, ctx.store, membrane, prop, who=ctx.who, reason=why)
-                done(f"Retracted {membrane} {prop} = {value:.4g} {unit_of(ctx, prop)}")
+                shown = value_text(ctx.campaign, prop, value)
+                done(f"Retracted {membrane} {ctx.campaign.label(prop)} = {shown}")
     open_ = table.loc[table["status"].isin(PENDING), "membrane"].tolist()
     with st.form("abandon_form"):
         st.subheader("Abandon membranes that will not be made")
@@ -111,18 +119,14 @@ def _log(
         if isinstance(made, Problem):
             raise FormulateError("nothing was logged", [made])
         ctx.store.add(ctx.campaign.name, [], [made])
-        mark = ">= " if made.censored else ""
-        done(f"Logged {membrane} {prop} = {mark}{made.value:.4g} {unit_of(ctx, prop)}")
+        done(logged(ctx.campaign, membrane, made, value))
 
 
-def _import(ctx: Context, upload: IO[bytes], name: str) -> None:
+def _import(ctx: Context, upload: IO[bytes], name: str, surprising: bool = False) -> None:
     """An uploaded table, as ``formulate import`` reads it (provenance ``imported``)."""
     with user_errors():
         frame = read_table(upload, name)
-        plan = plan_import(ctx.campaign, ctx.store, frame, source=name, provenance="imported")
+        plan = plan_import(ctx.campaign, ctx.store, frame, name, "imported", surprising=surprising)
         commit(ctx.campaign, ctx.store, plan)
         read = "".join(f" Read: {line}." for line in plan.readings.lines())
-        done(
-            f"Imported {len(plan.membranes)} membranes and {len(plan.measurements)} "
-            f"measurements from {name}.{read}"
-        )
+        done(plan.said(name) + read)

@@ -9,7 +9,7 @@ from formulate.report.display import csv_text
 from formulate.report.summary import proposal_view
 from formulate.spec.campaign import Campaign
 from formulate.spec.strategies import STRATEGIES
-from formulate.ui.context import Context, done, plain, user_errors
+from formulate.ui.context import Context, done, plain, show_table, user_errors
 
 
 def render(ctx: Context) -> None:
@@ -72,7 +72,7 @@ def render(ctx: Context) -> None:
     for note in proposals.attrs.get("notes", []):
         st.info(plain(f"For the whole batch: {note}"))
     view = proposal_view(spec, proposals)
-    st.dataframe(view.drop(columns="reason"), hide_index=True)
+    show_table(view.drop(columns="reason"))
     st.markdown(
         "\n".join(f"{i}. {plain(r)}" for i, r in enumerate(view["reason"], start=1)),
         help="Why each proposal (numbered as in the table): the objective that drives it and "
@@ -100,7 +100,7 @@ def _accepted(spec: Campaign) -> None:
     batch = int(stored["batch"].iloc[0])
     view = proposal_view(spec, stored)
     with st.expander(f"Batch {batch}, accepted: membrane ids for the lab", expanded=False):
-        st.dataframe(view, hide_index=True)
+        show_table(view)
         st.download_button(
             f"Download batch {batch} (CSV with membrane ids)",
             csv_text(view),
