@@ -9,6 +9,7 @@ import pydantic
 import pytest
 
 from formulate.errors import FormulateError
+from formulate.report.summary import describe
 from formulate.spec.campaign import Campaign, campaign_from_dict, load_campaign
 from formulate.testing import TEMPLATE
 
@@ -154,7 +155,7 @@ def test_scatter_is_a_number_or_a_percentage_of_a_known_property() -> None:
     spec = campaign_from_dict(raw_spec(), TEMPLATE)
     assert spec.scatter["ionic_conductivity"].cv == pytest.approx(0.10)
     assert spec.scatter["transference_number"].sd == pytest.approx(0.03)
-    assert "replicate scatter 25%" in "\n".join(spec.describe())
+    assert "replicate scatter 25%" in "\n".join(describe(spec))
     raw = raw_spec()
     raw["scatter"] = {"li_symmetric_life": "a quarter", "conductivity": "10%"}
     text = "\n".join(problems_of(raw))
@@ -167,7 +168,7 @@ def test_scatter_is_a_number_or_a_percentage_of_a_known_property() -> None:
 def test_film_risks_name_variables_levels_and_ranges_inside_the_bounds() -> None:
     spec = campaign_from_dict(raw_spec(), TEMPLATE)
     assert len(spec.film_risks) == 3
-    assert "eo_li_ratio 6-8: 50% chance to form" in "\n".join(spec.describe())
+    assert "eo_li_ratio 6-8: 50% chance to form" in "\n".join(describe(spec))
     raw = raw_spec()
     raw["film_risks"] = [
         {"when": {"salt_ratio": [6, 8]}, "chance": 0.5},

@@ -19,7 +19,13 @@ from formulate.lab.virtual import VirtualLab
 from formulate.plan.planner import Request
 from formulate.plan.progress import plot_history
 from formulate.report import display
-from formulate.report.summary import frame_table, objective_view, run_tables, status_counts
+from formulate.report.summary import (
+    describe,
+    frame_table,
+    objective_view,
+    run_tables,
+    status_counts,
+)
 from formulate.spec.campaign import load_campaign
 from formulate.units import significant
 
@@ -36,7 +42,7 @@ def run_demo(folder: Path, console: Console) -> Path:
     spec = load_campaign(target)
     store = open_store(spec)
     console.rule(Text(f"formulate demo: {spec.name}", style="bold"))
-    console.print("\n".join(spec.describe()), markup=False)
+    console.print("\n".join(describe(spec)), markup=False)
     table = campaign_table(spec, store)
     counts = status_counts(table)
     console.print(

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from formulate.plan.planner import Request
 from formulate.report.display import csv_text
 from formulate.report.summary import (
+    describe,
     frame_table,
     membrane_view,
     objective_summary,
@@ -103,11 +104,11 @@ def init(
 
         spec = infer_campaign(name, from_csv, objective or [], minimize or [], folder)
         out.print(f"Inferred campaign {spec.name} in {spec.folder} from {from_csv}: check it.")
-        out.print("\n".join(spec.describe()))
+        out.print("\n".join(describe(spec)))
         return
     spec = init_campaign(name, template, folder)
     out.print(f"Created campaign {spec.name} in {spec.folder} from template {template}.")
-    out.print("\n".join(spec.describe()))
+    out.print("\n".join(describe(spec)))
     out.print(
         f"Next: edit {spec.folder / 'campaign.toml'} to your lab's variables, check it with "
         f"'formulate show {spec.folder}', then log or import membranes, or "
@@ -123,7 +124,7 @@ def show(campaign: CampaignArg) -> None:
     from formulate.data.table import space_problems
 
     spec = load_campaign(campaign)
-    out.print("\n".join(spec.describe()))
+    out.print("\n".join(describe(spec)))
     path = sqlite_path(spec.store_url())
     if path is not None and path.is_file():  # only a store that exists: show creates none
         for p in space_problems(spec, Store(spec.store_url()).membranes(spec.name)):

@@ -17,9 +17,9 @@ A two-stage surrogate family appends the posterior means of its auxiliary GPs to
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -28,10 +28,17 @@ import torch
 from formulate.model.physics import FEATURES, features
 from formulate.spec.campaign import Campaign
 
-if TYPE_CHECKING:  # a fitted model; surrogates imports this module
-    from formulate.model.surrogates import ObjectiveModel
-
 Kind = Literal["onehot", "mixed", "physics"]
+
+
+class Auxiliary(Protocol):
+    """A fitted model of an auxiliary property (``surrogates.ObjectiveModel``): what a
+    stacked encoding reads of it. A protocol, so this module needs no import of surrogates."""
+
+    objective: str
+
+    def predict_scale(self, table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]: ...
+
 
 # Physics features are min-max scaled over a fixed reference sample of the design space, so
 # in-space inputs lie in [0, 1]; area and percolation ratio span decades and are log-scaled.
@@ -204,7 +211,7 @@ class StackedEncoder:
     """A base encoding plus the posterior means of auxiliary GPs (one column each)."""
 
     base: Encoder
-    auxiliary: list[ObjectiveModel]
+    auxiliary: Sequence[Auxiliary]
     """Fitted models of the auxiliary properties (their ``predict_scale`` gives the column)."""
 
     @property

@@ -195,3 +195,40 @@ def proposal_lines(campaign: Campaign, proposals: pd.DataFrame, title: str) -> T
             Text(str(rec.get("membrane", f"#{i}"))), Text("\n".join(x for x in lines if x))
         )
     return table
+
+
+def describe(campaign: Campaign) -> list[str]:
+    """The campaign in plain words: space, objectives, constraints."""
+    lines = [f"Campaign {campaign.name}: {campaign.title}".rstrip(": ")]
+    lines += ["Variables:"] + [f"  {line}" for line in campaign.space.describe()]
+    lines.append("Objectives:")
+    props = campaign.all_properties()
+    for o in campaign.objectives:
+        unit, shown = props[o.property].unit, campaign.display_unit(o.property)
+        ref = ""
+        if o.reference is not None:
+            ref = f", reference {significant(campaign.to_display(o.property, [o.reference])[0])}"
+            ref += f" {shown}".rstrip()
+            ref += f" ({o.reference:g} {unit} in the file)" if shown != unit else ""
+        cens = ", right-censored while running" if o.property in campaign.censorable() else ""
+        scatter = campaign.scatter.get(o.property)
+        spread = f", replicate scatter {scatter}" if scatter else ", noise learned"
+        lines.append(
+            f"  {o.direction} {campaign.label(o.property)} ({o.property}) [{shown or '-'}] on "
+            f"{o.transform} scale{ref}{cens}{spread}"
+        )
+    lines += [f"  constraint: {c.describe()}" for c in campaign.outcome_constraints]
+    if campaign.film_risks:
+        lines.append("Film risks (stated chance to form; films made update it):")
+        lines += [f"  {r.describe()}" for r in campaign.film_risks]
+    s = campaign.strategy
+    lines += [
+        "Strategy:",
+        f"  {s.acquisition}, batches of {s.batch_size}, surrogate {s.surrogate}",
+        f"  warm-up: {s.warm_up_rule()} (min_measured)",
+        "Measurements (days on an instrument, instruments):",
+    ]
+    for o in campaign.objectives:
+        m = campaign.measurement(o.property)
+        lines.append(f"  {o.property}: {m.duration_days:g} days, {m.instruments}")
+    return lines

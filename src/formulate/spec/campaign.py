@@ -38,7 +38,7 @@ from formulate.spec.strategies import (
     STRATEGIES,
     WARM_UP_STRATEGY,
 )
-from formulate.units import convert, significant
+from formulate.units import convert
 
 Provenance = Literal["stated", "measured", "emulated", "imported"]
 MEASUREMENT_PROVENANCES: tuple[str, ...] = ("stated", "measured", "emulated", "imported")
@@ -101,29 +101,41 @@ class Campaign(_Frozen):
     """A validated campaign. ``folder`` is where ``campaign.toml`` lives."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    """The campaign's id in its store: letters, digits, ``_ . -`` (the folder's name)."""
     title: str = ""
+    """One line for people (the app's header)."""
     description: str = ""
     folder: Path
     reference_temperature_C: float = 25.0
+    """The temperature (C) of a value logged without one ("room temperature")."""
     space: DesignSpace
+    """``[space]``: the variables and the rules between them."""
     objectives: tuple[Objective, ...] = Field(min_length=1)
+    """``[[objectives]]``: what the planner optimizes (one or more)."""
     outcome_constraints: tuple[OutcomeConstraint, ...] = ()
+    """``[[outcome_constraints]]``: measured properties that must stay above or below a bound."""
     properties: dict[str, Property] = Field(default_factory=dict)
+    """``[properties.NAME]``: the campaign's own measurable properties (beside the built-in)."""
     display_units: dict[str, str] = Field(default_factory=dict)
+    """``[display_units]``: the unit people read and type a property in (conductivity: mS/cm);
+    a number without a unit is in this unit."""
     scatter: dict[str, Scatter] = Field(default_factory=dict)
+    """``[scatter]``: replicate scatter per property (see :mod:`formulate.spec.scatter`)."""
     film_risks: tuple[FilmRisk, ...] = ()
     """``[[film_risks]]``: stated chances that a film forms (see :mod:`formulate.spec.film`)."""
-    """``[scatter]``: replicate scatter per property (see :mod:`formulate.spec.scatter`)."""
     columns: dict[str, str] = Field(default_factory=dict)
     """``[columns]``: a variable or property named here as its column is headed in the lab's
     tables (``ionic_conductivity = "Conductivity (measured) (S/cm)"``); imports and pools read
     that header as the name."""
     strategy: Strategy = Strategy()
+    """``[strategy]``: how the next batch is chosen (acquisition, batch size, surrogate)."""
     measurements: dict[str, Measurement] = Field(default_factory=dict)
     """``[measurements.<property>]``: how long a measurement takes and on how many
     instruments (see :func:`measurement`)."""
     seed_data: tuple[SeedFile, ...] = ()
+    """``[[seed_data]]``: CSV files imported when the campaign first enters its store."""
     store: StoreSettings = StoreSettings()
+    """``[store]``: where the records live (a database URL; default the folder's SQLite file)."""
 
     @model_validator(mode="after")
     def _references(self) -> Campaign:
@@ -246,42 +258,6 @@ class Campaign(_Frozen):
         """Database URL: ``$FORMULATE_DB_URL``, else the file's ``[store] url``, else SQLite."""
         url = os.environ.get(DB_ENV) or self.store.url
         return url or f"sqlite:///{(self.folder / 'formulate.db').absolute()}"
-
-    def describe(self) -> list[str]:
-        """The campaign in plain words: space, objectives, constraints."""
-        lines = [f"Campaign {self.name}: {self.title}".rstrip(": ")]
-        lines += ["Variables:"] + [f"  {line}" for line in self.space.describe()]
-        lines.append("Objectives:")
-        props = self.all_properties()
-        for o in self.objectives:
-            unit, shown = props[o.property].unit, self.display_unit(o.property)
-            ref = ""
-            if o.reference is not None:
-                ref = f", reference {significant(self.to_display(o.property, [o.reference])[0])}"
-                ref += f" {shown}".rstrip()
-                ref += f" ({o.reference:g} {unit} in the file)" if shown != unit else ""
-            cens = ", right-censored while running" if o.property in self.censorable() else ""
-            scatter = self.scatter.get(o.property)
-            spread = f", replicate scatter {scatter}" if scatter else ", noise learned"
-            lines.append(
-                f"  {o.direction} {self.label(o.property)} ({o.property}) [{shown or '-'}] on "
-                f"{o.transform} scale{ref}{cens}{spread}"
-            )
-        lines += [f"  constraint: {c.describe()}" for c in self.outcome_constraints]
-        if self.film_risks:
-            lines.append("Film risks (stated chance to form; films made update it):")
-            lines += [f"  {r.describe()}" for r in self.film_risks]
-        s = self.strategy
-        lines += [
-            "Strategy:",
-            f"  {s.acquisition}, batches of {s.batch_size}, surrogate {s.surrogate}",
-            f"  warm-up: {s.warm_up_rule()} (min_measured)",
-            "Measurements (days on an instrument, instruments):",
-        ]
-        for o in self.objectives:
-            m = self.measurement(o.property)
-            lines.append(f"  {o.property}: {m.duration_days:g} days, {m.instruments}")
-        return lines
 
 
 def _unknown_property(key: str, name: str, known: dict[str, Property]) -> Problem:

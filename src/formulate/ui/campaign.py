@@ -9,6 +9,7 @@ import streamlit as st
 
 from formulate.data.table import space_problems
 from formulate.errors import FormulateError
+from formulate.report.summary import describe
 from formulate.spec.campaign import (
     BLANK_TEMPLATE,
     CAMPAIGN_FILE,
@@ -43,7 +44,7 @@ def describe_and_edit(ctx: Context) -> None:
     kept under versions/) only when valid; every problem listed otherwise."""
     spec = ctx.campaign
     with st.expander("Design space and objectives: read or edit"):
-        st.text("\n".join(spec.describe()))
+        st.text("\n".join(describe(spec)))
         file = spec.folder / CAMPAIGN_FILE
         text = st.text_area(
             f"{file.name} (variables, levels, bounds, objectives; comments say what each key "

@@ -1,0 +1,214 @@
+"""formulate as a library, for notebooks: a campaign opened once, pandas in and pandas out.
+
+    import formulate
+    c = formulate.open("campaigns/mylab")          # a folder, a name, or with db="postgresql+..."
+    batch = c.propose(4)                          # DataFrame: formulation, predictions, reasons
+    c.accept(batch)                               # stored as pending membranes B<n>-1...
+    c.log(results)                                # a DataFrame or CSV, all or nothing
+    c.pareto(), c.status(), c.schedule(), c.diagnose()
+
+Each method calls the functions the CLI and the app call, so the same validation, messages and
+records apply; a user mistake raises :class:`formulate.FormulateError` (its ``problems`` name
+where, what and the fix) and writes nothing. Numbers come back in canonical units (S/cm, h) in
+the columns named by property, as the campaign table holds them; ``view=True`` gives what a
+person reads (display units, three significant digits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from formulate.data import (
+    Store,
+    campaign_table,
+    import_table,
+    make_measurement,
+    mark,
+    open_store,
+    read_table,
+)
+from formulate.data.import_plan import ImportPlan
+from formulate.errors import FormulateError, Problem
+from formulate.report.summary import membrane_view, objective_summary, status_counts
+from formulate.spec.campaign import Campaign, load_campaign
+
+if TYPE_CHECKING:
+    from formulate.data.records import NewMeasurement
+
+
+@dataclass
+class OpenCampaign:
+    """A campaign and its store, as :func:`open` returns them."""
+
+    campaign: Campaign
+    store: Store
+
+    @property
+    def name(self) -> str:
+        return self.campaign.name
+
+    def table(self, view: bool = False) -> pd.DataFrame:
+        """One row per membrane: formulation, status, current outcomes (canonical units, with
+        ``<prop>_censored`` flags); ``view``: as people read it (display units, provenance)."""
+        table = campaign_table(self.campaign, self.store)
+        return membrane_view(self.campaign, table, wide=True) if view else table
+
+    def status(self) -> dict[str, Any]:
+        """Counts per status and, per objective, how many are measured and the best so far
+        (``formulate status --json``)."""
+        table = campaign_table(self.campaign, self.store)
+        return {
+            "campaign": self.name,
+            "membranes": len(table),
+            "status": status_counts(table),
+            "objectives": objective_summary(self.campaign, table).to_dict("records"),
+        }
+
+    def propose(
+        self,
+        n: int | None = None,
+        *,
+        strategy: str | None = None,
+        seed: int | None = None,
+        weights: dict[str, float] | None = None,
+        target: str | None = None,
+        device: str = "auto",
+        replicates: bool = False,
+    ) -> pd.DataFrame:
+        """The next batch of ``n`` membranes (default: the campaign's batch size), not stored:
+        formulation, per objective ``<prop>_mean``/``_lower``/``_upper`` (95%, canonical
+        units) and ``_chance`` (to beat the best so far), ``reason``; notes for the whole
+        batch in ``attrs["notes"]``. Store it with :meth:`accept`."""
+        from formulate.plan.planner import Request
+        from formulate.plan.planner import propose as plan
+
+        request = Request.for_campaign(
+            self.campaign,
+            [f"{k}={v}" for k, v in (weights or {}).items()],
+            batch_size=n,
+            strategy=strategy,
+            seed=seed,
+            device=device,
+            target=target,
+            replicates=replicates,
+        )
+        return plan(self.campaign, campaign_table(self.campaign, self.store), request)
+
+    def accept(self, batch: pd.DataFrame) -> pd.DataFrame:
+        """Store proposals (from :meth:`propose`) as pending membranes of a new batch; returns
+        them with their ``membrane`` ids and ``batch`` number."""
+        from formulate.plan.planner import store_proposals
+
+        missing = [n for n in self.campaign.space.names() if n not in batch]
+        if missing or batch.empty:
+            raise FormulateError(
+                "nothing was accepted",
+                [Problem("batch", f"no {missing or 'rows'}", "pass what propose() returned")],
+            )
+        return store_proposals(self.campaign, self.store, batch, source="formulate API")
+
+    def log(
+        self,
+        results: pd.DataFrame | str | Path,
+        *,
+        provenance: str = "measured",
+        surprising: bool = False,
+    ) -> ImportPlan:
+        """Outcomes (and new membranes) from a DataFrame or a CSV file, wide or long, read like
+        ``formulate import``: all or nothing, lab notation read and said back in
+        ``readings``; a number without a unit is in the display unit (mS/cm). Returns what was
+        written (``.said()`` in one sentence)."""
+        table = results if isinstance(results, pd.DataFrame) else read_table(results)
+        return import_table(
+            self.campaign, self.store, table, provenance=provenance, surprising=surprising
+        )
+
+    def log_value(
+        self,
+        membrane: str,
+        prop: str,
+        value: float | str,
+        *,
+        censored: bool = False,
+        temperature_C: float | None = None,
+        by: str = "",
+        method: str = "",
+        note: str = "",
+        surprising: bool = False,
+    ) -> NewMeasurement:
+        """One outcome, like ``formulate log``: ``0.45`` is 0.45 mS/cm, ``"4.5e-4 S/cm"`` and
+        ``">600 h"`` carry their own unit. Returns the stored value (canonical units)."""
+        made = make_measurement(
+            self.campaign,
+            membrane,
+            prop,
+            value,
+            where="value",
+            censored=censored,
+            temperature_C=temperature_C,
+            provenance="measured",
+            surprising=surprising,
+            recorded_by=by,
+            method=method,
+            note=note,
+            source="api",
+        )
+        if isinstance(made, Problem):
+            raise FormulateError("nothing was logged", [made])
+        self.store.add(self.name, [], [made])
+        return made
+
+    def failed(self, membrane: str, note: str = "", by: str = "") -> None:
+        """A film that did not form: the membrane is failed and film_formed = 0 recorded."""
+        mark(self.campaign, self.store, membrane, "failed", note, by)
+
+    def pareto(self) -> pd.DataFrame:
+        """The measured membranes on the Pareto front of the objectives (canonical units)."""
+        from formulate.plan.progress import pareto_front
+
+        return pareto_front(self.campaign, campaign_table(self.campaign, self.store))
+
+    def schedule(self, prop: str = "li_symmetric_life", slots: int = 1) -> pd.DataFrame:
+        """The made membranes worth most on the ``prop`` instruments now, best first (an
+        empty frame's ``attrs["why"]`` says why there is none)."""
+        from formulate.data.cell_tests import cell_tests
+        from formulate.plan.schedule import nothing_to_schedule, schedule
+
+        table, tests = (
+            campaign_table(self.campaign, self.store),
+            cell_tests(self.campaign, self.store),
+        )
+        ranked = schedule(self.campaign, table, tests, prop, slots)
+        if ranked.empty:
+            ranked.attrs["why"] = nothing_to_schedule(self.campaign, table, tests, prop)
+        return ranked
+
+    def diagnose(self, surrogate: str | None = None) -> pd.DataFrame:
+        """Leave-one-out scores per objective (RMSE, R2, NLPD, 95% coverage on the model
+        scale); objectives with too few membranes are listed in ``attrs["skipped"]``."""
+        from formulate.model import model_cache
+        from formulate.model.diagnostics import diagnose
+
+        name = surrogate or self.campaign.strategy.surrogate
+        table = campaign_table(self.campaign, self.store)
+        found = diagnose(self.campaign, table, [name], cache_dir=model_cache(self.campaign))
+        scores = found.scores.copy()
+        scores.attrs["skipped"] = [f"{p.where}: {p.what}" for p in found.skipped]
+        return scores
+
+
+def open(campaign: str | Path, db: str | None = None) -> OpenCampaign:
+    """Open a campaign: a folder with ``campaign.toml`` or a name under ``campaigns/``; its
+    store is the campaign's (SQLite file by default) or ``db`` (a database URL). The store is
+    seeded from the campaign's files on first use.
+
+    Raises:
+        FormulateError: no such campaign, a campaign file with problems, or a store that
+            cannot be opened.
+    """
+    spec = load_campaign(campaign)
+    return OpenCampaign(spec, open_store(spec, db))
