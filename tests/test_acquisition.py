@@ -146,3 +146,19 @@ def test_screen_ranks_like_the_noisy_acquisition_on_a_large_campaign(campaign: C
     kept = set(cheap.argsort(descending=True)[:128].tolist())
     best_five = full.argsort(descending=True)[:5].tolist()
     assert sum(i in kept for i in best_five) >= 4
+
+
+def test_the_fused_kernel_builds_in_this_environments_own_folder() -> None:
+    """BoTorch's kernel build folder is per environment (another torch or BoTorch elsewhere
+    does not make it rebuild), and a folder the user set is kept."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, formulate.plan.acquisition; print(os.environ['TORCH_EXTENSIONS_DIR'])"
+    env = {k: v for k, v in os.environ.items() if k != "TORCH_EXTENSIONS_DIR"}
+    ours = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert "/.cache/formulate/torch_extensions/" in ours.stdout
+    mine = {**env, "TORCH_EXTENSIONS_DIR": "/tmp/mine"}
+    kept = subprocess.run([sys.executable, "-c", code], env=mine, capture_output=True, text=True)
+    assert kept.stdout.strip() == "/tmp/mine"

@@ -89,3 +89,23 @@ def test_pareto_schedule_and_diagnose_on_a_measured_campaign(
 def test_an_unknown_campaign_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(formulate.FormulateError, match="no campaign"):
         formulate.open(tmp_path / "nowhere")
+
+
+def test_a_backtest_of_past_experiments_from_python(
+    lab: formulate.OpenCampaign, tmp_path: Path
+) -> None:
+    summary = lab.backtest(
+        lab.campaign.folder / "filler_ratio.csv",
+        strategies=("qlognei", "random"),
+        objectives=("ionic_conductivity",),
+        seeds=2,
+        initial=2,
+        budget=5,
+        folder=tmp_path / "bt",
+        workers=1,
+    )
+    assert list(summary["strategy"]) == ["qlognei", "random"]
+    assert (summary["seeds"] == 2).all()
+    assert (tmp_path / "bt" / "backtest.json").is_file()
+    with pytest.raises(formulate.FormulateError):
+        lab.backtest(tmp_path / "no.csv", seeds=1, folder=tmp_path / "bad", workers=1)

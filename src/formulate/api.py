@@ -6,6 +6,7 @@
     c.accept(batch)                               # stored as pending membranes B<n>-1...
     c.log(results)                                # a DataFrame or CSV, all or nothing
     c.pareto(), c.status(), c.schedule(), c.diagnose()
+    c.backtest("past.csv", strategies=("qlognei", "random"), seeds=10)   # your past experiments
 
 Each method calls the functions the CLI and the app call, so the same validation, messages and
 records apply; a user mistake raises :class:`formulate.FormulateError` (its ``problems`` name
@@ -199,6 +200,44 @@ class OpenCampaign:
         scores = found.scores.copy()
         scores.attrs["skipped"] = [f"{p.where}: {p.what}" for p in found.skipped]
         return scores
+
+    def backtest(
+        self,
+        pool: str | Path | None = None,
+        *,
+        strategies: tuple[str, ...] = (),
+        objectives: tuple[str, ...] = (),
+        seeds: int = 10,
+        initial: int = 3,
+        budget: int = 30,
+        batch_size: int = 1,
+        folder: str | Path | None = None,
+        workers: int | None = None,
+    ) -> pd.DataFrame:
+        """Replay a table of past experiments (``pool``: a CSV the campaign reads), or the
+        virtual lab when None, with each strategy over ``seeds`` seeds (default strategies:
+        every one that fits the objectives), like ``formulate backtest pool|emulator``. Runs
+        are stored in ``folder`` (default ``backtests/<campaign>-<kind>``; a rerun adds only
+        what is missing). Returns the summary table; the folder is in ``attrs["folder"]``."""
+        from formulate.backtest import Report, Settings, prepare, run_backtest
+
+        kind = "pool" if pool is not None else "emulator"
+        settings = Settings(
+            kind=kind,
+            campaign=str(self.campaign.folder),
+            pool=None if pool is None else str(pool),
+            objectives=tuple(objectives),
+            strategies=tuple(strategies),
+            seeds=seeds,
+            initial=initial,
+            batch_size=batch_size,
+            budget=budget,
+        )
+        where = Path(folder) if folder else Path("backtests") / f"{self.name}-{kind}"
+        bt = run_backtest(prepare(settings, where), workers=workers)
+        summary = pd.read_csv(Report(bt).write()["summary.csv"])
+        summary.attrs["folder"] = where
+        return summary
 
 
 def open(campaign: str | Path, db: str | None = None) -> OpenCampaign:
