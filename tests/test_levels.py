@@ -11,6 +11,7 @@ import pytest
 from formulate.errors import FormulateError
 from formulate.model.encoding import Encoder
 from formulate.model.physics import LITFSI_MOLAR_MASS
+from formulate.report.summary import describe
 from formulate.spec.campaign import load_campaign
 from formulate.spec.levels import read_level_table, shipped_tables, table_path
 
@@ -73,7 +74,7 @@ def test_a_campaign_takes_levels_and_descriptors_from_a_shipped_table(tmp_path: 
         "anion_fluorine_count",
         "anion_heavy_atoms",
     }
-    assert "(24 levels; from formulate:lithium_salts; descriptors" in "\n".join(spec.describe())
+    assert "(24 levels; from formulate:lithium_salts; descriptors" in "\n".join(describe(spec))
     # the encoder reads the descriptors instead of 24 one-hot columns
     encoder = Encoder(spec, "physics")
     assert encoder.columns == ["molality"] + [f"salt.{k}" for k in salt["LiPF6"]]
@@ -97,7 +98,7 @@ def test_descriptors_left_out_mean_one_hot(tmp_path: Path) -> None:
     )
     columns = Encoder(spec, "physics").columns
     assert len(columns) == 1 + 24 and "salt=LiB(CN)4" in columns  # names as written
-    assert "no descriptors (one-hot)" in "\n".join(spec.describe())
+    assert "no descriptors (one-hot)" in "\n".join(describe(spec))
 
 
 def test_the_labs_own_table_beside_the_campaign(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ from formulate.model.specs import spec_names
 from formulate.plan.explain import capped_std
 from formulate.plan.planner import Request, fit_models, propose, store_proposals
 from formulate.plan.pool import families, signature, unit_matrix
+from formulate.report.summary import describe
 from formulate.spec.campaign import Campaign, campaign_from_dict
 from formulate.testing import Realistic, emulated, realistic_campaign
 
@@ -321,7 +322,7 @@ def test_the_campaign_states_how_much_data_ends_the_warm_up(campaign: Campaign) 
     assert out["warm_up"].all() and "membrane(s), 6 needed" in out["reason"].iloc[0]
     assert not propose(campaign, table, Request(batch_size=2, **FAST))["warm_up"].any()
     assert "  warm-up: sobol until each objective is measured on 6 membranes (min_measured)" in (
-        patient.describe()
+        describe(patient)
     )
 
 
