@@ -17,6 +17,7 @@ person reads (display units, three significant digits).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,11 +80,14 @@ class OpenCampaign:
         target: str | None = None,
         device: str = "auto",
         replicates: bool = False,
+        surrogate: str | None = None,
+        step: Callable[[str], None] | None = None,
     ) -> pd.DataFrame:
         """The next batch of ``n`` membranes (default: the campaign's batch size), not stored:
         formulation, per objective ``<prop>_mean``/``_lower``/``_upper`` (95%, canonical
         units) and ``_chance`` (to beat the best so far), ``reason``; notes for the whole
-        batch in ``attrs["notes"]``. Store it with :meth:`accept`."""
+        batch in ``attrs["notes"]``. Store it with :meth:`accept`. ``step`` hears what is
+        being done ("fitting the models")."""
         from formulate.plan.planner import Request
         from formulate.plan.planner import propose as plan
 
@@ -96,8 +100,10 @@ class OpenCampaign:
             device=device,
             target=target,
             replicates=replicates,
+            surrogate=surrogate,
         )
-        return plan(self.campaign, campaign_table(self.campaign, self.store), request)
+        table = campaign_table(self.campaign, self.store)
+        return plan(self.campaign, table, request, step=step)
 
     def accept(self, batch: pd.DataFrame) -> pd.DataFrame:
         """Store proposals (from :meth:`propose`) as pending membranes of a new batch; returns
@@ -134,21 +140,27 @@ class OpenCampaign:
         prop: str,
         value: float | str,
         *,
+        unit: str | None = None,
         censored: bool = False,
         temperature_C: float | None = None,
         by: str = "",
         method: str = "",
         note: str = "",
         surprising: bool = False,
+        where: str = "value",
+        source: str = "api",
     ) -> NewMeasurement:
-        """One outcome, like ``formulate log``: ``0.45`` is 0.45 mS/cm, ``"4.5e-4 S/cm"`` and
-        ``">600 h"`` carry their own unit. Returns the stored value (canonical units)."""
+        """One outcome: ``0.45`` is 0.45 mS/cm, ``"4.5e-4 S/cm"`` and ``">600 h"`` carry their
+        own unit, as does ``unit``. Returns the stored value (canonical units); ``where`` and
+        ``source`` name the caller in a message and in the record (``formulate log``: VALUE,
+        cli)."""
         made = make_measurement(
             self.campaign,
             membrane,
             prop,
             value,
-            where="value",
+            where=where,
+            unit=unit,
             censored=censored,
             temperature_C=temperature_C,
             provenance="measured",
@@ -156,7 +168,7 @@ class OpenCampaign:
             recorded_by=by,
             method=method,
             note=note,
-            source="api",
+            source=source,
         )
         if isinstance(made, Problem):
             raise FormulateError("nothing was logged", [made])

@@ -231,24 +231,23 @@ def propose(
     db: DbOpt = None,
 ) -> None:
     """Propose the next batch and store it as pending membranes (unless --dry-run)."""
-    from formulate.plan.planner import Request, store_proposals
-    from formulate.plan.planner import propose as plan
+    from formulate.api import OpenCampaign
+    from formulate.plan.planner import parse_weights, store_proposals
 
     chosen = output_format(fmt, as_json)
     spec, store = open_campaign(campaign, db)
-    request = Request.for_campaign(
-        spec,
-        weight,
-        batch_size=batch,
-        strategy=strategy,
-        seed=seed,
-        device=device,
-        surrogate=surrogate,
-        target=target,
-        replicates=replicates,
-    )
     with err.status("reading the campaign...") as status:
-        proposals = plan(spec, campaign_table(spec, store), request, step=status.update)
+        proposals = OpenCampaign(spec, store).propose(
+            batch,
+            strategy=strategy,
+            seed=seed,
+            weights=parse_weights(weight or []),
+            target=target,
+            device=device,
+            replicates=replicates,
+            surrogate=surrogate,
+            step=status.update,
+        )
     if not dry_run:
         proposals = store_proposals(spec, store, proposals)
     view = proposal_view(spec, proposals, wide=True)

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from formulate.api import OpenCampaign
 from formulate.cli.common import CampaignArg, DbOpt, flag, open_campaign, out
 from formulate.data import (
     abandon as abandon_membranes,
@@ -17,7 +18,6 @@ from formulate.data import (
     export_measurements,
     export_table,
     import_table,
-    make_measurement,
 )
 from formulate.data import mark as mark_membrane
 from formulate.data import retract as retract_value
@@ -95,25 +95,20 @@ def log(
 ) -> None:
     """Log one outcome. A new value supersedes the previous one; nothing is overwritten."""
     spec, store = open_campaign(campaign, db)
-    made = make_measurement(
-        spec,
+    made = OpenCampaign(spec, store).log_value(
         membrane,
         prop,
         value,
-        where="VALUE",
         unit=unit,
         censored=censored,
         temperature_C=temperature,
-        provenance="measured",
-        surprising=surprising,
-        recorded_by=by,
+        by=by,
         method=method,
         note=note,
+        surprising=surprising,
+        where="VALUE",
         source="cli",
     )
-    if isinstance(made, Problem):
-        raise FormulateError("nothing was logged", [made])
-    store.add(spec.name, [], [made])
     out.print(logged(spec, membrane, made, value if unit is None else f"{value} {unit}"))
 
 

@@ -95,6 +95,7 @@ def start(ctx: Context) -> Path | None:
         [o.property for o in spec.objectives],
         default=[o.property for o in spec.objectives],
         key="bt_objectives",
+        format_func=spec.label,
     )
     n_obj = len(objectives) or len(spec.objectives)
     options = list(

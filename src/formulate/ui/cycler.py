@@ -37,8 +37,9 @@ def render(ctx: Context) -> None:
     free = max(limit - len(running), 0)
     st.subheader("Next on test")
     st.caption(
-        "Made membranes without this measurement, ranked by the expected gain in hypervolume "
-        "from its result per instrument-day (a life test runs until the cell fails or reaches "
+        "Made membranes whose film formed, without this measurement and not on test, ranked "
+        "by the expected gain in hypervolume from its result per instrument-day (a life test "
+        "runs until the cell fails or reaches "
         f"{spec.measurement(prop).duration_days:g} days)."
     )
     slots = st.number_input("How many", 1, 24, max(free, 1), key="cycler_slots")
@@ -93,7 +94,8 @@ def _start(ctx: Context, pool: list[str], prop: str, ranked: pd.DataFrame | None
             with user_errors():
                 start_test(ctx.campaign, ctx.store, membrane, prop, channel.strip(), by=ctx.who)
                 st.session_state["cycler_ranked"] = None
-                done(f"Started {membrane} on {prop}" + (f", channel {channel}" if channel else ""))
+                on = f"Started {membrane} on {ctx.campaign.label(prop)}"
+                done(on + (f", channel {channel}" if channel else ""))
 
 
 def _stop(ctx: Context, running: pd.DataFrame, prop: str) -> None:
