@@ -51,7 +51,10 @@ pages = {
     "Insights": insights.render,
     "Backtests": backtests.render,
 }
-# keyed: the open tab stays open when the page reruns after a write
-for tab, render in zip(st.tabs(list(pages), key="page"), pages.values(), strict=True):
-    with tab:
-        render(ctx)
+# keyed: the open tab stays open when the page reruns after a write; only the open tab runs
+# (a button's rerun does not redraw Insights' plots or the cycler's ranking)
+tabs = st.tabs(list(pages), key="page", on_change="rerun")
+for tab, render in zip(tabs, pages.values(), strict=True):
+    if tab.open:
+        with tab:
+            render(ctx)

@@ -70,6 +70,22 @@ def test_one_value_and_a_failed_film(lab: formulate.OpenCampaign) -> None:
     assert lab.table().set_index("membrane").loc["B1-1", "status"] == "failed"
 
 
+def test_retract_and_abandon_keep_the_history(lab: formulate.OpenCampaign) -> None:
+    lab.log_value("CNCSE", "ionic_conductivity", 0.2)
+    assert lab.retract("CNCSE", "ionic_conductivity", by="ana", reason="wrong cell") == 2e-4
+    table = lab.table().set_index("membrane")
+    assert pd.isna(table.loc["CNCSE", "ionic_conductivity"])  # the paper states none for it
+    history = lab.store.measurements(lab.name, history=True)
+    gone = history[history["retracted"] & (history["membrane"] == "CNCSE")]
+    assert gone["note"].tolist() == ["wrong cell"] and gone["recorded_by"].tolist() == ["ana"]
+    ids = lab.accept(lab.propose(2, seed=3), source="notebook")["membrane"].tolist()
+    assert lab.abandon([ids[0]], note="no PEO left") == [ids[0]]
+    assert lab.table().set_index("membrane").loc[ids, "status"].tolist() == ["abandoned", "pending"]
+    with pytest.raises(formulate.FormulateError):
+        lab.abandon(["CPCSE"])  # measured: not open
+    assert lab.table().set_index("membrane").loc[ids[1], "status"] == "pending"
+
+
 def test_pareto_schedule_and_diagnose_on_a_measured_campaign(
     lab: formulate.OpenCampaign,
 ) -> None:

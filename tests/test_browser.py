@@ -44,6 +44,15 @@ CHROMIUM_FLAGS = [
 ]
 
 
+def streamlit_command(port: int) -> list[str]:
+    """``streamlit run app.py`` on localhost:``port``, headless, without file watching."""
+    return [
+        *(sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true"),
+        *("--server.port", str(port), "--server.address", "127.0.0.1"),
+        *("--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"),
+    ]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -68,23 +77,7 @@ def app_url(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     log = (tmp_path / "streamlit.log").open("w")
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            APP,
-            "--server.headless",
-            "true",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--browser.gatherUsageStats",
-            "false",
-            "--server.fileWatcherType",
-            "none",
-        ],
+        streamlit_command(port),
         cwd=tmp_path,
         stdout=log,
         stderr=subprocess.STDOUT,

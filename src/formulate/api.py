@@ -26,12 +26,13 @@ import pandas as pd
 
 from formulate.data import (
     Store,
+    abandon,
     campaign_table,
     import_table,
     make_measurement,
     mark,
     open_store,
-    read_table,
+    retract,
 )
 from formulate.data.import_plan import ImportPlan
 from formulate.errors import FormulateError, Problem
@@ -105,9 +106,10 @@ class OpenCampaign:
         table = campaign_table(self.campaign, self.store)
         return plan(self.campaign, table, request, step=step)
 
-    def accept(self, batch: pd.DataFrame) -> pd.DataFrame:
+    def accept(self, batch: pd.DataFrame, source: str = "formulate API") -> pd.DataFrame:
         """Store proposals (from :meth:`propose`) as pending membranes of a new batch; returns
-        them with their ``membrane`` ids and ``batch`` number."""
+        them with their ``membrane`` ids and ``batch`` number. ``source`` is recorded with
+        them (who asked: the API, ``formulate propose``, the app)."""
         from formulate.plan.planner import store_proposals
 
         missing = [n for n in self.campaign.space.names() if n not in batch]
@@ -116,7 +118,7 @@ class OpenCampaign:
                 "nothing was accepted",
                 [Problem("batch", f"no {missing or 'rows'}", "pass what propose() returned")],
             )
-        return store_proposals(self.campaign, self.store, batch, source="formulate API")
+        return store_proposals(self.campaign, self.store, batch, source=source)
 
     def log(
         self,
@@ -124,14 +126,20 @@ class OpenCampaign:
         *,
         provenance: str = "measured",
         surprising: bool = False,
+        name: str | None = None,
     ) -> ImportPlan:
         """Outcomes (and new membranes) from a DataFrame or a CSV file, wide or long, read like
         ``formulate import``: all or nothing, lab notation read and said back in
-        ``readings``; a number without a unit is in the display unit (mS/cm). Returns what was
-        written (``.said()`` in one sentence)."""
-        table = results if isinstance(results, pd.DataFrame) else read_table(results)
+        ``readings``; a number without a unit is in the display unit (mS/cm). ``name`` is what
+        messages call the table (default: the file's name, or "DataFrame"). Returns what was
+        written (``.said(name)`` in one sentence)."""
         return import_table(
-            self.campaign, self.store, table, provenance=provenance, surprising=surprising
+            self.campaign,
+            self.store,
+            results if isinstance(results, pd.DataFrame) else Path(results),
+            provenance=provenance,
+            surprising=surprising,
+            name=name,
         )
 
     def log_value(
@@ -178,6 +186,26 @@ class OpenCampaign:
     def failed(self, membrane: str, note: str = "", by: str = "") -> None:
         """A film that did not form: the membrane is failed and film_formed = 0 recorded."""
         mark(self.campaign, self.store, membrane, "failed", note, by)
+
+    def retract(
+        self,
+        membrane: str,
+        prop: str,
+        *,
+        temperature_C: float | None = None,
+        by: str = "",
+        reason: str = "",
+    ) -> float:
+        """Withdraw a wrong current value (kept in the history, marked retracted; the value
+        before it, if any, is current again). Returns the value withdrawn (canonical units)."""
+        return retract(self.campaign, self.store, membrane, prop, temperature_C, by, reason)
+
+    def abandon(
+        self, membranes: list[str] | None = None, *, batch: int | None = None, note: str = ""
+    ) -> list[str]:
+        """Pending or made membranes that will not be made (named, or every open one of
+        ``batch``), in one transaction; returns those abandoned."""
+        return abandon(self.campaign, self.store, membranes, batch, note)
 
     def pareto(self) -> pd.DataFrame:
         """The measured membranes on the Pareto front of the objectives (canonical units)."""

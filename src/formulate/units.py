@@ -36,8 +36,13 @@ MAX_UNIT = 40
 
 @cache
 def registry() -> pint.UnitRegistry:
-    """The one pint registry formulate uses (built once; about 0.1 s)."""
-    return pint.UnitRegistry()
+    """The one pint registry formulate uses, built once per process from pint's parsed
+    definitions cached on disk (0.02 s instead of 0.2 s; a command's first conversion pays
+    it), or parsed afresh where no cache can be written."""
+    try:
+        return pint.UnitRegistry(cache_folder=":auto:")
+    except OSError:  # a read-only home: no cache
+        return pint.UnitRegistry()
 
 
 @dataclass(frozen=True)

@@ -449,10 +449,12 @@ def import_table(
     table: str | Path | pd.DataFrame,
     provenance: str = "imported",
     surprising: bool = False,
+    name: str | None = None,
 ) -> ImportPlan:
     """Import a CSV file or a DataFrame, all or nothing (``surprising``: values outside the
-    plausible ranges are real). Returns what was written."""
-    source = "DataFrame" if isinstance(table, pd.DataFrame) else Path(table).name
+    plausible ranges are real; ``name``: what messages call the table, by default the file's
+    name or "DataFrame"). Returns what was written."""
+    source = name or ("DataFrame" if isinstance(table, pd.DataFrame) else Path(table).name)
     # read in the call: a file's cells are freed as soon as the plan has them
     frame = table if isinstance(table, pd.DataFrame) else read_table(table)
     plan = plan_import(campaign, store, frame, source, provenance, surprising=surprising)

@@ -17,13 +17,9 @@ a film that forms) enter as feasibility on extra model outputs.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,7 +44,7 @@ from botorch.utils.multi_objective.box_decompositions import NondominatedPartiti
 from botorch.utils.multi_objective.scalarization import get_chebyshev_scalarization
 
 from formulate.model.surrogates import ObjectiveModel
-from formulate.plan import progress
+from formulate.plan import kernel, progress
 from formulate.spec.campaign import Campaign
 
 MC_SAMPLES = 64
@@ -72,15 +68,7 @@ of decompositions instead of four. The campaign's pending membranes join the bas
 their outcomes are sampled from the posterior like any unobserved baseline point."""
 
 
-def kernel_build_folder() -> Path:
-    """Where BoTorch compiles its fused qLogNEHVI kernel (about 40 s, once): one folder per
-    Python environment and torch version, so that two environments (another torch, another
-    BoTorch) do not rebuild it in turn in a shared ``~/.cache/torch_extensions``."""
-    env = hashlib.sha256(f"{sys.prefix}|{torch.__version__}".encode()).hexdigest()[:12]
-    return Path.home() / ".cache" / "formulate" / "torch_extensions" / env
-
-
-os.environ.setdefault("TORCH_EXTENSIONS_DIR", str(kernel_build_folder()))  # a user's choice wins
+kernel.use_build_folder()  # BoTorch's fused kernel: this environment's own build
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
+from formulate.api import OpenCampaign
 from formulate.data import Store, campaign_table, open_store
 from formulate.errors import FormulateError
 from formulate.spec.campaign import Campaign, load_campaign
@@ -28,6 +29,11 @@ class Context:
     def table(self) -> pd.DataFrame:
         """The campaign now (read fresh: others may have logged meanwhile)."""
         return campaign_table(self.campaign, self.store)
+
+    def api(self) -> OpenCampaign:
+        """The campaign as the Python API opens it: the app writes and proposes through it,
+        so the app, the CLI and a notebook obey the same functions."""
+        return OpenCampaign(self.campaign, self.store)
 
     def version(self) -> str:
         """What the campaign's records look like now (changes with every write)."""
@@ -72,7 +78,7 @@ _DONE = "_done_message"
 
 
 def done(message: str) -> None:
-    """After a write: rerun the page so that every tab is drawn from the store as it is now
+    """After a write: rerun the page so that the open tab is drawn from the store as it is now
     (tabs drawn before the write would otherwise show what was there before), and show
     ``message`` at the top of that run (see :func:`show_done`)."""
     st.session_state[_DONE] = message

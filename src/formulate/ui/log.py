@@ -7,17 +7,7 @@ from typing import IO
 import pandas as pd
 import streamlit as st
 
-from formulate.data import (
-    PENDING,
-    abandon,
-    commit,
-    make_measurement,
-    mark,
-    plan_import,
-    read_table,
-    retract,
-)
-from formulate.errors import FormulateError, Problem
+from formulate.data import PENDING, read_table
 from formulate.report.display import logged, value_text
 from formulate.ui.context import Context, done, unit_of, user_errors
 
@@ -53,7 +43,7 @@ def render(ctx: Context) -> None:
         why = st.text_input("What happened", key="fail_note")
         if st.form_submit_button("Mark failed"):
             with user_errors():
-                mark(ctx.campaign, ctx.store, failed, "failed", why, ctx.who)
+                ctx.api().failed(failed, why, ctx.who)
                 done(f"{failed} marked failed (film_formed = 0).")
     st.subheader("Upload outcomes (CSV)")
     st.caption(
@@ -79,7 +69,7 @@ def _withdraw(ctx: Context, table: pd.DataFrame) -> None:
         why = st.text_input("Why", key="retract_note")
         if st.form_submit_button("Retract"):
             with user_errors():
-                value = retract(ctx.campaign, ctx.store, membrane, prop, who=ctx.who, reason=why)
+                value = ctx.api().retract(membrane, prop, by=ctx.who, reason=why)
                 shown = value_text(ctx.campaign, prop, value)
                 done(f"Retracted {membrane} {ctx.campaign.label(prop)} = {shown}")
     open_ = table.loc[table["status"].isin(PENDING), "membrane"].tolist()
@@ -89,7 +79,7 @@ def _withdraw(ctx: Context, table: pd.DataFrame) -> None:
         why = st.text_input("Why", key="abandon_note")
         if st.form_submit_button("Abandon"):
             with user_errors():
-                gone = abandon(ctx.campaign, ctx.store, chosen, note=why)
+                gone = ctx.api().abandon(chosen, note=why)
                 done(f"Abandoned {', '.join(gone)}")
 
 
@@ -102,23 +92,18 @@ def _log(
     note: str,
     surprising: bool = False,
 ) -> None:
-    made = make_measurement(
-        ctx.campaign,
-        membrane,
-        prop,
-        value,
-        where="Value",
-        censored=censored,
-        provenance="measured",
-        surprising=surprising,
-        recorded_by=ctx.who,
-        note=note,
-        source="app",
-    )
     with user_errors():
-        if isinstance(made, Problem):
-            raise FormulateError("nothing was logged", [made])
-        ctx.store.add(ctx.campaign.name, [], [made])
+        made = ctx.api().log_value(
+            membrane,
+            prop,
+            value,
+            censored=censored,
+            by=ctx.who,
+            note=note,
+            surprising=surprising,
+            where="Value",
+            source="app",
+        )
         done(logged(ctx.campaign, membrane, made, value))
 
 
@@ -126,7 +111,6 @@ def _import(ctx: Context, upload: IO[bytes], name: str, surprising: bool = False
     """An uploaded table, as ``formulate import`` reads it (provenance ``imported``)."""
     with user_errors():
         frame = read_table(upload, name)
-        plan = plan_import(ctx.campaign, ctx.store, frame, name, "imported", surprising=surprising)
-        commit(ctx.campaign, ctx.store, plan)
+        plan = ctx.api().log(frame, provenance="imported", surprising=surprising, name=name)
         read = "".join(f" Read: {line}." for line in plan.readings.lines())
         done(plan.said(name) + read)

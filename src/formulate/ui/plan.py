@@ -13,8 +13,6 @@ from formulate.ui.context import Context, done, plain, show_table, user_errors
 
 
 def render(ctx: Context) -> None:
-    from formulate.plan.planner import Request, propose, store_proposals
-
     spec = ctx.campaign
     names = [o.property for o in spec.objectives]
     left, right = st.columns(2)
@@ -35,16 +33,13 @@ def render(ctx: Context) -> None:
     if strategy == "qlognei":
         target = st.selectbox("Objective", names, key="plan_target")
     if st.button("Propose", key="plan_propose", type="primary"):
-        request = Request(
-            batch_size=int(batch),
-            strategy=strategy,
-            weights=weights,
-            target=target,
-            seed=spec.strategy.seed,
-        )
         with user_errors(), st.status("Proposing...", expanded=False) as status:
-            st.session_state["proposals"] = propose(
-                spec, ctx.table(), request, step=lambda what: status.update(label=what + "...")
+            st.session_state["proposals"] = ctx.api().propose(
+                int(batch),
+                strategy=strategy,
+                weights=weights,
+                target=target,
+                step=lambda what: status.update(label=what + "..."),
             )
             status.update(label="Proposed", state="complete")
     _accepted(spec)
@@ -86,7 +81,7 @@ def render(ctx: Context) -> None:
     )
     if st.button("Accept as a pending batch", key="plan_accept", type="primary"):
         with user_errors():
-            stored = store_proposals(spec, ctx.store, proposals)
+            stored = ctx.api().accept(proposals, source="app")
             st.session_state["proposals"] = None
             st.session_state["accepted"] = stored
             done(f"Batch {stored['batch'].iloc[0]} stored: " + ", ".join(stored["membrane"]))
