@@ -255,3 +255,81 @@ def test_the_cycler_page_says_why_nothing_can_go_on_test(workdir: Path) -> None:
     assert "No membrane to test for Li|Li life" in info.replace("\\", "")
     assert "3 have a Li" in info.replace("\\", "")
     assert not [s for s in at.selectbox if s.key == "cycler_membrane"]
+
+
+# --- a shared campaign: sign-in and roles ------------------------------------------------------
+
+PASSWORD = "correct horse battery"
+
+
+def with_accounts(workdir: Path) -> None:
+    """ana admin, bo member, cy viewer of the paper's campaign."""
+    from formulate.data import accounts
+    from formulate.data.access import Account
+
+    spec, store = stored(workdir)
+    accounts.add_account(store, "ana", spec.name, "admin", password=PASSWORD)
+    for name, role in (("bo", "member"), ("cy", "viewer")):
+        accounts.add_account(store.acting_as(Account("ana")), name, spec.name, role, PASSWORD)
+
+
+def signed_in(name: str, page: str = "Data", password: str = PASSWORD) -> AppTest:
+    at = start(page)
+    at.text_input(key="login_name").input(name)
+    at.text_input(key="login_password").input(password)
+    at.button(key="FormSubmitter:sign_in-Sign in").click().run()
+    return at
+
+
+def keys(at: AppTest) -> set[str]:
+    return {w.key for w in [*at.button, *at.text_area, *at.text_input] if w.key}
+
+
+def test_a_store_with_accounts_shows_only_the_sign_in(workdir: Path) -> None:
+    with_accounts(workdir)
+    at = start("Plan")
+    assert not at.tabs and not at.dataframe and not at.metric  # nothing but the form
+    assert {"login_name", "login_password"} <= keys(at) and "plan_propose" not in keys(at)
+    at = signed_in("bo", password="wrong password")
+    assert any("wrong account name or password" in e.value for e in at.error) and not at.tabs
+
+
+def test_each_role_sees_only_the_controls_it_may_use(workdir: Path) -> None:
+    with_accounts(workdir)
+    viewer = signed_in("cy", "Plan")
+    assert [t.label for t in viewer.tabs] == PAGES and "plan_propose" not in keys(viewer)
+    assert any("You are a viewer" in i.value for i in viewer.info)
+    assert not {"edit_save", "new_create", "who"} & keys(viewer)  # the account is the name
+    open_page(viewer, "Log outcomes")
+    assert "log_value" not in keys(viewer)
+    member = signed_in("bo", "Plan")
+    assert "plan_propose" in keys(member) and "edit_save" not in keys(member)
+    open_page(member, "Log outcomes")
+    assert "log_value" in keys(member) and not [m for m in member.multiselect
+                                                 if m.key == "abandon_membranes"]  # fmt: skip
+    member.selectbox(key="log_property").select("transference_number")
+    member.text_input(key="log_value").input("0.5")
+    member.button(key=SUBMIT_LOG).click().run()
+    spec, store = stored(workdir)
+    logged = store.measurements(spec.name, history=True)
+    assert logged["recorded_by"].iloc[-1] == "bo"
+    admin = signed_in("ana")
+    assert {"edit_save", "new_create"} <= keys(admin)
+
+
+def test_a_session_ends_after_its_hours(workdir: Path) -> None:
+    from datetime import timedelta
+
+    from formulate.data.schema import utcnow
+    from formulate.ui.login import SESSION_HOURS
+
+    with_accounts(workdir)
+    at = signed_in("bo")
+    assert at.tabs
+    at.session_state["_signed_in"] = (
+        "bo",
+        "password",
+        utcnow() - timedelta(hours=SESSION_HOURS + 1),
+    )
+    at.run()
+    assert not at.tabs and any("session ended" in i.value for i in at.info)

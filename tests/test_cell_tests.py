@@ -103,7 +103,7 @@ def test_a_version_2_store_is_upgraded(tmp_path: Path, campaign: Campaign) -> No
     path = tmp_path / "old.db"
     shutil.copy(ASSETS / "store-v2.db", path)
     store = Store(f"sqlite:///{path}")
-    assert store.schema_version() == SCHEMA_VERSION == 3
+    assert store.schema_version() == SCHEMA_VERSION == 4
     lab2 = campaign.model_copy(update={"name": "lab2"})
     start_test(lab2, store, "CNCSE", LIFE, at=T0)
     table = campaign_table(lab2, store, now=T0 + timedelta(hours=500)).set_index("membrane")

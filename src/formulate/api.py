@@ -173,7 +173,7 @@ class OpenCampaign:
             temperature_C=temperature_C,
             provenance="measured",
             surprising=surprising,
-            recorded_by=by,
+            recorded_by=self.store.who(by),
             method=method,
             note=note,
             source=source,
@@ -280,14 +280,19 @@ class OpenCampaign:
         return summary
 
 
-def open(campaign: str | Path, db: str | None = None) -> OpenCampaign:
+def open(campaign: str | Path, db: str | None = None, token: str | None = None) -> OpenCampaign:
     """Open a campaign: a folder with ``campaign.toml`` or a name under ``campaigns/``; its
     store is the campaign's (SQLite file by default) or ``db`` (a database URL). The store is
-    seeded from the campaign's files on first use.
+    seeded from the campaign's files on first use. On a store with accounts, writes are made
+    as the account of ``token`` (or ``$FORMULATE_TOKEN``; ``formulate users token NAME``
+    gives one), else as the account named like the operating-system user, and each is
+    checked against that account's role.
 
     Raises:
-        FormulateError: no such campaign, a campaign file with problems, or a store that
-            cannot be opened.
+        FormulateError: no such campaign, a campaign file with problems, a store that cannot
+            be opened, or a token that is unknown or has expired.
     """
+    from formulate.data.accounts import acting
+
     spec = load_campaign(campaign)
-    return OpenCampaign(spec, open_store(spec, db))
+    return OpenCampaign(spec, acting(open_store(spec, db), token))

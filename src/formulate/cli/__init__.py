@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.text import Text
 
-from formulate.cli import cycler, records
+from formulate.cli import cycler, records, users
 from formulate.cli.backtest import backtest_app
 from formulate.cli.common import (
     CampaignArg,
@@ -76,6 +76,7 @@ for verb in (records.export, records.log, records.mark, records.retract, records
 app.add_typer(backtest_app, name="backtest")
 app.command("schedule")(cycler.schedule)
 app.add_typer(cycler.test_app, name="test")
+app.add_typer(users.users_app, name="users")
 
 
 @app.command()

@@ -48,8 +48,12 @@ FORMATS = ("table", "csv", "json")
 
 
 def open_campaign(campaign: str, db: str | None) -> tuple[Campaign, Store]:
+    """The campaign and its store, acting as whoever runs the command (``$FORMULATE_TOKEN``'s
+    account, else the operating-system user's; see :func:`formulate.data.accounts.acting`)."""
+    from formulate.data.accounts import acting
+
     spec = load_campaign(campaign)
-    return spec, open_store(spec, db)
+    return spec, acting(open_store(spec, db))
 
 
 def print_frame(frame: pd.DataFrame, title: str = "") -> None:

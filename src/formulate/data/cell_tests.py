@@ -73,7 +73,7 @@ def start_test(
         s.add(
             CellTestRow(
                 membrane_id=row.id, property=prop, channel=channel, started_at=when,
-                recorded_by=by,
+                recorded_by=store.who(by),
             )
         )  # fmt: skip
 

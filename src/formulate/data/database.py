@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
+from formulate.data.schema import SCHEMA_VERSION, NewerSchema, migrate
 from formulate.errors import FormulateError, Problem
 
 SQLITE_TIMEOUT_S = 30
@@ -69,6 +70,29 @@ def open_engine(url: str) -> Engine:
         if path is not None and path.exists():
             _quick_check(engine, path)
     return engine
+
+
+def create_or_upgrade(engine: Engine, url: str) -> None:
+    """Create the schema of a new store, or upgrade an older one step by step to
+    SCHEMA_VERSION; a store that cannot be opened or is newer says so and how to fix it."""
+    shown = redact(url)
+    try:
+        with engine.begin() as conn:
+            migrate(conn)
+    except NewerSchema as newer:
+        raise FormulateError(
+            f"the store at {shown} has schema version {newer.version}, newer than this "
+            f"formulate understands ({SCHEMA_VERSION})",
+            [Problem(shown, "made by a newer formulate", "upgrade formulate")],
+        ) from None
+    except DBAPIError as err:
+        path = sqlite_path(url)
+        if path is not None and not isinstance(err, OperationalError):
+            raise damaged(path, str(err.orig)) from None
+        raise FormulateError(
+            f"cannot open the store at {shown}",
+            [Problem(shown, redact(str(err.orig)), "check the path or URL and its permissions")],
+        ) from None
 
 
 def damaged(path: Path, what: str) -> FormulateError:

@@ -8,8 +8,9 @@ from formulate.data.cells import suggest
 from formulate.data.records import NewMeasurement
 from formulate.data.schema import PENDING
 from formulate.data.store import Store
+from formulate.data.table import campaign_table, space_problems
 from formulate.errors import FormulateError, Problem
-from formulate.spec.campaign import Campaign
+from formulate.spec.campaign import Campaign, edited_campaign, save_version
 
 
 def mark(
@@ -64,7 +65,9 @@ def abandon(
             "nothing was abandoned",
             [Problem("MEMBRANE", "none named", "name membranes or --batch")],
         )
-    store.add(campaign.name, status_updates=dict.fromkeys(chosen, "abandoned"), note=note)
+    store.add(
+        campaign.name, status_updates=dict.fromkeys(chosen, "abandoned"), note=note, needs="admin"
+    )
     return chosen
 
 
@@ -92,3 +95,18 @@ def retract(
         )
     at = campaign.temperature_of(prop, temperature_C)
     return store.retract(campaign.name, membrane, prop, at, who, reason)
+
+
+def edit_campaign(campaign: Campaign, store: Store, text: str) -> Campaign:
+    """Save ``text`` as the campaign file's next version (the current one kept under
+    ``versions/``; the records untouched): an admin's write, refused with every problem when
+    it would orphan the campaign's records (a level or variable they use, a narrower bound).
+
+    Raises:
+        FormulateError: not an admin of the campaign, or the edited file's problems.
+    """
+    store.transaction(campaign.name, lambda _: None, needs="admin")  # the role, checked first
+    problems = space_problems(edited_campaign(campaign, text), campaign_table(campaign, store))
+    if problems:
+        raise FormulateError("nothing was saved", problems)
+    return save_version(campaign, text)

@@ -38,6 +38,7 @@ class NewMembrane:
     source: str = ""
     assumed: tuple[str, ...] = ()
     notes: str = ""
+    recorded_by: str = ""
 
     def __post_init__(self) -> None:
         if isinstance(self.membrane, str):  # anything else is refused by check_records
@@ -227,7 +228,7 @@ def check_records(
 
 MEMBRANE_COLUMNS = (
     "membrane", "status", "batch", "provenance", "source", "assumed", "notes", "created_at",
-    "updated_at",
+    "updated_at", "recorded_by",
 )  # fmt: skip
 MEASUREMENT_COLUMNS = (
     "id", "membrane", "property", "value", "unit", "censored", "temperature_C", "method",
@@ -312,4 +313,5 @@ def membrane_row(campaign: str, m: NewMembrane, now: datetime) -> dict:
         "notes": m.notes,
         "created_at": now,
         "updated_at": now,
+        "recorded_by": m.recorded_by,
     }

@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 STATUSES = ("pending", "made", "measured", "failed", "abandoned")
 PENDING = ("pending", "made")
 """Statuses of a membrane still to be measured: the planner's pending set; the ones that can
@@ -90,6 +90,7 @@ class MembraneRow(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    recorded_by: Mapped[str] = mapped_column(String(200), default="")
 
 
 @lru_cache(maxsize=4096)  # one string per series name, however many values share it
@@ -156,6 +157,49 @@ class CellTestRow(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
+class AccountRow(Base):
+    """A person who signs in: a password (argon2 hash, never the password) for a local account,
+    or the subject the institution's OpenID Connect provider gives (single sign-on)."""
+
+    __tablename__ = "accounts"
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    password_hash: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sso_subject: Mapped[str | None] = mapped_column(String(400), nullable=True, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+
+
+class RoleRow(Base):
+    """An account's role on one campaign: viewer, member or admin."""
+
+    __tablename__ = "roles"
+    campaign: Mapped[str] = mapped_column(String(200), primary_key=True)
+    account: Mapped[str] = mapped_column(ForeignKey("accounts.name"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    granted_by: Mapped[str] = mapped_column(String(200), default="")
+    granted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TokenRow(Base):
+    """A command-line token of an account (its SHA-256, never the token), until it expires."""
+
+    __tablename__ = "tokens"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account: Mapped[str] = mapped_column(ForeignKey("accounts.name"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LoginRow(Base):
+    """One sign-in attempt (failed ones throttle the next)."""
+
+    __tablename__ = "logins"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    account: Mapped[str] = mapped_column(String(200), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ok: Mapped[bool] = mapped_column(Boolean)
+
+
 Migration = Callable[[Connection], None]
 
 
@@ -206,7 +250,16 @@ def _v2_to_v3(conn: Connection) -> None:
     before the migrations run; nothing in the older tables changes."""
 
 
-MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3}
+def _v3_to_v4(conn: Connection) -> None:
+    """Version 4: accounts, their roles per campaign, tokens and sign-in attempts (new tables
+    that ``create_all`` makes; a store without accounts is used as before, with no login), and
+    who added each membrane (``recorded_by``; "" for the membranes before)."""
+    conn.execute(
+        text("ALTER TABLE membranes ADD COLUMN recorded_by VARCHAR(200) NOT NULL DEFAULT ''")
+    )
+
+
+MIGRATIONS: dict[int, Migration] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 """``MIGRATIONS[v]`` upgrades a store at version v to v + 1. Version 1 is the first released
 schema; add a function here (and bump SCHEMA_VERSION) for every change."""
 

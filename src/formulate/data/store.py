@@ -10,6 +10,8 @@ narrow API and never write SQL.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import random
 import time
 from collections import Counter
@@ -18,10 +20,11 @@ from typing import TypeVar, cast
 
 import pandas as pd
 from sqlalchemy import String, Table, exists, func, insert, select, type_coerce, update
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased
 
-from formulate.data.database import WRITE, damaged, open_engine, redact, sqlite_path, write_failure
+from formulate.data.access import Account, require
+from formulate.data.database import WRITE, create_or_upgrade, open_engine, redact, write_failure
 from formulate.data.records import (
     MEASUREMENT_COLUMNS,
     MEMBRANE_COLUMNS,
@@ -37,15 +40,12 @@ from formulate.data.schema import (
     FILM,
     NEXT_STATUS,
     OPEN,
-    SCHEMA_VERSION,
     STATUSES,
     CampaignRow,
     CellTestRow,
     MeasurementRow,
     MembraneRow,
     MetaRow,
-    NewerSchema,
-    migrate,
     series_key,
     utcnow,
 )
@@ -78,33 +78,19 @@ class Store:
         self.shown_url = redact(url)
         self.engine = open_engine(url)
         self.writer = self.engine.execution_options(**{WRITE: True})
-        self._migrate()
+        self.actor: Account | None = None
+        create_or_upgrade(self.engine, url)
 
-    def _migrate(self) -> None:
-        """Create the schema, or upgrade an older store step by step to SCHEMA_VERSION."""
-        try:
-            with self.engine.begin() as conn:
-                migrate(conn)
-        except NewerSchema as newer:
-            raise FormulateError(
-                f"the store at {self.shown_url} has schema version {newer.version}, newer than "
-                f"this formulate understands ({SCHEMA_VERSION})",
-                [Problem(self.shown_url, "made by a newer formulate", "upgrade formulate")],
-            ) from None
-        except DBAPIError as err:
-            path = sqlite_path(self.url)
-            if path is not None and not isinstance(err, OperationalError):
-                raise damaged(path, str(err.orig)) from None
-            raise FormulateError(
-                f"cannot open the store at {self.shown_url}",
-                [
-                    Problem(
-                        self.shown_url,
-                        redact(str(err.orig)),
-                        "check the path or URL and its permissions",
-                    )
-                ],
-            ) from None
+    def acting_as(self, account: Account | None) -> Store:
+        """This store (the same connections) with ``account`` as the one who writes: each
+        write checks its role (:mod:`formulate.data.accounts`) and records its name."""
+        other = copy.copy(self)
+        other.actor = account
+        return other
+
+    def who(self, typed: str = "") -> str:
+        """The name a record carries: the signed-in account's, else what was typed."""
+        return self.actor.name if self.actor else typed
 
     def schema_version(self) -> int:
         with Session(self.engine) as s:
@@ -131,6 +117,7 @@ class Store:
         status_updates: Mapping[str, str] | None = None,
         note: str = "",
         notes: Mapping[str, str] | None = None,
+        needs: str = "member",
     ) -> None:
         """Add membranes and measurements, then apply ``status_updates`` ({membrane: status},
         with ``note`` appended to their notes) and append ``notes`` ({membrane: text}), in one
@@ -147,6 +134,10 @@ class Store:
                 already exists, or a measurement names an unknown membrane; nothing is written.
         """
         updates, notes = status_updates or {}, notes or {}
+        if self.actor is not None:  # the signed-in account, not a typed name
+            who = self.actor.name
+            membranes = [dataclasses.replace(m, recorded_by=who) for m in membranes]
+            measurements = [dataclasses.replace(m, recorded_by=who) for m in measurements]
         texts = [note, *notes.values()]
         problems = check_records(campaign, membranes, measurements, BUILTIN_PROPERTIES, *texts)
         if problems:
@@ -164,15 +155,20 @@ class Store:
                 assert row is not None
                 row.seeded_at = utcnow()
 
-        self.transaction(campaign, write)
+        self.transaction(campaign, write, needs=None if mark_seeded else needs)
 
-    def transaction(self, campaign: str, write: Callable[[Session], T]) -> T:
-        """Run ``write`` in one transaction (the data layer's writers share it); retry it when
-        another writer won a race (a unique id or a series' first value saved at the same time,
-        a SQLite file busy)."""
+    def transaction(
+        self, campaign: str, write: Callable[[Session], T], needs: str | None = "member"
+    ) -> T:
+        """Run ``write`` in one transaction (the data layer's writers share it), once the actor
+        is found to hold role ``needs`` on ``campaign`` (None: the campaign's seed, written
+        when it enters its store); retry it when another writer won a race (a unique id or a
+        series' first value saved at the same time, a SQLite file busy)."""
         for attempt in range(RETRIES):
             try:
                 with Session(self.writer) as s, s.begin():
+                    if needs is not None:
+                        require(s, self.actor, campaign, needs)
                     return write(s)
             except (IntegrityError, OperationalError) as err:
                 busy = isinstance(err, OperationalError) and "locked" in str(err.orig)
@@ -347,7 +343,7 @@ class Store:
                     censored=withdrawn.censored,
                     temperature_C=withdrawn.temperature_C,
                     method=withdrawn.method,
-                    recorded_by=who,
+                    recorded_by=self.who(who),
                     recorded_at=utcnow(),
                     provenance=withdrawn.provenance,
                     source="retracted",
@@ -434,11 +430,11 @@ class Store:
 
     def membranes(self, campaign: str) -> pd.DataFrame:
         """One row per membrane: id, status, batch, provenance, source, assumed, notes,
-        timestamps, and one column per formulation variable (None where inactive)."""
+        timestamps, who added it, and one column per formulation variable (None: inactive)."""
         c = _MEMBRANES.c
         meta = [c.membrane, c.status, c.batch, c.provenance, c.source, c.assumed, c.notes]
         times = (type_coerce(c.created_at, String), type_coerce(c.updated_at, String))
-        query = select(*meta, *times, c.formulation).where(c.campaign == campaign)
+        query = select(*meta, *times, c.recorded_by, c.formulation).where(c.campaign == campaign)
         with self.engine.connect() as conn:  # rows, not ORM objects: 100,000 in about a second
             rows = list(map(tuple, conn.execute(query.order_by(c.id))))
         frame = pd.DataFrame([r[:-1] for r in rows], columns=list(MEMBRANE_COLUMNS))

@@ -24,8 +24,10 @@ def stored(root: Path = ROOT) -> list[Path]:
 
 def render(ctx: Context) -> None:
     listing = st.container()  # drawn after the start form: a run just made is listed
-    st.subheader("Start a small backtest")
-    made = start(ctx)
+    made = None
+    if ctx.can("member"):
+        st.subheader("Start a small backtest")
+        made = start(ctx)
     with listing:
         _listing(made)
 

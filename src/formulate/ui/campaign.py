@@ -7,15 +7,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from formulate.data.table import space_problems
-from formulate.errors import FormulateError
+from formulate.data.lifecycle import edit_campaign
 from formulate.report.summary import describe
 from formulate.spec.campaign import (
     BLANK_TEMPLATE,
     CAMPAIGN_FILE,
-    edited_campaign,
+    Campaign,
     init_campaign,
-    save_version,
 )
 from formulate.ui.context import Context, done, user_errors
 
@@ -25,8 +23,19 @@ TEMPLATES = {
 }
 
 
-def create(root: Path) -> None:
-    """The sidebar's "New campaign": a name and a template; the new campaign opens."""
+_OPEN_NEXT = "_open_campaign"
+
+
+def chosen(names: list[str]) -> str:
+    """The sidebar's campaign selector (a campaign just created is selected)."""
+    if (new := st.session_state.pop(_OPEN_NEXT, None)) in names:
+        st.session_state["campaign"] = new  # before the widget exists: allowed
+    return str(st.sidebar.selectbox("Campaign", names, key="campaign"))
+
+
+def create(root: Path, ctx: Context | None = None) -> None:
+    """The sidebar's "New campaign": a name and a template; the new campaign opens. On a store
+    with accounts (``ctx.role`` set) the one who creates it is its first admin."""
     with st.sidebar.expander("New campaign"):
         name = st.text_input("Name", key="new_name")
         template = st.selectbox(
@@ -34,9 +43,20 @@ def create(root: Path) -> None:
         )
         if st.button("Create", key="new_create"):
             with user_errors():
-                init_campaign(name, str(template), root)
-                st.session_state["campaign"] = name  # open what was just created
+                made = init_campaign(name, str(template), root)
+                if ctx is not None and ctx.role is not None:
+                    _first_admin(ctx, made)
+                st.session_state[_OPEN_NEXT] = name  # open what was just created
                 done(f"Created campaign {name} from template {template}")
+
+
+def _first_admin(ctx: Context, made: Campaign) -> None:
+    """The signed-in creator becomes admin of the new campaign where it shares their store (a
+    lab-wide ``FORMULATE_DB_URL``); a campaign with a store of its own starts without accounts."""
+    from formulate.data.accounts import set_role
+
+    if made.store_url() == ctx.campaign.store_url():
+        set_role(ctx.store, ctx.who, made.name, "admin")
 
 
 def describe_and_edit(ctx: Context) -> None:
@@ -46,6 +66,10 @@ def describe_and_edit(ctx: Context) -> None:
     with st.expander("Design space and objectives: read or edit"):
         st.text("\n".join(describe(spec)))
         file = spec.folder / CAMPAIGN_FILE
+        if not ctx.can("admin"):
+            st.code(file.read_text(encoding="utf-8"), language="toml")
+            st.caption("Admins of the campaign edit its design space.")
+            return
         text = st.text_area(
             f"{file.name} (variables, levels, bounds, objectives; comments say what each key "
             "means)",
@@ -55,8 +79,5 @@ def describe_and_edit(ctx: Context) -> None:
         )
         if st.button("Save as a new version (data kept)", key="edit_save"):
             with user_errors():
-                problems = space_problems(edited_campaign(spec, text), ctx.table())
-                if problems:
-                    raise FormulateError("nothing was saved", problems)
-                save_version(spec, text)
+                edit_campaign(spec, ctx.store, text)
                 done(f"Saved a new version of {spec.name}; the previous one is in versions/.")

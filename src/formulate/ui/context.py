@@ -13,6 +13,7 @@ import streamlit as st
 
 from formulate.api import OpenCampaign
 from formulate.data import Store, campaign_table, open_store
+from formulate.data.access import ROLES
 from formulate.errors import FormulateError
 from formulate.spec.campaign import Campaign, load_campaign
 from formulate.units import significant
@@ -22,9 +23,18 @@ T = TypeVar("T")
 
 @dataclass
 class Context:
+    """A page's campaign, its store (acting as the signed-in account, if any), the name
+    records carry, and that account's role (None: a store without accounts, one person)."""
+
     campaign: Campaign
     store: Store
     who: str
+    role: str | None = None
+
+    def can(self, needs: str) -> bool:
+        """Whether the role allows what needs ``needs`` (pages hide what it does not; the
+        store refuses it anyway)."""
+        return self.role is None or ROLES.index(self.role) >= ROLES.index(needs)
 
     def table(self) -> pd.DataFrame:
         """The campaign now (read fresh: others may have logged meanwhile)."""
@@ -38,6 +48,14 @@ class Context:
     def version(self) -> str:
         """What the campaign's records look like now (changes with every write)."""
         return self.store.data_version(self.campaign.name)
+
+
+def viewer_note(ctx: Context, what: str) -> str:
+    """What a viewer reads where the controls they cannot use would be."""
+    return (
+        f"You are a {ctx.role} of {ctx.campaign.name}: you can read and download. Members "
+        f"{what}; ask one of the campaign's admins for the role."
+    )
 
 
 def store_of(campaign: Campaign) -> Store:

@@ -33,7 +33,8 @@ def render(ctx: Context) -> None:
         st.info("Nothing on test. Start a cell below.")
     else:
         st.dataframe(_channels(running), hide_index=True)
-        _stop(ctx, running, prop)
+        if ctx.can("member"):
+            _stop(ctx, running, prop)
     free = max(limit - len(running), 0)
     st.subheader("Next on test")
     st.caption(
@@ -62,7 +63,8 @@ def render(ctx: Context) -> None:
         )
     elif ranked is not None or pool.empty:
         st.info(nothing_to_schedule(spec, table, tests, prop))
-    _start(ctx, pool["membrane"].tolist(), prop, ranked)
+    if ctx.can("member"):
+        _start(ctx, pool["membrane"].tolist(), prop, ranked)
 
 
 def _channels(running: pd.DataFrame) -> pd.DataFrame:

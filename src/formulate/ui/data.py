@@ -46,4 +46,14 @@ def render(ctx: Context) -> None:
     )
     with st.expander("Every measurement, corrections included (append-only)"):
         history = ctx.store.measurements(ctx.campaign.name, history=True)
+        makers = ctx.store.membranes(ctx.campaign.name)
+        people = sorted({*history["recorded_by"].dropna(), *makers["recorded_by"].dropna()} - {""})
+        by = st.multiselect("Recorded by (none chosen: everyone)", people, key="data_by")
+        if by:
+            history = history[history["recorded_by"].isin(by)]
+            added = makers.loc[makers["recorded_by"].isin(by), "membrane"]
+            st.caption(
+                f"{len(history)} value(s) recorded and {len(added)} membrane(s) added by "
+                + ", ".join(by)
+            )
         show_table(history_view(ctx.campaign, history))

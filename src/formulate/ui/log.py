@@ -9,10 +9,13 @@ import streamlit as st
 
 from formulate.data import PENDING, read_table
 from formulate.report.display import logged, value_text
-from formulate.ui.context import Context, done, unit_of, user_errors
+from formulate.ui.context import Context, done, unit_of, user_errors, viewer_note
 
 
 def render(ctx: Context) -> None:
+    if not ctx.can("member"):
+        st.info(viewer_note(ctx, "log outcomes and mark films"))
+        return
     table = ctx.table()
     if table.empty:
         st.info("No membranes yet: import some, or propose a batch on the Plan page.")
@@ -73,6 +76,8 @@ def _withdraw(ctx: Context, table: pd.DataFrame) -> None:
                 shown = value_text(ctx.campaign, prop, value)
                 done(f"Retracted {membrane} {ctx.campaign.label(prop)} = {shown}")
     open_ = table.loc[table["status"].isin(PENDING), "membrane"].tolist()
+    if not ctx.can("admin"):
+        return
     with st.form("abandon_form"):
         st.subheader("Abandon membranes that will not be made")
         chosen = st.multiselect("Pending membranes", open_, key="abandon_membranes")

@@ -9,11 +9,14 @@ from formulate.report.display import csv_text
 from formulate.report.summary import proposal_view
 from formulate.spec.campaign import Campaign
 from formulate.spec.strategies import STRATEGIES
-from formulate.ui.context import Context, done, plain, show_table, user_errors
+from formulate.ui.context import Context, done, plain, show_table, user_errors, viewer_note
 
 
 def render(ctx: Context) -> None:
     spec = ctx.campaign
+    if not ctx.can("member"):
+        st.info(viewer_note(ctx, "propose and accept batches"))
+        return
     names = [o.property for o in spec.objectives]
     left, right = st.columns(2)
     strategies = list(STRATEGIES)
