@@ -177,6 +177,10 @@ def test_the_command_line_adds_people_and_acts_by_token(
     assert run("log", "lab", "CNCSE", "transference_number", "0.5")[0] == 0
     code, out, _ = run("users", "list", "lab")
     assert "ana admin password" in out and "bo viewer password" in out
+    code, out, _ = run("export", "lab", "--measurements")
+    assert code == 0 and ",transference_number,0.5,,False,25,,ana,2" in out  # who, and when
+    code, out, _ = run("export", "lab", "--who")
+    assert "added_by,added_at_utc" in out
     code, bo, _ = run("users", "token", "lab", "bo", "--password-stdin", stdin=PASSWORD)
     monkeypatch.setenv(accounts.TOKEN_ENV, bo)
     code, _, err = run("log", "lab", "CNCSE", "transference_number", "0.55")
@@ -186,3 +190,34 @@ def test_the_command_line_adds_people_and_acts_by_token(
     monkeypatch.setenv(accounts.TOKEN_ENV, "not a token")
     code, _, err = run("status", "lab")
     assert code == 2 and "unknown or has expired" in err
+
+
+def test_serve_checks_its_settings_before_it_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(accounts.TOKEN_ENV, raising=False)
+    assert main(["init", "lab", "--template", "cheng2023"]) == 0
+    capsys.readouterr()
+
+    def check(*args: str) -> tuple[int, str]:
+        code = main(["serve", "--check", *args])
+        captured = capsys.readouterr()
+        return code, " ".join((captured.out + captured.err).split())
+
+    code, said = check()  # this machine, no accounts: the app as one person knows it
+    assert code == 0 and "sign-in once the store has accounts" in said
+    code, said = check("--address", "0.0.0.0")  # the lab's network: someone must get in
+    assert code == 2 and "lab: sign-in is required and no account is its admin" in said
+    assert "formulate users add lab NAME --role admin" in said
+    spec = formulate.open(tmp_path / "campaigns" / "lab")
+    accounts.add_account(spec.store, "ana", "lab", "admin", password=PASSWORD)
+    code, said = check("--address", "0.0.0.0")
+    assert code == 0 and "http://0.0.0.0:8501, sign-in required" in said
+    (tmp_path / "s.toml").write_text('[serve]\nport = 99999\nlogn = "required"\nsso = true\n')
+    code, said = check("--settings", str(tmp_path / "s.toml"))
+    assert code == 2 and "port: Input should be less than or equal to 65535" in said
+    assert "logn: Extra inputs are not permitted" in said
+    (tmp_path / "s.toml").write_text("[serve]\nsso = true\n")
+    code, said = check("--settings", str(tmp_path / "s.toml"))
+    assert code == 2 and "[auth] lacks redirect_uri" in said

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.text import Text
 
-from formulate.cli import cycler, records, users
+from formulate.cli import cycler, records, serve, users
 from formulate.cli.backtest import backtest_app
 from formulate.cli.common import (
     CampaignArg,
@@ -77,6 +77,7 @@ app.add_typer(backtest_app, name="backtest")
 app.command("schedule")(cycler.schedule)
 app.add_typer(cycler.test_app, name="test")
 app.add_typer(users.users_app, name="users")
+app.command()(serve.serve)
 
 
 @app.command()

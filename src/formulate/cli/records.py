@@ -62,11 +62,14 @@ def export(
             "and provenance) instead of one row per membrane"
         ),
     ] = False,
+    who: Annotated[
+        bool, flag(help="who added each membrane and when (measurements always say who and when)")
+    ] = False,
     db: DbOpt = None,
 ) -> None:
     """Export the campaign's data with provenance (stdout when no -o)."""
     spec, store = open_campaign(campaign, db)
-    frame = export_measurements(spec, store) if measurements else export_table(spec, store)
+    frame = export_measurements(spec, store) if measurements else export_table(spec, store, who)
     if output:
         output.write_text(csv_text(frame), encoding="utf-8")
         out.print(f"Wrote {len(frame)} rows to {output}.")

@@ -14,9 +14,10 @@ from formulate.data.table import VALUE_PROVENANCE, campaign_table
 from formulate.spec.campaign import Campaign
 
 
-def export_table(campaign: Campaign, store: Store) -> pd.DataFrame:
+def export_table(campaign: Campaign, store: Store, who: bool = False) -> pd.DataFrame:
     """The campaign as an importable wide table: each property in its display unit (mS/cm for
-    conductivity) with the unit in its header, batch numbers whole."""
+    conductivity) with the unit in its header, batch numbers whole; ``who``: also who added
+    each membrane and when (UTC; for the record, not for importing)."""
     table = campaign_table(campaign, store)
     props = campaign.all_properties()
     renames = {}
@@ -29,8 +30,12 @@ def export_table(campaign: Campaign, store: Store) -> pd.DataFrame:
         table["batch"] = pd.to_numeric(table["batch"]).round().astype("Int64")
     table = table.drop(columns=VALUE_PROVENANCE, errors="ignore")  # per value: --measurements
     meta = store.membranes(campaign.name)
+    kept = ["membrane", "source", "notes"]
+    if who:
+        meta = meta.rename(columns={"recorded_by": "added_by", "created_at": "added_at_utc"})
+        kept += ["added_by", "added_at_utc"]
     if not table.empty:
-        table = table.merge(meta[["membrane", "source", "notes"]], on="membrane", how="left")
+        table = table.merge(meta[kept], on="membrane", how="left")
     return guard(table.rename(columns=renames))
 
 
