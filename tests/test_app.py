@@ -333,3 +333,30 @@ def test_a_session_ends_after_its_hours(workdir: Path) -> None:
     )
     at.run()
     assert not at.tabs and any("session ended" in i.value for i in at.info)
+
+
+def test_an_admin_manages_people_from_the_app(workdir: Path) -> None:
+    from formulate.data import accounts
+
+    at = start()
+    assert at.tabs and "people_change_name" not in keys(at)  # one person: nothing to manage
+    at.sidebar.text_input(key="people_name").input("ana")  # start sharing: the first admin
+    at.sidebar.text_input(key="people_password").input(PASSWORD)
+    at.sidebar.button(key="FormSubmitter:people_add-Add").click().run()
+    assert not at.tabs and "login_name" in keys(at)  # from now on, everyone signs in
+    at = signed_in("ana")
+    at.sidebar.text_input(key="people_name").input("bo")
+    at.sidebar.selectbox(key="people_role").select("member")
+    at.sidebar.text_input(key="people_password").input("short")
+    at.sidebar.button(key="FormSubmitter:people_add-Add").click().run()
+    shown = [" ".join(df.value["what"]) for df in at.dataframe if "what" in df.value]
+    assert shown == ["5 characters"]  # the password refused, with its fix beside it
+    at.sidebar.text_input(key="people_name").input("bo")
+    at.sidebar.text_input(key="people_password").input(PASSWORD)
+    at.sidebar.button(key="FormSubmitter:people_add-Add").click().run()
+    spec, store = stored(workdir)
+    assert accounts.role_of(store, "bo", spec.name) == "member"
+    at.sidebar.selectbox(key="people_change_name").select("bo")
+    at.sidebar.selectbox(key="people_change_role").select("viewer")
+    at.sidebar.button(key="FormSubmitter:people_role-Change the role").click().run()
+    assert accounts.role_of(store, "bo", spec.name) == "viewer"

@@ -113,19 +113,19 @@ def test_a_shared_server_signs_people_in_and_keeps_to_their_roles(
     url, db_url = server
 
     def sign_in(page: Page, name: str, password: str = PASSWORD) -> None:
-        page.get_by_label("Account").fill(name)
+        page.get_by_label("Account", exact=True).fill(name)
         page.get_by_role("textbox", name="Password").fill(password)
         page.get_by_role("button", name="Sign in", exact=True).click()
 
     def sign_out(page: Page) -> None:
         page.get_by_role("button", name="Sign out").click()
-        expect(page.get_by_label("Account")).to_be_visible(timeout=30_000)
+        expect(page.get_by_label("Account", exact=True)).to_be_visible(timeout=30_000)
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(url)
-        expect(page.get_by_label("Account")).to_be_visible(timeout=90_000)
+        expect(page.get_by_label("Account", exact=True)).to_be_visible(timeout=90_000)
         expect(page.get_by_role("tab")).to_have_count(0)  # nothing but the sign-in
         expect(page.get_by_text("Cluster-chain composite")).to_have_count(0)
 

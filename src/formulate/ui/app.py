@@ -16,7 +16,7 @@ import streamlit as st
 from formulate.data import Store
 from formulate.errors import FormulateError
 from formulate.spec.campaign import CAMPAIGN_FILE, Campaign, load_campaign
-from formulate.ui import backtests, cycler, data, insights, log, plan
+from formulate.ui import backtests, cycler, data, insights, log, people, plan
 from formulate.ui import campaign as campaign_page
 from formulate.ui.context import Context, plain, show_done, store_of
 from formulate.ui.login import REQUIRED_ENV, account_for
@@ -82,4 +82,5 @@ def _context(root: Path, campaign: Campaign, store: Store) -> Context:
         ctx = Context(campaign, store.acting_as(account), account.name, role)
     if ctx.can("admin"):
         campaign_page.create(root, ctx)
+    people.render(ctx)
     return ctx
