@@ -100,6 +100,11 @@ def test_a_small_race_writes_a_paired_scoreboard(tmp_path: Path) -> None:
     again = run_suite([member], ["ours", "random"], 3, tmp_path / "out", ROOT, workers=1)
     assert again == folders
     assert not math.isnan(float(pairs.loc[0, "p"]))
+    # ours alone (a planner change's run, for `compare`): a scoreboard with nothing to pair
+    run_suite([member], ["ours"], 1, tmp_path / "solo", ROOT, workers=1)
+    alone = write_scoreboard(tmp_path / "solo", SUITE)
+    assert "scoreboard.png" not in alone and alone["scoreboard.md"].is_file()
+    assert pd.read_csv(alone["scores.csv"])["ours"].all()
 
 
 def test_the_cli_names_a_bad_member_or_comparison_without_a_traceback(

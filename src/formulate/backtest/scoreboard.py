@@ -185,7 +185,10 @@ def write_scoreboard(output: Path, suite: Suite, docs: Path | None = None) -> di
     suite_scores(output, suite.members).to_csv(paths["scores.csv"], index=False)
     pairs.to_csv(paths["paired.csv"], index=False)
     paths["scoreboard.md"].write_text(_markdown(suite, medians, pairs), encoding="utf-8")
-    _plot(pairs, suite, paths["scoreboard.png"])
+    if pairs.empty:  # ours alone (a planner change's run, for `compare`): nothing to pair
+        paths.pop("scoreboard.png").unlink(missing_ok=True)
+    else:
+        _plot(pairs, suite, paths["scoreboard.png"])
     return paths
 
 
