@@ -221,3 +221,17 @@ def test_serve_checks_its_settings_before_it_starts(
     (tmp_path / "s.toml").write_text("[serve]\nsso = true\n")
     code, said = check("--settings", str(tmp_path / "s.toml"))
     assert code == 2 and "[auth] lacks redirect_uri" in said
+
+
+def test_serve_never_shows_the_database_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["init", "lab", "--template", "cheng2023"]) == 0
+    url = f"sqlite:///{tmp_path / 'lab.db'}"
+    code = main(["serve", "--check", "--address", "0.0.0.0", "--db", url])
+    said = capsys.readouterr().err
+    assert code == 2 and "--db sqlite:///" in said  # a file URL has no password to hide
+    code = main(["serve", "--check", "--db", "postgresql+psycopg://ana:s3cret@127.0.0.1:1/lab"])
+    said = capsys.readouterr().err
+    assert code == 2 and "s3cret" not in said and "ana:***@127.0.0.1" in said

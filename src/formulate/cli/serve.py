@@ -110,6 +110,7 @@ def settings_problems(chosen: ServeSettings) -> list[Problem]:
     settings."""
     from formulate.data import open_store
     from formulate.data.accounts import accounts
+    from formulate.data.database import redact
     from formulate.spec.campaign import CAMPAIGN_FILE, load_campaign
 
     folders = sorted((chosen.root / "campaigns").glob(f"*/{CAMPAIGN_FILE}"))
@@ -131,7 +132,7 @@ def settings_problems(chosen: ServeSettings) -> list[Problem]:
                     campaign.name,
                     "sign-in is required and no account is its admin: nobody could get in",
                     f"formulate users add {campaign.name} NAME --role admin"
-                    + (f" --db {chosen.db}" if chosen.db else ""),
+                    + (f" --db {redact(chosen.db)}" if chosen.db else ""),
                 )
             )
     return problems
