@@ -11,6 +11,7 @@ $(BIN)/.installed: pyproject.toml
 	# torch pinned here (a CPU build lies on disk on the dev machines); the package asks a range.
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -e '.[dev,postgres,ray,benchmarks,docs]'
+	$(BIN)/python -m compileall -q src  # bytecode now: an editable install is not compiled
 	$(BIN)/formulate build-kernel  # BoTorch's fused kernel, once, in this environment
 	touch $@
 

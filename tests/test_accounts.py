@@ -235,3 +235,20 @@ def test_serve_never_shows_the_database_password(
     code = main(["serve", "--check", "--db", "postgresql+psycopg://ana:s3cret@127.0.0.1:1/lab"])
     said = capsys.readouterr().err
     assert code == 2 and "s3cret" not in said and "ana:***@127.0.0.1" in said
+
+
+def test_a_new_password_or_a_revocation_ends_the_tokens(lab: formulate.OpenCampaign) -> None:
+    token = accounts.issue_token(lab.store, Account("bo"))
+    with pytest.raises(formulate.FormulateError, match="bo is a member of"):  # not cy's
+        accounts.set_password(as_(lab, "bo").store, "cy", lab.name, "another long one")
+    accounts.set_password(as_(lab, "bo").store, "bo", lab.name, "another long one")
+    with pytest.raises(formulate.FormulateError, match="unknown or has expired"):
+        accounts.from_token(lab.store, token)
+    with pytest.raises(formulate.FormulateError, match="wrong account name or password"):
+        accounts.sign_in(lab.store, "bo", PASSWORD)
+    assert accounts.sign_in(lab.store, "bo", "another long one").name == "bo"
+    kept = [accounts.issue_token(lab.store, Account("cy")) for _ in range(2)]
+    assert accounts.revoke_tokens(as_(lab, "ana").store, "cy", lab.name) == 2  # an admin
+    for token in kept:
+        with pytest.raises(formulate.FormulateError, match="unknown or has expired"):
+            accounts.from_token(lab.store, token)

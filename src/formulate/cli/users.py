@@ -100,3 +100,31 @@ def token(
     _, store = open_campaign(campaign, db)
     account = sign_in(store, name, _password(password_stdin, confirm=False))
     out.print(issue_token(store, account, days), soft_wrap=True, highlight=False)
+
+
+@users_app.command("password")
+def password(
+    campaign: CampaignArg,
+    name: Annotated[str, typer.Argument(help="the account (yours, or any as an admin)")],
+    password_stdin: StdinOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """A new password (asked twice, never shown); the account's tokens stop working."""
+    from formulate.data.accounts import set_password
+
+    spec, store = open_campaign(campaign, db)
+    set_password(store, name, spec.name, _password(password_stdin, confirm=True))
+    out.print(f"New password for {name}; its tokens were withdrawn.")
+
+
+@users_app.command("revoke")
+def revoke(
+    campaign: CampaignArg,
+    name: Annotated[str, typer.Argument(help="the account (yours, or any as an admin)")],
+    db: DbOpt = None,
+) -> None:
+    """Withdraw every command-line token of an account (a lost laptop, someone who left)."""
+    from formulate.data.accounts import revoke_tokens
+
+    spec, store = open_campaign(campaign, db)
+    out.print(f"Withdrew {revoke_tokens(store, name, spec.name)} token(s) of {name}.")

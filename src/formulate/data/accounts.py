@@ -78,7 +78,7 @@ def add_account(
                 f"account {name!r} was not created",
                 [Problem(name, "the name is taken", "choose another, or `formulate users role`")],
             )
-        by = store.actor.name if store.actor else ""
+        by = store.who()
         s.add(AccountRow(name=name, password_hash=digest, sso_subject=sso_subject, created_by=by))
         s.flush()
         s.add(RoleRow(campaign=campaign, account=name, role=role, granted_by=by))
@@ -129,7 +129,7 @@ def set_role(store: Store, name: str, campaign: str, role: str | None) -> None:
                 f"{name} is the last admin of {campaign}",
                 [Problem(name, "last admin", "make another account admin first")],
             )
-        by = store.actor.name if store.actor else ""
+        by = store.who()
         if row is not None:
             s.delete(row)
             s.flush()
@@ -279,3 +279,44 @@ def acting(store: Store, token: str | None = None) -> Store:
     except (OSError, KeyError):  # no login name in this environment
         return store
     return store.acting_as(local_account(store, user))
+
+
+def revoke_tokens(store: Store, name: str, campaign: str) -> int:
+    """Withdraw every token of account ``name`` (the account itself, or an admin of
+    ``campaign``); returns how many there were."""
+
+    def write(s: Session) -> int:
+        held = s.scalar(select(func.count()).where(TokenRow.account == name))
+        s.execute(delete(TokenRow).where(TokenRow.account == name))
+        return int(held or 0)
+
+    needs = "viewer" if store.who() == name else "admin"
+    return store.transaction(campaign, write, needs=needs)
+
+
+def set_password(store: Store, name: str, campaign: str, password: str) -> None:
+    """A new password for local account ``name``: by the account itself or by an admin of
+    ``campaign``; its tokens are withdrawn and its failed sign-ins forgotten.
+
+    Raises:
+        FormulateError: a short password, an unknown or single sign-on account, no right.
+    """
+    if len(password) < MIN_PASSWORD:
+        raise FormulateError(
+            "the password was not changed",
+            [Problem("password", f"{len(password)} characters", f"use at least {MIN_PASSWORD}")],
+        )
+    digest = _HASHER.hash(password)
+
+    def write(s: Session) -> None:
+        row = s.get(AccountRow, name)
+        if row is None or row.password_hash is None:
+            what = "unknown" if row is None else "signs in through single sign-on"
+            raise FormulateError(
+                "the password was not changed", [Problem(name, what, "formulate users list")]
+            )
+        row.password_hash = digest
+        s.execute(delete(TokenRow).where(TokenRow.account == name))
+        s.execute(delete(LoginRow).where(LoginRow.account == name, LoginRow.ok.is_(False)))
+
+    store.transaction(campaign, write, needs="viewer" if store.who() == name else "admin")
