@@ -221,6 +221,10 @@ def test_serve_checks_its_settings_before_it_starts(
     (tmp_path / "s.toml").write_text("[serve]\nsso = true\n")
     code, said = check("--settings", str(tmp_path / "s.toml"))
     assert code == 2 and "[auth] lacks redirect_uri" in said
+    (tmp_path / "conf").mkdir()  # a relative root is read from the settings file's folder
+    (tmp_path / "conf" / "serve.toml").write_text('[serve]\nroot = ".."\n')
+    monkeypatch.chdir(tmp_path / "conf")
+    assert check("--settings", "serve.toml")[0] == 0
 
 
 def test_serve_never_shows_the_database_password(

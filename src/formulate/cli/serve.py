@@ -75,7 +75,8 @@ def serve(
 
 
 def read_settings(file: Path | None, given: dict[str, object]) -> ServeSettings:
-    """The settings file's ``[serve]`` with the options ``given`` over it."""
+    """The settings file's ``[serve]`` with the options ``given`` over it (a relative ``root``
+    in the file is relative to the file)."""
     raw: dict[str, object] = {}
     if file is not None:
         try:
@@ -84,6 +85,8 @@ def read_settings(file: Path | None, given: dict[str, object]) -> ServeSettings:
             raise FormulateError(
                 f"cannot read {file}", [Problem(str(file), str(err), "fix the file or the path")]
             ) from None
+    if file is not None and isinstance(raw.get("root"), str):  # beside the settings file
+        raw["root"] = str(file.parent / str(raw["root"]))
     try:
         return ServeSettings.model_validate({**raw, **given})
     except ValidationError as err:
