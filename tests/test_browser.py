@@ -53,6 +53,22 @@ def streamlit_command(port: int) -> list[str]:
     ]
 
 
+def wait_until_up(url: str, proc: subprocess.Popen, log: Path) -> None:
+    """Wait (90 s at most) until the Streamlit server at ``url`` answers its health check;
+    fail with its log if it does not or stops."""
+    deadline = time.time() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.time() > deadline or proc.poll() is not None:
+            pytest.fail(f"the app did not start: {log.read_text()}")
+        time.sleep(0.5)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -84,17 +100,7 @@ def app_url(tmp_path: Path) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.time() > deadline or proc.poll() is not None:
-                pytest.fail(f"streamlit did not start: {(tmp_path / 'streamlit.log').read_text()}")
-            time.sleep(0.5)
+        wait_until_up(url, proc, tmp_path / "streamlit.log")
         yield url
     finally:
         proc.terminate()
@@ -129,7 +135,7 @@ GOOD_UPLOAD = (
 )
 
 
-def _shot(page, path: Path) -> None:
+def screenshot(page, path: Path) -> None:
     """A screenshot of the whole page: Streamlit scrolls inside its main panel, so the window
     is made as tall as that panel's content first, then set back."""
     height = page.evaluate(
@@ -170,14 +176,14 @@ def test_a_full_round_in_the_browser(app_url: str, tmp_path: Path) -> None:
         expect(page.get_by_role("tab", name="Data")).to_be_visible(timeout=60_000)
         tables = page.locator("[data-testid='stDataFrame']")
         expect(tables.nth(1)).to_be_visible(timeout=60_000)  # the membranes, not a skeleton
-        _shot(page, shots / "data.png")
+        screenshot(page, shots / "data.png")
 
         page.get_by_role("tab", name="Log outcomes").click()
         page.get_by_label("Value (a number alone", exact=False).fill("0.33 mS/cm")
         page.get_by_role("button", name="Log outcome").click()
         logged = page.get_by_text("Logged PPSE conductivity = 0.33 mS/cm")
         expect(logged).to_be_visible(timeout=30_000)
-        _shot(page, shots / "log.png")
+        screenshot(page, shots / "log.png")
         for name, body, message in BAD_UPLOADS:  # shown inline, like the CLI; no traceback
             upload = tmp_path / name
             upload.write_bytes(body)
@@ -199,7 +205,7 @@ def test_a_full_round_in_the_browser(app_url: str, tmp_path: Path) -> None:
         page.get_by_role("tab", name="Plan").click()
         page.get_by_role("button", name="Propose").click()
         expect(page.get_by_text("Predicted mean and 95% interval")).to_be_visible(timeout=120_000)
-        _shot(page, shots / "plan.png")
+        screenshot(page, shots / "plan.png")
         page.get_by_role("button", name="Accept as a pending batch").click()
         expect(page.get_by_text("Batch 1 stored")).to_be_visible(timeout=30_000)
         page.get_by_role("tab", name="Log outcomes").click()  # no reload: B1-1 is offered
@@ -225,17 +231,17 @@ def test_a_full_round_in_the_browser(app_url: str, tmp_path: Path) -> None:
         page.get_by_label("Channel", exact=True).fill("2")
         page.get_by_role("button", name="Start the cell now").click()
         expect(page.get_by_text("Channels: 1 of 8 in use")).to_be_visible(timeout=60_000)
-        _shot(page, shots / "cycler.png")
+        screenshot(page, shots / "cycler.png")
 
         page.get_by_role("tab", name="Insights").click()
         expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=90_000)
         page.wait_for_timeout(1500)
-        _shot(page, shots / "insights.png")
+        screenshot(page, shots / "insights.png")
         page.get_by_role("tab", name="Backtests").click()
         expect(page.get_by_text("No backtests yet", exact=False).first).to_be_visible(
             timeout=60_000
         )
-        _shot(page, shots / "backtests.png")
+        screenshot(page, shots / "backtests.png")
         browser.close()
 
     spec = load_campaign(tmp_path / "campaigns" / "cheng2023")

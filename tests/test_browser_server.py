@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from formulate.data.access import Account
 from formulate.spec.campaign import load_campaign
 from formulate.testing import TEMPLATE
 
-from .test_browser import CHROMIUM, CHROMIUM_FLAGS, free_port
+from .test_browser import CHROMIUM, CHROMIUM_FLAGS, free_port, screenshot, wait_until_up
 
 pytestmark = pytest.mark.browser
 PASSWORD = "correct horse battery"
@@ -69,26 +68,12 @@ def server(tmp_path: Path, db_url: str) -> Iterator[tuple[str, str]]:
         )
         url = f"http://127.0.0.1:{port}"
         try:
-            _wait(url, proc, tmp_path / "serve.log")
+            wait_until_up(url, proc, tmp_path / "serve.log")
             yield url, db_url
         finally:
             proc.terminate()
             proc.wait(timeout=20)
             log.close()
-
-
-def _wait(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.time() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.time() > deadline or proc.poll() is not None:
-            pytest.fail(f"formulate serve did not start: {log.read_text()}")
-        time.sleep(0.5)
 
 
 def failures(db_url: str, name: str) -> int:
@@ -106,11 +91,13 @@ def failures(db_url: str, name: str) -> int:
 
 
 def test_a_shared_server_signs_people_in_and_keeps_to_their_roles(
-    server: tuple[str, str],
+    server: tuple[str, str], tmp_path: Path
 ) -> None:
     from playwright.sync_api import Page, expect, sync_playwright
 
     url, db_url = server
+    shots = Path(os.environ.get("FORMULATE_SCREENSHOTS", tmp_path / "screenshots"))
+    shots.mkdir(parents=True, exist_ok=True)
 
     def sign_in(page: Page, name: str, password: str = PASSWORD) -> None:
         page.get_by_label("Account", exact=True).fill(name)
@@ -128,6 +115,7 @@ def test_a_shared_server_signs_people_in_and_keeps_to_their_roles(
         expect(page.get_by_label("Account", exact=True)).to_be_visible(timeout=90_000)
         expect(page.get_by_role("tab")).to_have_count(0)  # nothing but the sign-in
         expect(page.get_by_text("Cluster-chain composite")).to_have_count(0)
+        screenshot(page, shots / "sign-in.png")
 
         sign_in(page, "cy")  # a viewer: reads, no write control anywhere
         expect(page.get_by_role("tab", name="Plan")).to_be_visible(timeout=60_000)
@@ -135,6 +123,7 @@ def test_a_shared_server_signs_people_in_and_keeps_to_their_roles(
         page.get_by_role("tab", name="Plan").click()
         expect(page.get_by_text("You are a viewer of cheng2023")).to_be_visible(timeout=30_000)
         expect(page.get_by_role("button", name="Propose")).to_have_count(0)
+        screenshot(page, shots / "viewer.png")
         page.get_by_role("tab", name="Log outcomes").click()
         expect(page.get_by_text("Members log outcomes")).to_be_visible(timeout=30_000)
         expect(page.get_by_role("button", name="Log outcome")).to_have_count(0)
@@ -149,10 +138,13 @@ def test_a_shared_server_signs_people_in_and_keeps_to_their_roles(
         expect(page.get_by_text("Admins of the campaign edit")).to_be_visible(timeout=30_000)
         sign_out(page)
 
-        sign_in(page, "ana")  # the admin edits it
+        sign_in(page, "ana")  # the admin edits it, and manages people
         page.get_by_text("Design space and objectives").click()
         save = page.get_by_role("button", name="Save as a new version (data kept)")
         expect(save).to_be_visible(timeout=60_000)
+        page.get_by_text("People and roles").click()
+        expect(page.get_by_text("single sign-on").first).to_be_visible(timeout=30_000)
+        screenshot(page, shots / "admin.png")
         sign_out(page)
 
         for n in range(1, accounts.MAX_FAILURES + 1):  # each attempt recorded before the next
@@ -161,8 +153,10 @@ def test_a_shared_server_signs_people_in_and_keeps_to_their_roles(
             while failures(db_url, "bo") < n and time.time() < deadline:
                 time.sleep(0.2)
             expect(page.get_by_text("wrong account name or password")).to_be_visible()
+        assert failures(db_url, "bo") == accounts.MAX_FAILURES  # each attempt a row
         sign_in(page, "bo")
         expect(page.get_by_text("too many failed sign-ins")).to_be_visible(timeout=30_000)
+        assert failures(db_url, "bo") == accounts.MAX_FAILURES  # refused before checking
 
         page.get_by_role("button", name="Sign in with your institution").click()
         page.locator("input[name=sub]").last.fill("dee@lab.example")  # the provider's form
