@@ -37,6 +37,7 @@ TABLES = {
     "strategy": "[strategy]",
     "measurements": "[measurements.PROPERTY]",
     "seed_data": "[[seed_data]]",
+    "priors": "[[prior]]",
     "store": "[store]",
 }
 
@@ -100,7 +101,8 @@ def section(model: type[BaseModel], title: str, seen: set[type]) -> list[str]:
         if name in SKIP:
             continue
         what = (field.description or notes.get(name, "")).replace("|", "\\|")
-        lines.append(f"| `{name}` | {type_name(field.annotation)} | {default_of(field)} | {what} |")
+        key = field.alias or name  # the file's spelling ([[prior]] for priors)
+        lines.append(f"| `{key}` | {type_name(field.annotation)} | {default_of(field)} | {what} |")
         nested += [(TABLES.get(name, f"{title} / {name}"), m) for m in models_in(field.annotation)]
     lines.append("")
     for sub_title, sub in nested:

@@ -360,3 +360,41 @@ def test_an_admin_manages_people_from_the_app(workdir: Path) -> None:
     at.sidebar.selectbox(key="people_change_role").select("viewer")
     at.sidebar.button(key="FormSubmitter:people_role-Change the role").click().run()
     assert accounts.role_of(store, "bo", spec.name) == "viewer"
+
+
+def test_an_admin_picks_an_earlier_campaign_and_sees_how_well_it_predicts(
+    workdir: Path,
+) -> None:
+    earlier = workdir / "campaigns" / "earlier"
+    shutil.copytree(TEMPLATE, earlier)
+    text = (earlier / "campaign.toml").read_text().replace('name = "cheng2023"', 'name = "earlier"')
+    (earlier / "campaign.toml").write_text(text)
+    old = load_campaign(earlier)
+    rows = emulated(old, 12, seed=7).drop(columns=["film_formed"]).assign(provenance="emulated")
+    import_table(old, open_store(old), canonical_headers(old, rows))
+    spec, store = stored(workdir)
+    own = emulated(spec, 8, seed=8).drop(columns=["film_formed"]).assign(provenance="emulated")
+    import_table(spec, store, canonical_headers(spec, own))
+    folder = workdir / "campaigns" / "cheng2023"
+    before = (folder / "campaign.toml").read_text()
+    at = start()
+    at.selectbox(key="prior_campaign").select("earlier")
+    at.button(key="prior_add").click().run()
+    problems = [df.value for df in at.dataframe if "where" in df.value]
+    assert problems and "prior.0.differs" in " ".join(problems[0]["where"])
+    assert (folder / "campaign.toml").read_text() == before  # nothing written
+    at.text_input(key="prior_differs").input("cast a year earlier, another THF batch")
+    at.button(key="prior_add").click().run()
+    assert not at.error, [e.value for e in at.error]
+    assert (folder / "versions" / "campaign.1.toml").read_text() == before
+    assert load_campaign(folder).priors[0].differs == "cast a year earlier, another THF batch"
+    open_page(at, "Insights")
+    assert "earlier: 15 rows" in [t.value for t in at.text]  # 12 emulated, 3 stated
+    at.button(key="insights_priors").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    said = [m.value for m in at.markdown if "rank correlation" in m.value]
+    assert len(said) == 3  # one per objective
+    assert all("the campaign's model learned it carries" in s for s in said)
+    assert not any("carries nan" in s for s in said)
+    open_page(at, "Data")
+    assert [m.value for m in at.metric][2] == str(len(own) + 3)  # its own and 3 stated only

@@ -204,8 +204,8 @@ def test_an_auto_noise_prior_is_chosen_by_leave_one_out() -> None:
 
     import torch
 
+    from formulate.model.gp import fit_gp
     from formulate.model.specs import NOISE_PRIOR_MEDIANS
-    from formulate.model.surrogates import _fit
 
     class Plain:  # an encoder with nothing categorical: the plain exact GP
         kind = "onehot"
@@ -215,8 +215,8 @@ def test_an_auto_noise_prior_is_chosen_by_leave_one_out() -> None:
     y = np.sin(6 * X.squeeze(-1).numpy())
     auto = SurrogateSpec(name="t", noise_prior_median="auto")
     assert auto.noise_medians() == NOISE_PRIOR_MEDIANS
-    model = _fit(X, y, Plain(), auto)  # type: ignore[arg-type]
+    model = fit_gp(X, y, Plain(), auto)  # type: ignore[arg-type]
     chosen = math.exp(float(model.likelihood.noise_covar.noise_prior.loc))
     assert chosen == pytest.approx(math.exp(-4.0))
-    lab = _fit(X, y, Plain(), SurrogateSpec(name="t"))  # type: ignore[arg-type]
+    lab = fit_gp(X, y, Plain(), SurrogateSpec(name="t"))  # type: ignore[arg-type]
     assert math.exp(float(lab.likelihood.noise_covar.noise_prior.loc)) == pytest.approx(0.2)

@@ -36,7 +36,12 @@ from formulate.data import (
 )
 from formulate.data.import_plan import ImportPlan
 from formulate.errors import FormulateError, Problem
-from formulate.report.summary import membrane_view, objective_summary, status_counts
+from formulate.report.summary import (
+    membrane_view,
+    objective_summary,
+    prior_summary,
+    status_counts,
+)
 from formulate.spec.campaign import Campaign, load_campaign
 
 if TYPE_CHECKING:
@@ -61,14 +66,15 @@ class OpenCampaign:
         return membrane_view(self.campaign, table, wide=True) if view else table
 
     def status(self) -> dict[str, Any]:
-        """Counts per status and, per objective, how many are measured and the best so far
-        (``formulate status --json``)."""
+        """Counts per status, per objective how many are measured and the best so far, and
+        the prior sources' rows counted apart (``formulate status --json``)."""
         table = campaign_table(self.campaign, self.store)
         return {
             "campaign": self.name,
             "membranes": len(table),
             "status": status_counts(table),
             "objectives": objective_summary(self.campaign, table).to_dict("records"),
+            "priors": prior_summary(self.campaign),
         }
 
     def propose(

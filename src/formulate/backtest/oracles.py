@@ -13,12 +13,9 @@ import numpy as np
 import pandas as pd
 
 from formulate.backtest.settings import Settings, backtest_campaign
-from formulate.data import plan_import
-from formulate.data.cells import header_problems, importable_columns, read_table
+from formulate.data.experiments import read_experiments
 from formulate.data.importer import open_store
-from formulate.data.notation import Readings, headers
 from formulate.data.table import campaign_table
-from formulate.errors import FormulateError, Problem
 from formulate.lab.plugins import resolve_lab
 from formulate.lab.virtual import VirtualLab
 from formulate.plan.pool import candidate_pool, signature
@@ -131,37 +128,10 @@ def stated_rows(campaign: Campaign) -> pd.DataFrame:
 
 
 def load_pool(campaign: Campaign, path: str | Path) -> pd.DataFrame:
-    """A CSV of past experiments, validated like an import (every bad row and column named,
-    units parsed), one row per formulation (replicates averaged on the model scale; a value
-    is censored when every replicate is). Headers are read as an import reads them (the
-    campaign's ``[columns]``, lab spellings); columns that are neither variables, objectives
-    nor import columns are ignored."""
-    frame = read_table(path)
-    known = {c for c in frame.columns if c in importable_columns(campaign, [c])}
-    frame.columns = headers(campaign, frame.columns, known, Readings())  # [columns], t+, ...
-    whole = header_problems(campaign, list(frame.columns), Path(path).name)
-    if whole:
-        raise FormulateError(f"{Path(path).name}: nothing was read", whole)
-    frame = frame[importable_columns(campaign, frame.columns)].copy()
-    if "membrane" not in frame:
-        frame.insert(0, "membrane", [f"row {i + 2}" for i in range(len(frame))])
-    frame["status"] = "measured"
-    name = Path(path).name
-    plan = plan_import(campaign, None, frame, source=name, provenance="imported")
-    if plan.problems:
-        raise FormulateError(f"{name}: nothing was imported", plan.problems)
-    table = plan.table(campaign)
-    objectives = [o.property for o in campaign.objectives]
-    absent = [p for p in objectives if p not in table or table[p].isna().all()]
-    if absent:
-        raise FormulateError(
-            f"{name} has no values for objective(s) {absent}",
-            [
-                Problem(str(path), f"no column {p}", "add the column or drop the objective")
-                for p in absent
-            ],
-        )
-    return _average_replicates(campaign, table.dropna(subset=objectives, how="all"))
+    """A CSV of past experiments (:func:`formulate.data.experiments.read_experiments`), one row
+    per formulation (replicates averaged on the model scale; a value is censored when every
+    replicate is)."""
+    return _average_replicates(campaign, read_experiments(campaign, path))
 
 
 def _average_replicates(campaign: Campaign, table: pd.DataFrame) -> pd.DataFrame:

@@ -9,9 +9,11 @@ from pathlib import Path
 
 from formulate.errors import FormulateError, Problem
 from formulate.spec.campaign import Campaign, load_campaign
+from formulate.spec.priors import Prior
 from formulate.spec.strategies import strategies_for
 
 KINDS = ("pool", "emulator")
+TRANSFERS = ("multitask", "stacked")
 SETTINGS_FILE = "backtest.json"
 
 
@@ -35,6 +37,10 @@ class Settings:
         stated: every run also knows the campaign's stated membranes (its seed data of
             provenance ``stated``, e.g. a paper's), as a lab's campaign does from its start;
             they are neither experiments of the run nor scored (emulator only).
+        priors: tables of earlier experiments every run learns from (``[[prior]]`` sources
+            added to the campaign's own; never experiments of the run, never scored).
+        transfer: how the surrogates learn from them (``multitask`` or ``stacked``; default:
+            the campaign's ``[strategy] transfer``).
     """
 
     kind: str
@@ -50,6 +56,8 @@ class Settings:
     horizon_h: float = 1500.0
     surrogate: str | None = None
     stated: bool = False
+    priors: tuple[str, ...] = ()
+    transfer: str | None = None
 
     def describe(self) -> str:
         where = Path(self.pool).name if self.pool else "the virtual lab"
@@ -58,12 +66,38 @@ class Settings:
             f"{self.seeds} seeds, {self.initial} initial + batches of {self.batch_size} "
             f"up to {self.budget} experiments"
             + (", the campaign's stated membranes known from the start" if self.stated else "")
+            + (
+                f", learning from {', '.join(Path(p).name for p in self.priors)}"
+                + (f" ({self.transfer})" if self.transfer else "")
+                if self.priors
+                else ""
+            )
         )
 
 
 def backtest_campaign(settings: Settings) -> Campaign:
-    """The campaign with only the scored objectives (in the requested order)."""
+    """The campaign with only the scored objectives (in the requested order) and the
+    settings' prior tables beside its own sources."""
     campaign = load_campaign(settings.campaign)
+    if settings.priors:
+        added = tuple(
+            Prior(
+                table=str(Path(p).resolve()),
+                differs=f"a table given to the backtest ({Path(p).name})",
+            )
+            for p in settings.priors
+        )
+        raw = campaign.model_dump(by_alias=True)
+        raw["prior"] = [*raw.get("prior", ()), *(a.model_dump() for a in added)]
+        campaign = campaign.model_validate(raw)
+    if settings.transfer:
+        if settings.transfer not in TRANSFERS:
+            raise FormulateError(
+                "unknown way to learn from prior sources",
+                [Problem("--transfer", settings.transfer, f"use one of {TRANSFERS}")],
+            )
+        strategy = campaign.strategy.model_copy(update={"transfer": settings.transfer})
+        campaign = campaign.model_copy(update={"strategy": strategy})
     if not settings.objectives:
         return campaign
     known = {o.property: o for o in campaign.objectives}
@@ -89,6 +123,6 @@ def load_settings(folder: Path) -> Settings:
             [Problem(str(file), "missing", "run 'formulate backtest pool' or 'emulator' first")],
         )
     raw = json.loads(file.read_text(encoding="utf-8"))
-    for key in ("objectives", "strategies"):
+    for key in ("objectives", "strategies", "priors"):
         raw[key] = tuple(raw.get(key, ()))
     return Settings(**raw)

@@ -197,11 +197,16 @@ def _load_member(folder: Path, protocol: Protocol) -> Member:
 def pool_file(member: Member, repo_root: Path) -> Path:
     """The member's pool as a CSV (fetched, checked and cleaned once, then cached)."""
     assert member.source is not None, "an emulator member has no table"
-    key = hashlib.sha256(f"{member.source}|{member.steps}".encode()).hexdigest()[:16]
-    path = cache_root() / "pools" / f"{member.name}-{key}.csv"
+    return table_file(member.name, member.source, member.steps, repo_root)
+
+
+def table_file(name: str, source: Source, steps: TableSteps, repo_root: Path) -> Path:
+    """A pinned table, cleaned by ``steps``, as a CSV in the cache (fetched and checked once)."""
+    key = hashlib.sha256(f"{source}|{steps}".encode()).hexdigest()[:16]
+    path = cache_root() / "pools" / f"{name}-{key}.csv"
     if not path.is_file():
-        data = fetch_bytes(member.source, repo_root)
-        table = clean(data, member.source.path, member.steps)
+        data = fetch_bytes(source, repo_root)
+        table = clean(data, source.path, steps)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         table.to_csv(tmp, index=False)

@@ -51,6 +51,8 @@ from formulate.report.summary import (
     membrane_view,
     objective_summary,
     objective_view,
+    prior_lines,
+    prior_summary,
     proposal_lines,
     proposal_view,
     run_tables,
@@ -129,6 +131,8 @@ def show(campaign: CampaignArg) -> None:
 
     spec = load_campaign(campaign)
     out.print("\n".join(describe(spec)))
+    if spec.priors:
+        out.print("\n".join(prior_lines(spec)))
     path = sqlite_path(spec.store_url())
     if path is not None and path.is_file():  # only a store that exists: show creates none
         for p in space_problems(spec, Store(spec.store_url()).membranes(spec.name)):
@@ -159,6 +163,7 @@ def status(
     if chosen == "json":
         objectives = objective_summary(spec, table).to_dict("records")
         summary = {"campaign": spec.name, "membranes": len(table), "status": counts}
+        summary["priors"] = prior_summary(spec)
         out.print_json(json.dumps({**summary, "objectives": objectives}, default=str))
         return
     if chosen == "csv":
@@ -166,6 +171,8 @@ def status(
         return
     out.print(f"{spec.name}: {spec.title}  ({store.shown_url})")
     out.print(f"{len(table)} membranes: " + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    if spec.priors:
+        out.print("\n".join(prior_lines(spec)))
     print_frame(objective_view(spec, table), "Objectives (>= a lower bound: cell still running)")
     newest = table if rows == 0 else table.tail(rows)  # a view of what is printed only
     cut = (

@@ -5,6 +5,7 @@ The backtest package (torch, BoTorch) is imported when a command runs, not when 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -36,6 +37,10 @@ ObjectivesOpt = Annotated[
 SeedsOpt = Annotated[int, typer.Option(help="seeds per strategy")]
 WorkersOpt = Annotated[int | None, typer.Option(help="processes (default: all cores)")]
 ExecutorOpt = Annotated[str, typer.Option(help="local or ray")]
+TransferOpt = Annotated[
+    str | None,
+    typer.Option(help="how the models learn from prior tables: multitask or stacked"),
+]
 
 
 @backtest_app.command("pool")
@@ -50,6 +55,14 @@ def backtest_pool(
     initial: Annotated[int, typer.Option(help="random rows every run starts from")] = 3,
     batch_size: Annotated[int, typer.Option(help="rows revealed per step")] = 1,
     budget: Annotated[int, typer.Option(help="experiments per run (initial included)")] = 10,
+    prior: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--prior",
+            help="a table of earlier experiments every run learns from, never scored (repeat)",
+        ),
+    ] = None,
+    transfer: TransferOpt = None,
     workers: WorkersOpt = None,
     executor: ExecutorOpt = "local",
     output: Annotated[Path, typer.Option("-o", "--output", help="results folder")] = Path(
@@ -70,6 +83,8 @@ def backtest_pool(
         initial=initial,
         batch_size=batch_size,
         budget=budget,
+        priors=tuple(str(p.resolve()) for p in prior or ()),
+        transfer=transfer,
     )
     _backtest(settings, output, workers, executor)
 
@@ -185,6 +200,69 @@ def backtest_suite(
     out.print(f"\nScoreboard: {', '.join(str(p) for p in paths.values())}", markup=False)
     if skipped:
         err.print(f"not run (table not available here): {', '.join(skipped)}", markup=False)
+
+
+@backtest_app.command("transfer")
+def backtest_transfer(
+    task: Annotated[
+        list[str] | None, typer.Option("--task", help="task to run (repeat; default all)")
+    ] = None,
+    arm: Annotated[
+        list[str] | None,
+        typer.Option("--arm", help="scratch, related or unrelated (repeat; default all three)"),
+    ] = None,
+    strategy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--strategy",
+            help="strategy to race in each arm (repeat; default 'ours', the campaign's own; "
+            "'baybe' learns from the same source through its task parameter)",
+        ),
+    ] = None,
+    seeds: Annotated[
+        int | None, typer.Option(help="seeds per arm (default: the tasks' own, 20)")
+    ] = None,
+    tasks_dir: Annotated[
+        Path, typer.Option("--tasks", help="the transfer folder (transfer.toml)")
+    ] = Path("benchmarks/transfer"),
+    scoreboard: Annotated[
+        Path | None, typer.Option(help="also write the scoreboard here (e.g. docs/benchmarks)")
+    ] = None,
+    more: Annotated[
+        list[Path] | None,
+        typer.Option("--with", help="also score the runs in this folder (repeat; a peer's)"),
+    ] = None,
+    transfer: TransferOpt = None,
+    workers: WorkersOpt = None,
+    executor: ExecutorOpt = "local",
+    output: Annotated[Path, typer.Option("-o", "--output", help="results folder")] = Path(
+        "backtests/transfer"
+    ),
+) -> None:
+    """Transfer tasks: each public target from scratch, with a related source and with an
+    unrelated one, paired by seed. Resumable: the same command continues, more --seeds grow it."""
+    from formulate.backtest import transfer as tl
+    from formulate.backtest.sources import SourceUnavailable
+
+    spec = tl.load_transfer(tasks_dir)
+    arms = tuple(arm or tl.ARMS)
+    n_seeds = seeds or spec.seeds
+    for t in spec.select(task or ()):
+        for a in arms:
+            out.print(f"\n[{t.name}: {a}] {t.title}", markup=False)
+            try:
+                settings = tl.settings_for(
+                    t, a, n_seeds, spec.protocol, tasks_dir.parent.parent, strategy or ("ours",)
+                )
+                settings = replace(settings, transfer=transfer if settings.priors else None)
+            except SourceUnavailable as e:
+                err.print(f"skipped {t.name}: {e.message()}", markup=False)
+                break
+            _backtest(settings, output / t.name / a, workers, executor)
+    path = tl.write_transfer_board(output, spec, more=more or ())
+    if scoreboard:
+        path = tl.write_transfer_board(output, spec, scoreboard, more or ())
+    out.print(f"\nScoreboard: {path}", markup=False)
 
 
 @backtest_app.command("compare")

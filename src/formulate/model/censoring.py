@@ -82,7 +82,7 @@ def loo_predictive(model: SingleTaskGP) -> tuple[np.ndarray, np.ndarray]:
     model.train()
     with torch.no_grad():
         X = model.train_inputs[0]
-        prior = model.likelihood(model(X))
+        prior = model.likelihood(model(X), X)  # X: a multi-task likelihood's tasks
         K = prior.covariance_matrix
         r = (model.train_targets - prior.mean).unsqueeze(-1)
         K_inv = torch.cholesky_inverse(torch.linalg.cholesky(K))

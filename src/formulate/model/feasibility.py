@@ -49,14 +49,9 @@ from formulate.errors import NotEnoughData
 from formulate.model.cache import Memory, cache_key, load_state, save_state
 from formulate.model.device import resolve_device
 from formulate.model.encoding import Encoder, StackedEncoder
+from formulate.model.gp import exact_gp, fit_hyperparameters
 from formulate.model.specs import SurrogateSpec, load_spec
-from formulate.model.surrogates import (
-    ObjectiveModel,
-    TrainingData,
-    encoder_for,
-    exact_gp,
-    fit_hyperparameters,
-)
+from formulate.model.surrogates import ObjectiveModel, TrainingData, encoder_for
 from formulate.spec.campaign import Campaign
 from formulate.spec.film import FilmRisk
 

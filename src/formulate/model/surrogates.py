@@ -21,48 +21,42 @@ their training data, in memory and as state dicts on disk (no pickles).
 
 from __future__ import annotations
 
-import contextlib
-import math
-import warnings
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from botorch.exceptions.warnings import InputDataWarning, OptimizationWarning
-from botorch.fit import fit_gpytorch_mll
-from botorch.models import MixedSingleTaskGP, SingleTaskGP
-from botorch.models.transforms.outcome import Standardize
-from gpytorch.constraints import GreaterThan
-from gpytorch.likelihoods import FixedNoiseGaussianLikelihood, GaussianLikelihood
-from gpytorch.mlls import ExactMarginalLogLikelihood
-from gpytorch.priors import LogNormalPrior
-from linear_operator.utils.warnings import NumericalWarning
+from botorch.models import SingleTaskGP
 
 from formulate.errors import FormulateError, Problem
 from formulate.model.cache import Memory, cache_key, load_state, save_state
-from formulate.model.censoring import (
-    censored_site,
-    loo_predictive,
-    truncated_interval,
-    truncated_mean,
-)
+from formulate.model.censoring import truncated_interval
 from formulate.model.device import resolve_device
-from formulate.model.encoding import Encoder, StackedEncoder
+from formulate.model.encoding import Auxiliary, Encoder, StackedEncoder
+from formulate.model.gp import (
+    build_gp,
+    fit_censored_em,
+    fit_censored_ep,
+    fit_gp,
+    hyperparameters,
+    learned_noise,
+)
 from formulate.model.specs import SurrogateSpec, load_spec
 from formulate.model.training import TrainingData, training_data
+from formulate.model.transfer import (
+    TaskEncoder,
+    joint_training,
+    source_features,
+    source_training,
+)
 from formulate.spec.campaign import Campaign
 from formulate.spec.objectives import from_model_scale
 from formulate.spec.strategies import MIN_MEASURED
 
 MIN_POINTS = MIN_MEASURED
 """Fewest membranes with an outcome that give a usable model (a campaign may ask for more)."""
-FIT_OPTIONS = {"maxiter": 150}
-"""L-BFGS-B options for hyperparameter fits: on the realistic campaign the marginal likelihood
-settles within ~100 steps; scipy's default (15,000) lets an ill-conditioned fit run for
-tens of seconds without improving it (bench/bench_planner.py)."""
 
 
 @dataclass
@@ -72,12 +66,13 @@ class ObjectiveModel:
     objective: str
     transform: str
     spec: SurrogateSpec
-    encoder: Encoder | StackedEncoder
+    encoder: Encoder | StackedEncoder | TaskEncoder
     model: SingleTaskGP
-    data: TrainingData
+    data: TrainingData  # the campaign's own membranes (never a prior source's rows)
     y_fit: np.ndarray  # training targets (censored values: their sites or imputations)
     key: str
     noise_fit: np.ndarray | None = None  # each target's known noise variance, if any
+    source_rows: int = 0  # prior sources' rows in the fit, after the campaign's own
 
     def noise_variance(self, mean: np.ndarray) -> np.ndarray:
         """Observation noise variance (model scale) of a value whose latent mean is ``mean``
@@ -138,169 +133,6 @@ class ObjectiveModel:
         )
 
 
-def learned_noise(model: SingleTaskGP) -> float:
-    """The learned noise variance on the model scale: all of it, or the remainder beyond the
-    known noise (stated scatter, censored sites)."""
-    likelihood = model.likelihood
-    standardize: Standardize = model.outcome_transform  # type: ignore[assignment]
-    scale = float(standardize.stdvs.squeeze()) ** 2
-    if isinstance(likelihood, FixedNoiseGaussianLikelihood):
-        if likelihood.second_noise_covar is None:
-            return 0.0
-        return float(likelihood.second_noise.detach().mean()) * scale
-    return float(likelihood.noise.detach().mean()) * scale
-
-
-def exact_gp(
-    X: torch.Tensor, Y: torch.Tensor, encoder: Encoder | StackedEncoder, **extra: Any
-) -> SingleTaskGP:
-    """BoTorch's exact GP for inputs ``X`` (``n x d``) of ``encoder``: the mixed categorical
-    kernel (``MixedSingleTaskGP``) for a ``mixed`` encoding with levels, else ``SingleTaskGP``;
-    ``extra`` goes to the constructor (likelihood, ``train_Yvar``, transforms)."""
-    if encoder.kind == "mixed" and encoder.cat_dims:
-        return MixedSingleTaskGP(X, Y, cat_dims=encoder.cat_dims, **extra)
-    return SingleTaskGP(X, Y, **extra)
-
-
-def _build(
-    X: torch.Tensor,
-    y: np.ndarray,
-    encoder: Encoder | StackedEncoder,
-    spec: SurrogateSpec,
-    known_noise: np.ndarray | None = None,
-    noise_median: float | None = None,
-) -> SingleTaskGP:
-    """The GP, unfitted. ``known_noise``: each value's known noise variance (model scale,
-    ``n``), e.g. the stated scatter; a learned noise level is added to it. None: one learned
-    noise level. ``noise_median``: the noise prior's median (default: the spec's first)."""
-    Y = torch.as_tensor(y, dtype=torch.float64, device=X.device).unsqueeze(-1)
-    median = noise_median if noise_median is not None else spec.noise_medians()[0]
-    prior = LogNormalPrior(math.log(median), 1.0)
-    extra: dict = {"outcome_transform": Standardize(m=1)}
-    if known_noise is None:
-        extra["likelihood"] = GaussianLikelihood(
-            noise_prior=prior, noise_constraint=GreaterThan(1e-6)
-        ).to(X)
-    else:
-        extra["train_Yvar"] = torch.as_tensor(known_noise, dtype=torch.float64, device=X.device)
-        least = max(1e-8, 2e-6 * float(np.var(y)))  # GPyTorch's floor, standardized
-        extra["train_Yvar"] = extra["train_Yvar"].clamp_min(least).unsqueeze(-1)
-    model = exact_gp(X, Y, encoder, **extra)
-    if known_noise is not None:  # the stated part stays fixed; the remainder is learned
-        model.likelihood = FixedNoiseGaussianLikelihood(
-            noise=model.likelihood.noise_covar.noise.detach().clone(),  # standardized
-            learn_additional_noise=True,
-            noise_prior=prior,
-            noise_constraint=GreaterThan(1e-6),
-        ).to(X)
-    return model
-
-
-def fit_hyperparameters(model: SingleTaskGP, start: dict[str, torch.Tensor] | None = None) -> None:
-    """Maximize the marginal likelihood of ``model``'s hyperparameters (L-BFGS-B, at most
-    ``FIT_OPTIONS["maxiter"]`` steps), from ``start`` (a previous fit's hyperparameters, see
-    :func:`hyperparameters`) when it fits this model's shapes, else from the priors."""
-    if start:
-        with contextlib.suppress(RuntimeError):  # another encoding: the shapes differ
-            model.load_state_dict(start, strict=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", InputDataWarning)
-        warnings.simplefilter("ignore", OptimizationWarning)
-        warnings.simplefilter("ignore", NumericalWarning)
-        fit_gpytorch_mll(
-            ExactMarginalLogLikelihood(model.likelihood, model),
-            optimizer_kwargs={"options": FIT_OPTIONS},
-        )
-
-
-def hyperparameters(model: SingleTaskGP) -> dict[str, torch.Tensor]:
-    """A fitted model's hyperparameters (kernel, mean, noise), without anything that depends
-    on its training data (the outcome transform's means and scales)."""
-    return {
-        k: v.detach().clone()
-        for k, v in model.state_dict().items()
-        if not k.startswith("outcome_transform")
-    }
-
-
-def _fit(
-    X: torch.Tensor,
-    y: np.ndarray,
-    encoder: Encoder | StackedEncoder,
-    spec: SurrogateSpec,
-    start: dict[str, torch.Tensor] | None = None,
-    known_noise: np.ndarray | None = None,
-) -> SingleTaskGP:
-    """The fitted GP; with several noise priors (``auto``), the fit whose leave-one-out log
-    density of ``y`` is highest."""
-    best, best_score = None, -math.inf
-    for median in spec.noise_medians():
-        model = _build(X, y, encoder, spec, known_noise, median)
-        fit_hyperparameters(model, start)
-        if len(spec.noise_medians()) == 1:
-            return model
-        mean, std = loo_predictive(model)
-        score = float(np.sum(-0.5 * ((y - mean) / std) ** 2 - np.log(std)))
-        if score > best_score:
-            best, best_score = model, score
-    assert best is not None
-    return best
-
-
-def _expectation_propagation(
-    X: torch.Tensor,
-    data: TrainingData,
-    spec: SurrogateSpec,
-    encoder: Encoder | StackedEncoder,
-    start: dict[str, torch.Tensor] | None = None,
-) -> tuple[SingleTaskGP, np.ndarray, np.ndarray]:
-    """Censored values through the Tobit likelihood by expectation propagation: each one
-    becomes a Gaussian site (pseudo-target and variance, :func:`censored_site`) matched
-    against its leave-one-out cavity, which is exactly the cavity of EP; refit until the sites
-    settle. Returns the model, the targets and each target's known noise variance (stated
-    scatter; for a censored value, its site's variance beyond the learned noise)."""
-    cens = data.censored
-    stated = data.known_noise(data.y)
-    base = np.zeros(len(data.y)) if stated is None else stated
-    y, noise = data.y.copy(), base.copy()  # start: each bound taken as a value
-    model = _fit(X, y, encoder, spec, start, noise)
-    for _ in range(spec.em_iterations):
-        extra = learned_noise(model)
-        mean, std = loo_predictive(model)
-        cavity = np.maximum(std[cens] ** 2 - noise[cens] - extra, 1e-10)
-        site, site_var = censored_site(mean[cens], cavity, data.y[cens], base[cens] + extra)
-        converged = np.max(np.abs(site - y[cens])) < 1e-3
-        y[cens], noise[cens] = site, np.maximum(site_var - extra, 1e-8)
-        model = _fit(X, y, encoder, spec, hyperparameters(model), noise)
-        if converged:
-            break
-    return model, y, noise
-
-
-def _impute(
-    X: torch.Tensor,
-    data: TrainingData,
-    spec: SurrogateSpec,
-    encoder: Encoder | StackedEncoder,
-    start: dict[str, torch.Tensor] | None = None,
-) -> tuple[SingleTaskGP, np.ndarray]:
-    """EM for right-censored values: each censored target becomes the mean of its
-    leave-one-out predictive truncated below at its bound; refit until it settles."""
-    y = data.y.copy()
-    cens = data.censored
-    model = _fit(X, y, encoder, spec, start, data.known_noise(y))
-    for _ in range(spec.em_iterations):
-        mean, std = loo_predictive(model)
-        new = truncated_mean(mean[cens], std[cens], data.y[cens])
-        converged = np.max(np.abs(new - y[cens])) < 1e-3
-        y[cens] = new
-        warm = hyperparameters(model)  # each refit starts warm
-        model = _fit(X, y, encoder, spec, warm, data.known_noise(y))
-        if converged:
-            break
-    return model, y
-
-
 def encoder_for(
     campaign: Campaign,
     table: pd.DataFrame,
@@ -317,11 +149,13 @@ def encoder_for(
         NotEnoughData: an auxiliary property measured on too few membranes.
     """
     encoder = Encoder(campaign, spec.encoding)
-    if not spec.auxiliary:
-        return encoder
     first = spec.model_copy(update={"auxiliary": ()})
-    aux = [fit_objective(campaign, table, a, first, device, cache_dir) for a in spec.auxiliary]
-    return StackedEncoder(encoder, aux)
+    aux: list[Auxiliary] = [
+        fit_objective(campaign, table, a, first, device, cache_dir) for a in spec.auxiliary
+    ]
+    if campaign.priors and campaign.strategy.transfer == "stacked":
+        aux += source_features(campaign, first, device, cache_dir)
+    return StackedEncoder(encoder, aux) if aux else encoder
 
 
 def fit_objective(
@@ -342,17 +176,29 @@ def fit_objective(
     spec = load_spec(spec) if isinstance(spec, str) else spec
     transform = transform_of(campaign, prop)
     data = training_data(campaign, table, prop, transform)
-    encoder = encoder_for(campaign, table, spec, device, cache_dir)
-    X = encoder.encode(data.rows).to(resolve_device(device))
-    key = cache_key(spec.model_dump_json(), prop, X, data.y, data.censored, str(data.scatter))
+    base = encoder_for(campaign, table, spec, device, cache_dir)
+    multitask = campaign.priors and campaign.strategy.transfer == "multitask"
+    sources = source_training(campaign, prop, transform) if multitask else []
+    encoder: Encoder | StackedEncoder | TaskEncoder = base
+    fit_data = data
+    if sources:
+        encoder, X, fit_data = joint_training(base, data, sources)
+    else:
+        X = base.encode(data.rows)
+    X = X.to(resolve_device(device))
+    key = cache_key(
+        spec.model_dump_json(), prop, X, fit_data.y, fit_data.censored, str(data.scatter)
+    )
     fitted: ObjectiveModel | None = _MEMORY.get_recent(key)
     if fitted is not None:
         return fitted
-    fitted = _from_state(load_state(cache_dir, key, X.device), X, data, encoder, spec, prop, key)
+    state = load_state(cache_dir, key, X.device)
+    fitted = _from_state(state, X, fit_data, encoder, spec, prop, key)
     if fitted is None:
-        last = "last-" + cache_key(spec.model_dump_json(), prop, "|".join(encoder.columns))
+        tasks = f"|tasks {len(sources) + 1}"
+        last = "last-" + cache_key(spec.model_dump_json(), prop, "|".join(encoder.columns) + tasks)
         start = _last_fit(cache_dir, last, X.device)
-        fitted = _fit_fresh(X, data, encoder, spec, prop, key, start)
+        fitted = _fit_fresh(X, fit_data, encoder, spec, prop, key, start)
         save_state(
             cache_dir,
             key,
@@ -361,8 +207,19 @@ def fit_objective(
         if cache_dir is not None:
             _LAST_FIT[(str(cache_dir), last)] = hyperparameters(fitted.model)
             save_state(cache_dir, last, hyperparameters(fitted.model))
+    if sources:  # the fit saw the sources' rows too; the model's data are the campaign's
+        fitted = dataclasses.replace(
+            fitted, data=data, source_rows=len(fitted.y_fit) - int(_own_rows(fitted, data))
+        )
     _MEMORY.keep(key, fitted)
     return fitted
+
+
+def _own_rows(fitted: ObjectiveModel, data: TrainingData) -> int:
+    """How many of the fit's rows are the campaign's own (they come first): all, or the
+    uncensored ones where censored values were dropped."""
+    dropped = fitted.spec.censoring == "drop" and bool(fitted.data.censored.any())
+    return int((~data.censored).sum()) if dropped else len(data.y)
 
 
 def _state(fitted: ObjectiveModel) -> dict[str, object]:
@@ -405,7 +262,7 @@ def _from_state(
     state: dict | None,
     X: torch.Tensor,
     data: TrainingData,
-    encoder: Encoder | StackedEncoder,
+    encoder: Encoder | StackedEncoder | TaskEncoder,
     spec: SurrogateSpec,
     prop: str,
     key: str,
@@ -417,7 +274,7 @@ def _from_state(
         y_fit = state["y_fit"].cpu().numpy()
         rows = X if len(y_fit) == len(X) else X[torch.as_tensor(~data.censored)]
         noise = state["noise_fit"].cpu().numpy() if "noise_fit" in state else None
-        model = _build(rows, y_fit, encoder, spec, noise)
+        model = build_gp(rows, y_fit, encoder, spec, noise)
         model.load_state_dict(state["state_dict"])
     except (RuntimeError, KeyError, ValueError):
         return None
@@ -427,7 +284,7 @@ def _from_state(
 def _fit_fresh(
     X: torch.Tensor,
     data: TrainingData,
-    encoder: Encoder | StackedEncoder,
+    encoder: Encoder | StackedEncoder | TaskEncoder,
     spec: SurrogateSpec,
     prop: str,
     key: str,
@@ -435,9 +292,9 @@ def _fit_fresh(
 ) -> ObjectiveModel:
     known: np.ndarray | None
     if data.censored.any() and spec.censoring == "ep":
-        model, y_fit, known = _expectation_propagation(X, data, spec, encoder, start)
+        model, y_fit, known = fit_censored_ep(X, data, spec, encoder, start)
     elif data.censored.any() and spec.censoring == "em":
-        model, y_fit = _impute(X, data, spec, encoder, start)
+        model, y_fit = fit_censored_em(X, data, spec, encoder, start)
         known = data.known_noise(y_fit)
     elif data.censored.any() and spec.censoring == "drop":
         keep = ~data.censored
@@ -448,10 +305,10 @@ def _fit_fresh(
             )
         rows = X[torch.as_tensor(keep)]
         y_fit, known = data.y[keep], data.known_noise(data.y[keep])
-        model = _fit(rows, y_fit, encoder, spec, start, known)
+        model = fit_gp(rows, y_fit, encoder, spec, start, known)
     else:
         y_fit, known = data.y, data.known_noise(data.y)
-        model = _fit(X, y_fit, encoder, spec, start, known)
+        model = fit_gp(X, y_fit, encoder, spec, start, known)
     return ObjectiveModel(prop, data.transform, spec, encoder, model, data, y_fit, key, known)
 
 

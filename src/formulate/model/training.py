@@ -40,9 +40,14 @@ class TrainingData:
 
 
 def training_data(
-    campaign: Campaign, table: pd.DataFrame, prop: str, transform: str = "none"
+    campaign: Campaign,
+    table: pd.DataFrame,
+    prop: str,
+    transform: str = "none",
+    need: int | None = None,
 ) -> TrainingData:
-    """Rows of ``table`` that have ``prop`` (pending and failed membranes have none).
+    """Rows of ``table`` that have ``prop`` (pending and failed membranes have none); at
+    least ``need`` of them (default: the campaign's ``min_measured``).
 
     Raises:
         NotEnoughData: fewer rows than the campaign's ``min_measured``.
@@ -60,7 +65,7 @@ def training_data(
         cap = campaign.measurement(prop).horizon_h
         censored &= values < cap  # reached the horizon: exactly what the test shows
         values = np.minimum(values, cap)
-    need = campaign.strategy.min_measured
+    need = campaign.strategy.min_measured if need is None else need
     if len(rows) < need:
         raise NotEnoughData(prop, len(rows), need)
     with np.errstate(divide="ignore", invalid="ignore"):

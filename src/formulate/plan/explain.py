@@ -12,6 +12,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from formulate.model.feasibility import FILM, probability_of_forming
+from formulate.model.transfer import source_hint
 from formulate.plan.acquisition import horizon_caps
 from formulate.plan.fitting import Fitted
 from formulate.plan.pool import families
@@ -64,6 +65,7 @@ def describe(
             _reason(campaign, gains, best_so_far, rec, i)
             + (f"; first of its family ({kin[i]}: no membrane tried there yet)" if new[i] else "")
             + _film_note(campaign, rec)
+            + _prior_note(campaign, fitted, out.iloc[[i]])
             for i, rec in enumerate(records)
         ]
     out.attrs["notes"] = list(fitted.notes)
@@ -132,6 +134,23 @@ def _film_note(campaign: Campaign, rec: dict[str, Any]) -> str:
     why = [r.why or r.describe() for r in campaign.film_risks if r.matches(rec, campaign.space)]
     stated = f" (stated: {'; '.join(why)})" if why else ""
     return f"; {chance:.0%} chance to form a film{stated}"
+
+
+def _prior_note(campaign: Campaign, fitted: Fitted, row: pd.DataFrame) -> str:
+    """``; from prior 'wf3' (the polymer: WF3): its nearest membrane reached 0.021`` where a
+    prior source drives the model of an objective (it carries 0.5 or more), else nothing."""
+    for prop, model in fitted.objectives.items():
+        found = source_hint(model, row)
+        if found is None:
+            continue
+        source, says, value = found
+        shown = significant(campaign.to_display(prop, [value])[0])
+        unit = f" {campaign.display_unit(prop)}".rstrip()
+        return (
+            f"; from prior '{source.prior.label}' ({source.prior.differs}): {says} "
+            f"{campaign.label(prop)} {shown}{unit}"
+        )
+    return ""
 
 
 DOUBTFUL_FILM = 0.9

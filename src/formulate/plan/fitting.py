@@ -11,6 +11,7 @@ from botorch.models import ModelListGP
 from formulate.model.cache import model_cache
 from formulate.model.feasibility import fit_film_model, needs_film_model
 from formulate.model.surrogates import ObjectiveModel, fit_objective
+from formulate.model.transfer import transfer_notes
 from formulate.plan import acquisition
 from formulate.spec.campaign import Campaign
 from formulate.spec.objectives import to_model_scale
@@ -46,7 +47,7 @@ def fit_models(
         for o in campaign.objectives
     }
     constraints: list[tuple[ObjectiveModel, acquisition.Constraint]] = []
-    notes: list[str] = []
+    notes: list[str] = transfer_notes(campaign, objectives)
     n_obj = len(objectives)
     for con in campaign.outcome_constraints:
         have = int(table[con.property].notna().sum()) if con.property in table else 0

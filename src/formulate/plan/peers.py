@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from formulate.data.priors import source_rows
 from formulate.errors import FormulateError, Problem
 from formulate.plan.pool import candidate_pool, complete, from_unit, snap, unit_matrix
 from formulate.spec.campaign import Campaign
@@ -146,7 +147,12 @@ def baybe(
         )
     else:
         objective = SingleTargetObjective(targets[0])
-    peer = BayBECampaign(_baybe_space(campaign, candidates, done), objective, **kwargs)
+    sources = _sources(campaign)
+    space = _baybe_space(campaign, candidates, done, sources)
+    peer = BayBECampaign(space, objective, **kwargs)
+    if sources:  # BayBE's transfer learning: a task parameter, the campaign's task active
+        done = done.assign(**{TASK: OWN_TASK})
+        done = pd.concat([done, *sources.values()], ignore_index=True)
     if len(done):
         peer.add_measurements(done)
     with _quiet():
@@ -154,15 +160,38 @@ def baybe(
     return _allowed(campaign, raw, candidates, seed, "BayBE")
 
 
-def _baybe_space(campaign: Campaign, candidates: pd.DataFrame | None, done: pd.DataFrame) -> Any:
+TASK, OWN_TASK = "formulate_task", "this campaign"
+"""BayBE's task parameter where a campaign has prior sources, and the campaign's own task."""
+
+
+def _sources(campaign: Campaign) -> dict[str, pd.DataFrame]:
+    """Each ``[[prior]]`` source's rows as BayBE measurements of its own task (objectives on
+    the model scale, inactive numbers at the middle of their range), by source name."""
+    out = {}
+    for source in source_rows(campaign):
+        rows = source.rows.dropna(subset=[o.property for o in campaign.objectives])
+        out[source.prior.label] = _finished(campaign, rows)[0].assign(**{TASK: source.prior.label})
+    return out
+
+
+def _baybe_space(
+    campaign: Campaign,
+    candidates: pd.DataFrame | None,
+    done: pd.DataFrame,
+    sources: dict[str, pd.DataFrame] | None = None,
+) -> Any:
     """BayBE's search space: on a pool, its rows (and those measured) as a discrete space, as
     BayBE's own backtests do; elsewhere the product of the variables. A categorical whose
-    levels carry descriptors (ours reads them) is a ``CustomDiscreteParameter`` of them."""
+    levels carry descriptors (ours reads them) is a ``CustomDiscreteParameter`` of them. With
+    prior ``sources``, a ``TaskParameter`` whose active value is the campaign (BayBE's
+    transfer learning); the space holds the campaign's rows, the sources' values are valid
+    values of its parameters (their rows arrive as measurements of their own tasks)."""
     from baybe.parameters import (
         CategoricalParameter,
         CustomDiscreteParameter,
         NumericalContinuousParameter,
         NumericalDiscreteParameter,
+        TaskParameter,
     )
     from baybe.searchspace import SearchSpace
 
@@ -176,16 +205,22 @@ def _baybe_space(campaign: Campaign, candidates: pd.DataFrame | None, done: pd.D
             if len(table.columns)
             else CategoricalParameter(v, values=list(space.levels(v)))
         )
+    sources = sources or {}
+    if sources:
+        tasks = (OWN_TASK, *sources)
+        params.append(TaskParameter(TASK, values=tasks, active_values=(OWN_TASK,)))
     if candidates is None:
         params += [
             NumericalContinuousParameter(v, bounds=space.bounds(v)) for v in space.numeric_names()
         ]
         return SearchSpace.from_product(params)
     rows = pd.concat([candidates[space.names()], done[space.names()]]).drop_duplicates()
-    params += [
-        NumericalDiscreteParameter(v, values=tuple(sorted(rows[v].astype(float).unique())))
+    values = pd.concat([rows, *(s[space.names()] for s in sources.values())])
+    params += [  # the sources' values too: their measurements must be valid values
+        NumericalDiscreteParameter(v, values=tuple(sorted(values[v].astype(float).unique())))
         for v in space.numeric_names()
     ]
+    rows = rows.assign(**{TASK: OWN_TASK}) if sources else rows  # only the active task
     return SearchSpace.from_dataframe(rows.reset_index(drop=True), parameters=params)
 
 

@@ -11,7 +11,9 @@ from rich.table import Table
 from rich.text import Text
 
 from formulate.data import STATUSES
+from formulate.data.priors import source_rows
 from formulate.data.table import VALUE_PROVENANCE
+from formulate.errors import FormulateError
 from formulate.report import display
 from formulate.spec.campaign import Campaign
 from formulate.units import round_significant, significant
@@ -221,6 +223,9 @@ def describe(campaign: Campaign) -> list[str]:
     if campaign.film_risks:
         lines.append("Film risks (stated chance to form; films made update it):")
         lines += [f"  {r.describe()}" for r in campaign.film_risks]
+    if campaign.priors:
+        lines.append("Prior sources (the models learn how far each carries):")
+        lines += [f"  {p.describe()}" for p in campaign.priors]
     s = campaign.strategy
     lines += [
         "Strategy:",
@@ -231,4 +236,35 @@ def describe(campaign: Campaign) -> list[str]:
     for o in campaign.objectives:
         m = campaign.measurement(o.property)
         lines.append(f"  {o.property}: {m.duration_days:g} days, {m.instruments}")
+    return lines
+
+
+def prior_summary(campaign: Campaign) -> list[dict[str, object]]:
+    """Per ``[[prior]]`` source: its name, what differs, the rows the models learn from and
+    the rows it has, or the problem that keeps it from being read."""
+    try:
+        sources = source_rows(campaign)
+    except FormulateError as err:
+        return [{"problem": err.message()}]
+    return [
+        {
+            "name": s.prior.label,
+            "differs": s.prior.differs,
+            "rows": len(s.rows),
+            "total": s.total,
+            "columns": s.columns,
+        }
+        for s in sources
+    ]
+
+
+def prior_lines(campaign: Campaign) -> list[str]:
+    """The campaign's prior sources counted apart from its membranes, for people."""
+    lines = ["Prior rows (learned from, never membranes of this campaign):"]
+    for s in prior_summary(campaign):
+        if "problem" in s:
+            lines.append(f"  cannot be read: {s['problem']}")
+            continue
+        of = f" of {s['total']}" if s["total"] != s["rows"] else ""
+        lines.append(f"  {s['name']}: {s['rows']}{of} rows")
     return lines

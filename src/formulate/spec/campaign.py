@@ -29,6 +29,7 @@ from formulate.spec.film import FilmRisk, risk_problems
 from formulate.spec.instruments import DEFAULTS, Measurement
 from formulate.spec.levels import with_level_tables
 from formulate.spec.objectives import Objective, OutcomeConstraint
+from formulate.spec.priors import Prior, prior_problems
 from formulate.spec.properties import BUILTIN_PROPERTIES, Property
 from formulate.spec.scatter import Scatter
 from formulate.spec.space import DesignSpace, SpecProblems
@@ -68,6 +69,13 @@ class Strategy(_Frozen):
     min_measured: int = Field(default=MIN_MEASURED, ge=MIN_MEASURED, le=1000)
     """The warm-up rule: a model-based strategy proposes the warm-up strategy's space-filling
     batch (``sobol``) until every objective is measured on this many membranes."""
+    transfer: Literal["stacked", "multitask"] = "stacked"
+    """How the surrogates learn from ``[[prior]]`` sources: ``stacked`` (each source's own GP,
+    fitted once, predicts every candidate; that prediction is an input column and the mean
+    follows it as far as the campaign's data say) or ``multitask`` (each source a task of a
+    multi-task GP, its correlation learned). Chosen on the transfer tasks
+    (``docs/benchmarks/transfer.md``): stacked helped on all four with a related source and
+    hurt none with an unrelated one; the multi-task GP hurt one with an unrelated source."""
 
     def warm_up_rule(self) -> str:
         """The warm-up rule in words."""
@@ -99,6 +107,10 @@ class StoreSettings(_Frozen):
 
 class Campaign(_Frozen):
     """A validated campaign. ``folder`` is where ``campaign.toml`` lives."""
+
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", allow_inf_nan=False, populate_by_name=True
+    )
 
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     """The campaign's id in its store: letters, digits, ``_ . -`` (the folder's name)."""
@@ -136,6 +148,9 @@ class Campaign(_Frozen):
     """``[[seed_data]]``: CSV files imported when the campaign first enters its store."""
     store: StoreSettings = StoreSettings()
     """``[store]``: where the records live (a database URL; default the folder's SQLite file)."""
+    priors: tuple[Prior, ...] = Field(default=(), alias="prior")
+    """``[[prior]]``: earlier campaigns and tables the surrogates learn from (never the
+    campaign's own membranes; see :mod:`formulate.spec.priors`)."""
 
     @model_validator(mode="after")
     def _references(self) -> Campaign:
@@ -191,9 +206,15 @@ class Campaign(_Frozen):
                         "fix the name or remove the entry",
                     )
                 )
+        known_names = {*self.space.variables, *known}
+        problems += prior_problems(self.priors, self.folder, known_names, CAMPAIGN_FILE)
         if problems:
             raise SpecProblems(problems)
         return self
+
+    def prior_path(self, prior: Prior) -> Path:
+        """Where a source lives: its table or campaign folder, relative to this folder."""
+        return prior.path(self.folder)
 
     def _display_unit_problems(self, known: dict[str, Property]) -> list[Problem]:
         problems = []

@@ -15,6 +15,7 @@ from formulate.spec.campaign import (
     Campaign,
     init_campaign,
 )
+from formulate.spec.priors import prior_entry
 from formulate.ui.context import Context, done, user_errors
 
 TEMPLATES = {
@@ -81,3 +82,43 @@ def describe_and_edit(ctx: Context) -> None:
             with user_errors():
                 edit_campaign(spec, ctx.store, text)
                 done(f"Saved a new version of {spec.name}; the previous one is in versions/.")
+    if ctx.can("admin"):
+        _add_prior(ctx)
+
+
+def _add_prior(ctx: Context) -> None:
+    """Pick an earlier campaign as a prior source (a ``[[prior]]`` entry added to the file,
+    saved as a new version): the models then learn how far it carries."""
+    spec = ctx.campaign
+    others = sorted(
+        p.parent.name
+        for p in spec.folder.parent.glob(f"*/{CAMPAIGN_FILE}")
+        if p.parent.resolve() != spec.folder.resolve()
+    )
+    with st.expander("Learn from an earlier campaign (prior knowledge)"):
+        if not others:
+            st.caption(
+                "No other campaign beside this one. A table of past experiments is a "
+                "[[prior]] entry with table = 'FILE.csv' in the file above."
+            )
+            return
+        earlier = st.selectbox("Earlier campaign", others, key="prior_campaign")
+        differs = st.text_input(
+            "What was different there (a temperature, a polymer, a salt, a lab)",
+            key="prior_differs",
+        )
+        trust = st.slider(
+            "How well do you expect it to predict this campaign? (prior correlation; the data "
+            "update it)",
+            0.05,
+            0.95,
+            0.6,
+            0.05,
+            key="prior_trust",
+        )
+        if st.button("Add as a prior source", key="prior_add"):
+            with user_errors():
+                file = spec.folder / CAMPAIGN_FILE
+                entry = prior_entry(f"../{earlier}", differs, trust)
+                edit_campaign(spec, ctx.store, file.read_text(encoding="utf-8") + entry)
+                done(f"{spec.name} now learns from {earlier}; the previous file is in versions/.")

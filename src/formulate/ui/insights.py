@@ -11,6 +11,7 @@ import streamlit as st
 
 from formulate.report.display import header
 from formulate.report.insights import cv_warnings, in_display_units, progress_share, relevance
+from formulate.report.summary import prior_lines
 from formulate.spec.campaign import Campaign
 from formulate.ui.context import Context, cached, show_table, user_errors
 from formulate.units import round_significant
@@ -24,6 +25,7 @@ def render(ctx: Context) -> None:
     _slice(ctx, table)
     _progress(ctx, table)
     _diagnostics(ctx, table)
+    _priors(ctx, table)
 
 
 def _axis(campaign: Campaign, prop: str) -> dict:
@@ -269,3 +271,53 @@ def _diagnostics(ctx: Context, table: pd.DataFrame) -> None:
             if len(rel):
                 st.caption(f"What the {spec.label(prop)} model finds relevant (1 = most)")
                 st.bar_chart(rel.head(8), horizontal=True)
+
+
+def _priors(ctx: Context, table: pd.DataFrame) -> None:
+    """Each prior source: how well it alone predicts this campaign's measured membranes (rank
+    correlation, R2 and a parity plot) and how far the campaign's model learned it carries."""
+    spec = ctx.campaign
+    st.subheader("Prior knowledge")
+    if not spec.priors:
+        st.caption(
+            "No prior sources. An admin picks an earlier campaign under 'Learn from an earlier "
+            "campaign', or adds a [[prior]] table to the campaign file."
+        )
+        return
+    for line in prior_lines(spec):
+        st.text(line)
+    if not st.button("Check how well each source predicts this campaign", key="insights_priors"):
+        return
+    from formulate.model import fit_objective, model_cache
+    from formulate.model.transfer import carried_by_source, source_skill
+
+    with user_errors(), st.spinner("Fitting each source alone and the campaign's models..."):
+        for o in spec.objectives:
+            model = fit_objective(spec, table, o.property, cache_dir=model_cache(spec))
+            for skill in source_skill(spec, table, o.property, carried_by_source(model)):
+                _source_figure(spec, skill)
+
+
+def _source_figure(spec: Campaign, skill: object) -> None:
+    from formulate.model.transfer import USED, SourceSkill
+
+    assert isinstance(skill, SourceSkill)
+    used = "used" if skill.carries >= USED else "little used"
+    st.markdown(
+        f"**{skill.source.prior.label}** for {spec.label(skill.prop)}: rank correlation "
+        f"{skill.rank_correlation:.2f}, R2 {skill.r2:.2f} on {len(skill.predictions)} measured "
+        f"membranes (model scale); the campaign's model learned it carries "
+        f"{skill.carries:.2f} ({used})."
+    )
+    fig = px.scatter(
+        skill.predictions,
+        x="observed",
+        y="mean",
+        hover_name="membrane",
+        labels={"mean": f"predicted from {skill.source.prior.label} alone", "observed": "measured"},
+    )
+    low = skill.predictions[["observed", "mean"]].min().min()
+    high = skill.predictions[["observed", "mean"]].max().max()
+    line = {"dash": "dot", "color": "grey"}
+    fig.add_scatter(x=[low, high], y=[low, high], mode="lines", name="parity", line=line)
+    st.plotly_chart(fig, key=f"prior_parity_{skill.source.prior.label}_{skill.prop}")

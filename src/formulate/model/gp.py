@@ -1,0 +1,211 @@
+"""One Gaussian process of an objective: built (kernel, likelihood, noise prior, a
+multi-task GP where prior sources are tasks, a mean that follows stacked sources) and fitted
+(L-BFGS-B on the marginal likelihood; censored values by expectation propagation or EM).
+
+:mod:`formulate.model.surrogates` decides what each GP is trained on and caches the fits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+from botorch.exceptions.warnings import InputDataWarning, OptimizationWarning
+from botorch.fit import fit_gpytorch_mll
+from botorch.models import MixedSingleTaskGP, SingleTaskGP
+from botorch.models.transforms.outcome import Standardize
+from gpytorch.constraints import GreaterThan
+from gpytorch.likelihoods import (
+    FixedNoiseGaussianLikelihood,
+    GaussianLikelihood,
+    HadamardGaussianLikelihood,
+)
+from gpytorch.mlls import ExactMarginalLogLikelihood
+from gpytorch.priors import LogNormalPrior
+from linear_operator.utils.warnings import NumericalWarning
+
+from formulate.model.censoring import censored_site, loo_predictive, truncated_mean
+from formulate.model.encoding import Encoder, StackedEncoder
+from formulate.model.specs import SurrogateSpec
+from formulate.model.training import TrainingData
+from formulate.model.transfer import SourceMean, TaskEncoder, multitask_gp
+
+FIT_OPTIONS = {"maxiter": 150}
+"""L-BFGS-B options for hyperparameter fits: on the realistic campaign the marginal likelihood
+settles within ~100 steps; scipy's default (15,000) lets an ill-conditioned fit run for
+tens of seconds without improving it (bench/bench_planner.py)."""
+
+
+def learned_noise(model: SingleTaskGP) -> float:
+    """The learned noise variance on the model scale: all of it, or the remainder beyond the
+    known noise (stated scatter, censored sites)."""
+    likelihood = model.likelihood
+    standardize: Standardize = model.outcome_transform  # type: ignore[assignment]
+    scale = float(standardize.stdvs.squeeze()) ** 2
+    if isinstance(likelihood, FixedNoiseGaussianLikelihood):
+        if likelihood.second_noise_covar is None:
+            return 0.0
+        return float(likelihood.second_noise.detach().mean()) * scale
+    if isinstance(likelihood, HadamardGaussianLikelihood):  # per task: the campaign's is first
+        return float(likelihood.noise.detach().reshape(-1)[0]) * scale
+    return float(likelihood.noise.detach().mean()) * scale
+
+
+def exact_gp(
+    X: torch.Tensor, Y: torch.Tensor, encoder: Encoder | StackedEncoder, **extra: Any
+) -> SingleTaskGP:
+    """BoTorch's exact GP for inputs ``X`` (``n x d``) of ``encoder``: the mixed categorical
+    kernel (``MixedSingleTaskGP``) for a ``mixed`` encoding with levels, else ``SingleTaskGP``;
+    ``extra`` goes to the constructor (likelihood, ``train_Yvar``, transforms)."""
+    if encoder.kind == "mixed" and encoder.cat_dims:
+        return MixedSingleTaskGP(X, Y, cat_dims=encoder.cat_dims, **extra)
+    return SingleTaskGP(X, Y, **extra)
+
+
+def build_gp(
+    X: torch.Tensor,
+    y: np.ndarray,
+    encoder: Encoder | StackedEncoder | TaskEncoder,
+    spec: SurrogateSpec,
+    known_noise: np.ndarray | None = None,
+    noise_median: float | None = None,
+) -> SingleTaskGP:
+    """The GP, unfitted. ``known_noise``: each value's known noise variance (model scale,
+    ``n``), e.g. the stated scatter; a learned noise level is added to it. None: one learned
+    noise level. ``noise_median``: the noise prior's median (default: the spec's first).
+    With prior sources (a :class:`TaskEncoder`, ``X`` with a task column): a multi-task GP."""
+    Y = torch.as_tensor(y, dtype=torch.float64, device=X.device).unsqueeze(-1)
+    median = noise_median if noise_median is not None else spec.noise_medians()[0]
+    prior = LogNormalPrior(math.log(median), 1.0)
+    extra: dict = {"outcome_transform": Standardize(m=1)}
+    if known_noise is None:
+        extra["likelihood"] = GaussianLikelihood(
+            noise_prior=prior, noise_constraint=GreaterThan(1e-6)
+        ).to(X)
+    else:
+        extra["train_Yvar"] = torch.as_tensor(known_noise, dtype=torch.float64, device=X.device)
+        least = max(1e-8, 2e-6 * float(np.var(y)))  # GPyTorch's floor, standardized
+        extra["train_Yvar"] = extra["train_Yvar"].clamp_min(least).unsqueeze(-1)
+    if isinstance(encoder, TaskEncoder):
+        model = multitask_gp(X, Y, encoder, prior, **extra)
+    else:
+        if mean := SourceMean.of(encoder):  # stacked sources: a mean that follows them
+            extra["mean_module"] = mean.to(X)
+        model = exact_gp(X, Y, encoder, **extra)
+    if known_noise is not None:  # the stated part stays fixed; the remainder is learned
+        model.likelihood = FixedNoiseGaussianLikelihood(
+            noise=model.likelihood.noise_covar.noise.detach().clone(),  # standardized
+            learn_additional_noise=True,
+            noise_prior=prior,
+            noise_constraint=GreaterThan(1e-6),
+        ).to(X)
+    return model
+
+
+def fit_hyperparameters(model: SingleTaskGP, start: dict[str, torch.Tensor] | None = None) -> None:
+    """Maximize the marginal likelihood of ``model``'s hyperparameters (L-BFGS-B, at most
+    ``FIT_OPTIONS["maxiter"]`` steps), from ``start`` (a previous fit's hyperparameters, see
+    :func:`hyperparameters`) when it fits this model's shapes, else from the priors."""
+    if start:
+        with contextlib.suppress(RuntimeError):  # another encoding: the shapes differ
+            model.load_state_dict(start, strict=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputDataWarning)
+        warnings.simplefilter("ignore", OptimizationWarning)
+        warnings.simplefilter("ignore", NumericalWarning)
+        fit_gpytorch_mll(
+            ExactMarginalLogLikelihood(model.likelihood, model),
+            optimizer_kwargs={"options": FIT_OPTIONS},
+        )
+
+
+def hyperparameters(model: SingleTaskGP) -> dict[str, torch.Tensor]:
+    """A fitted model's hyperparameters (kernel, mean, noise), without anything that depends
+    on its training data (the outcome transform's means and scales)."""
+    return {
+        k: v.detach().clone()
+        for k, v in model.state_dict().items()
+        if not k.startswith("outcome_transform")
+    }
+
+
+def fit_gp(
+    X: torch.Tensor,
+    y: np.ndarray,
+    encoder: Encoder | StackedEncoder | TaskEncoder,
+    spec: SurrogateSpec,
+    start: dict[str, torch.Tensor] | None = None,
+    known_noise: np.ndarray | None = None,
+) -> SingleTaskGP:
+    """The fitted GP; with several noise priors (``auto``), the fit whose leave-one-out log
+    density of ``y`` is highest."""
+    best, best_score = None, -math.inf
+    for median in spec.noise_medians():
+        model = build_gp(X, y, encoder, spec, known_noise, median)
+        fit_hyperparameters(model, start)
+        if len(spec.noise_medians()) == 1:
+            return model
+        mean, std = loo_predictive(model)
+        score = float(np.sum(-0.5 * ((y - mean) / std) ** 2 - np.log(std)))
+        if score > best_score:
+            best, best_score = model, score
+    assert best is not None
+    return best
+
+
+def fit_censored_ep(
+    X: torch.Tensor,
+    data: TrainingData,
+    spec: SurrogateSpec,
+    encoder: Encoder | StackedEncoder | TaskEncoder,
+    start: dict[str, torch.Tensor] | None = None,
+) -> tuple[SingleTaskGP, np.ndarray, np.ndarray]:
+    """Censored values through the Tobit likelihood by expectation propagation: each one
+    becomes a Gaussian site (pseudo-target and variance, :func:`censored_site`) matched
+    against its leave-one-out cavity, which is exactly the cavity of EP; refit until the sites
+    settle. Returns the model, the targets and each target's known noise variance (stated
+    scatter; for a censored value, its site's variance beyond the learned noise)."""
+    cens = data.censored
+    stated = data.known_noise(data.y)
+    base = np.zeros(len(data.y)) if stated is None else stated
+    y, noise = data.y.copy(), base.copy()  # start: each bound taken as a value
+    model = fit_gp(X, y, encoder, spec, start, noise)
+    for _ in range(spec.em_iterations):
+        extra = learned_noise(model)
+        mean, std = loo_predictive(model)
+        cavity = np.maximum(std[cens] ** 2 - noise[cens] - extra, 1e-10)
+        site, site_var = censored_site(mean[cens], cavity, data.y[cens], base[cens] + extra)
+        converged = np.max(np.abs(site - y[cens])) < 1e-3
+        y[cens], noise[cens] = site, np.maximum(site_var - extra, 1e-8)
+        model = fit_gp(X, y, encoder, spec, hyperparameters(model), noise)
+        if converged:
+            break
+    return model, y, noise
+
+
+def fit_censored_em(
+    X: torch.Tensor,
+    data: TrainingData,
+    spec: SurrogateSpec,
+    encoder: Encoder | StackedEncoder | TaskEncoder,
+    start: dict[str, torch.Tensor] | None = None,
+) -> tuple[SingleTaskGP, np.ndarray]:
+    """EM for right-censored values: each censored target becomes the mean of its
+    leave-one-out predictive truncated below at its bound; refit until it settles."""
+    y = data.y.copy()
+    cens = data.censored
+    model = fit_gp(X, y, encoder, spec, start, data.known_noise(y))
+    for _ in range(spec.em_iterations):
+        mean, std = loo_predictive(model)
+        new = truncated_mean(mean[cens], std[cens], data.y[cens])
+        converged = np.max(np.abs(new - y[cens])) < 1e-3
+        y[cens] = new
+        warm = hyperparameters(model)  # each refit starts warm
+        model = fit_gp(X, y, encoder, spec, warm, data.known_noise(y))
+        if converged:
+            break
+    return model, y

@@ -1,0 +1,299 @@
+"""Prior sources: ``[[prior]]`` entries, their rows kept apart, the multi-task GP that learns
+how far they carry, proposals that say so, and the transfer tasks' files."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from formulate.backtest.oracles import load_pool
+from formulate.backtest.transfer import ARMS, load_transfer, task_tables
+from formulate.cli import main
+from formulate.data.priors import source_rows
+from formulate.data.store import Store
+from formulate.errors import FormulateError
+from formulate.model.surrogates import fit_objective
+from formulate.model.transfer import TaskEncoder, carries, transfer_notes
+from formulate.plan.planner import Request, propose
+from formulate.spec.campaign import Campaign, campaign_from_dict, load_campaign
+from formulate.testing import SYNTHETIC_SPEC, synthetic_pool
+
+REPO = Path(__file__).resolve().parents[1]
+PRIOR = '\n[[prior]]\ntable = "{file}"\ndiffers = "{differs}"\n'
+
+
+def _campaign_with(folder: Path, *priors: tuple[str, str]) -> Path:
+    """The synthetic campaign (maximize yield) with ``priors`` ``(file, differs)``."""
+    text = SYNTHETIC_SPEC.replace("{second}", "")
+    text += "".join(PRIOR.format(file=f, differs=d) for f, d in priors)
+    path = folder / "campaign.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def sources(tmp_path: Path) -> Path:
+    """The synthetic pool, a related source (the same formulations at another condition: every
+    yield 15 points higher) and an unrelated one (the related yields shuffled)."""
+    csv = synthetic_pool(tmp_path)
+    past = pd.read_csv(csv)
+    related = past.assign(yield_pct=past["yield_pct"] + 15.0)
+    related.to_csv(tmp_path / "related.csv", index=False)
+    order = np.random.default_rng(1).permutation(len(related))
+    related.assign(yield_pct=related["yield_pct"].to_numpy()[order]).to_csv(
+        tmp_path / "unrelated.csv", index=False
+    )
+    return tmp_path
+
+
+def _target(folder: Path, spec: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A campaign that has tried only catalysts A and C (8 membranes), and the whole pool."""
+    campaign = load_campaign(spec)
+    pool = load_pool(campaign, folder / "past.csv")
+    pool.insert(0, "membrane", [f"m{i}" for i in range(len(pool))])
+    pool["provenance"] = "imported"
+    tried = pool[pool["catalyst"] != "B"].head(8).reset_index(drop=True)
+    return tried, pool
+
+
+def _with_ids(csv: Path) -> str:
+    """A copy of ``csv`` with a ``membrane`` column (what an import needs)."""
+    table = pd.read_csv(csv)
+    table.insert(0, "membrane", [f"m{i + 1}" for i in range(len(table))])
+    path = csv.with_name(f"ids-{csv.name}")
+    table.to_csv(path, index=False)
+    return str(path)
+
+
+def test_a_prior_entry_needs_one_source_and_what_differs(tmp_path: Path) -> None:
+    raw = tomllib.loads(SYNTHETIC_SPEC.replace("{second}", ""))
+    (tmp_path / "old.csv").write_text("catalyst,temperature,ratio,yield_pct\nA,30,2,50\n")
+    bad = [
+        {"table": "old.csv"},  # no differs
+        {"table": "old.csv", "campaign": "../x", "differs": "salt"},  # both
+        {"table": "missing.csv", "differs": "salt"},
+        {"table": "old.csv", "differs": "salt", "columns": {"colour": "Colour"}},
+        {"table": "old.csv", "differs": "salt", "trust": 1.5},
+    ]
+    for entry in bad:
+        with pytest.raises(FormulateError) as err:
+            campaign_from_dict({**raw, "prior": [entry]}, tmp_path)
+        assert "prior" in str(err.value)
+    good = campaign_from_dict(
+        {**raw, "prior": [{"table": "old.csv", "differs": "at 60 C", "trust": 0.7}]}, tmp_path
+    )
+    assert good.priors[0].label == "old" and good.prior_path(good.priors[0]).is_file()
+
+
+def test_a_bad_prior_row_is_named_with_its_file_row_and_column(sources: Path) -> None:
+    table = pd.read_csv(sources / "related.csv")
+    table.loc[2, "temperature"] = 95.0  # outside 20-80 C
+    table.to_csv(sources / "bad.csv", index=False)
+    campaign = load_campaign(_campaign_with(sources, ("bad.csv", "another lab")))
+    with pytest.raises(FormulateError) as err:
+        source_rows(campaign)
+    where = " ".join(p.where for p in err.value.problems)
+    assert "bad.csv" in str(err.value) and "row 4" in where and "temperature" in where
+
+
+def test_a_related_task_carries_to_where_the_campaign_has_no_membrane(sources: Path) -> None:
+    tried, pool = _target(sources, _campaign_with(sources))
+    alone = fit_objective(load_campaign(sources / "campaign.toml"), tried, "yield_pct", "gp-onehot")
+    spec = _campaign_with(sources, ("related.csv", "another condition: +15 points"))
+    campaign = _mode(load_campaign(spec), "multitask")
+    helped = fit_objective(campaign, tried, "yield_pct", "gp-onehot")
+    assert isinstance(helped.encoder, TaskEncoder)
+    assert helped.data.y.shape == (8,)  # the model's data are the campaign's own
+    assert helped.source_rows == 50
+    truth = pool["yield_pct"].to_numpy()
+    err_alone = np.sqrt(np.mean((alone.predict(pool)["mean"] - truth) ** 2))
+    err_helped = np.sqrt(np.mean((helped.predict(pool)["mean"] - truth) ** 2))
+    assert err_helped < 0.5 * err_alone
+    assert carries(helped.model)[0] > 0.9
+
+    spec = _campaign_with(sources, ("unrelated.csv", "outcomes shuffled"))
+    misled = fit_objective(_mode(load_campaign(spec), "multitask"), tried, "yield_pct", "gp-onehot")
+    assert carries(misled.model)[0] < 0.2  # its outcomes are noise to its formulations
+    err_misled = np.sqrt(np.mean((misled.predict(pool)["mean"] - truth) ** 2))
+    assert err_misled < 1.2 * err_alone
+
+
+@pytest.mark.parametrize(
+    "transfer, says",
+    [("multitask", "its nearest membrane reached"), ("stacked", "its own model predicts")],
+)
+def test_proposals_with_a_source_stay_in_the_pool_and_name_it(
+    sources: Path, transfer: str, says: str
+) -> None:
+    spec = _campaign_with(sources, ("related.csv", "another condition"))
+    campaign = _mode(load_campaign(spec), transfer)
+    tried, pool = _target(sources, spec)
+    candidates = pool[~pool["membrane"].isin(tried["membrane"])]
+    picked = propose(
+        campaign, tried, Request(strategy="qlognei", batch_size=2, disk_cache=False), candidates
+    )
+    names = campaign.space.names()
+    allowed = {tuple(r) for r in candidates[names].to_numpy()}
+    assert all(tuple(r) in allowed for r in picked[names].to_numpy())
+    first = picked.iloc[0]
+    assert first["catalyst"] == "B"  # the source says B; the campaign never tried it
+    assert any("from prior 'related'" in n or "from related" in n for n in picked.attrs["notes"])
+    assert f"from prior 'related' (another condition): {says} yield_pct" in first["reason"]
+
+
+def test_source_rows_are_counted_apart_and_never_become_membranes(
+    sources: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = _campaign_with(sources, ("related.csv", "another condition"))
+    folder = spec.parent
+    assert main(["import", str(folder), _with_ids(sources / "past.csv")]) == 0
+    campaign = load_campaign(folder)
+    store = Store(campaign.store_url())
+    before = store.measurements(campaign.name, history=True)
+    capsys.readouterr()
+    assert main(["status", str(folder), "--format", "json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["membranes"] == 50  # the campaign's own rows (45 and 5 replicates)
+    assert summary["priors"] == [
+        {
+            "name": "related",
+            "differs": "another condition",
+            "rows": 50,
+            "total": 50,
+            "columns": {"yield_pct": "yield_pct"},
+        }
+    ]
+    assert main(["show", str(folder)]) == 0
+    shown = capsys.readouterr().out
+    assert "related (table related.csv): another condition" in shown
+    assert "related: 50 rows" in shown
+    assert main(["export", str(folder), "-o", str(sources / "out.csv")]) == 0
+    exported = pd.read_csv(sources / "out.csv")
+    assert len(exported) == 50 and not exported["membrane"].str.startswith("related:").any()
+    after = store.measurements(campaign.name, history=True)
+    assert after.equals(before) and len(store.membranes(campaign.name)) == 50  # nothing added
+
+
+def test_an_earlier_campaign_is_read_from_its_own_store(sources: Path) -> None:
+    earlier = sources / "earlier"
+    earlier.mkdir()
+    _campaign_with(earlier)
+    text = (earlier / "campaign.toml").read_text().replace('"synthetic"', '"earlier"')
+    (earlier / "campaign.toml").write_text(text)
+    assert main(["import", str(earlier), _with_ids(sources / "related.csv")]) == 0
+    now = sources / "now"
+    now.mkdir()
+    raw = tomllib.loads(SYNTHETIC_SPEC.replace("{second}", ""))
+    campaign = campaign_from_dict(
+        {**raw, "prior": [{"campaign": "../earlier", "differs": "last year's batch"}]}, now
+    )
+    (found,) = source_rows(campaign)
+    assert len(found.rows) == 50 and found.columns == {"yield_pct": "yield_pct"}
+    assert found.rows["yield_pct"].max() == pytest.approx(
+        pd.read_csv(sources / "related.csv")["yield_pct"].max()
+    )
+    empty = sources / "empty"
+    empty.mkdir()
+    _campaign_with(empty)
+    campaign = campaign_from_dict(
+        {**raw, "prior": [{"campaign": "../empty", "differs": "nothing yet"}]}, now
+    )
+    with pytest.raises(FormulateError, match="has no records yet"):
+        source_rows(campaign)
+    assert not (empty / "formulate.db").exists()
+
+
+def test_a_pool_backtest_learns_from_a_prior_table(sources: Path) -> None:
+    out = sources / "bt"
+    args = ["backtest", "pool", str(sources / "past.csv"), "--spec", str(sources / "one.toml")]
+    args += ["--strategy", "qlognei", "--seeds", "1", "--initial", "3", "--budget", "6"]
+    args += ["--prior", str(sources / "related.csv"), "-o", str(out), "--workers", "1"]
+    assert main(args) == 0
+    settings = json.loads((out / "backtest.json").read_text())
+    assert settings["priors"] == [str((sources / "related.csv").resolve())]
+    trace = pd.read_csv(out / "runs" / "qlognei" / "seed-000.csv")
+    assert len(trace) == 6 and trace["row"].is_unique  # only the pool's rows are experiments
+
+
+def test_every_transfer_task_loads_with_three_arms() -> None:
+    transfer = load_transfer(REPO / "benchmarks" / "transfer")
+    assert len(transfer.tasks) >= 4 and ARMS == ("scratch", "related", "unrelated")
+    for task in transfer.tasks:
+        campaign = load_campaign(task.campaign)
+        assert task.differs and campaign.objectives
+        try:
+            tables = task_tables(task, REPO)
+        except FormulateError as err:  # no network and no mirror here
+            pytest.skip(f"{task.name}: {err.problems[0].what}")
+        target = load_pool(campaign, tables["target"])
+        for arm in ("related", "unrelated"):
+            source = load_pool(campaign, tables[arm])
+            assert len(source) >= 50 and len(target) >= 50
+        related = pd.read_csv(tables["related"])
+        shuffled = pd.read_csv(tables["unrelated"])
+        names = campaign.space.names()
+        assert related[names].equals(shuffled[names])  # the same formulations
+        outcome = next(c for c in related.columns if c not in names)
+        assert sorted(related[outcome]) == sorted(shuffled[outcome])
+        assert not related[outcome].equals(shuffled[outcome])
+
+
+def _mode(campaign: Campaign, transfer: str) -> Campaign:
+    strategy = campaign.strategy.model_copy(update={"transfer": transfer})
+    return campaign.model_copy(update={"strategy": strategy})
+
+
+def test_a_stacked_source_is_a_column_whose_mean_follows_it(sources: Path) -> None:
+    assert load_campaign(_campaign_with(sources)).strategy.transfer == "stacked"  # the default
+    tried, pool = _target(sources, _campaign_with(sources))
+    truth = pool["yield_pct"].to_numpy()
+    alone = fit_objective(load_campaign(sources / "campaign.toml"), tried, "yield_pct", "gp-onehot")
+    err_alone = np.sqrt(np.mean((alone.predict(pool)["mean"] - truth) ** 2))
+    related = load_campaign(_campaign_with(sources, ("related.csv", "another condition")))
+    helped = fit_objective(_mode(related, "stacked"), tried, "yield_pct", "gp-onehot")
+    assert helped.encoder.columns[-1] == "predicted yield_pct from related"
+    assert helped.source_rows == 0  # the campaign's own rows only; the source is a column
+    err_helped = np.sqrt(np.mean((helped.predict(pool)["mean"] - truth) ** 2))
+    assert err_helped < 0.2 * err_alone
+    notes = transfer_notes(related, {"yield_pct": helped})
+    assert notes and "follows the prediction of yield_pct from related" in notes[0]
+    assert "(used;" in notes[0]
+
+    unrelated = load_campaign(_campaign_with(sources, ("unrelated.csv", "shuffled")))
+    misled = fit_objective(_mode(unrelated, "stacked"), tried, "yield_pct", "gp-onehot")
+    err_misled = np.sqrt(np.mean((misled.predict(pool)["mean"] - truth) ** 2))
+    assert err_misled < 1.1 * err_alone
+
+
+def test_an_unknown_transfer_is_refused_before_anything_runs(sources: Path) -> None:
+    args = ["backtest", "pool", str(sources / "past.csv"), "--spec", str(sources / "one.toml")]
+    args += ["--prior", str(sources / "related.csv"), "--transfer", "magic"]
+    args += ["-o", str(sources / "bt")]
+    assert main(args) == 2
+    assert not (sources / "bt").exists()
+
+
+@pytest.mark.slow  # BayBE takes tens of seconds per batch here
+def test_baybe_learns_from_the_same_source_through_its_task_parameter(sources: Path) -> None:
+    pytest.importorskip("baybe")
+    from baybe.parameters import TaskParameter
+
+    from formulate.plan.peers import OWN_TASK, _baybe_space, _sources, baybe
+
+    spec = _campaign_with(sources, ("related.csv", "another condition"))
+    campaign = load_campaign(spec)
+    tried, pool = _target(sources, spec)
+    candidates = pool[~pool["membrane"].isin(tried["membrane"])]
+    picked = baybe(campaign, tried, 1, 0, candidates)
+    assert set(picked.index) <= set(candidates.index)  # pool rows, never a source's
+    assert pool.loc[picked.index[0], "catalyst"] == "B"  # the source says B
+    rows = _sources(campaign)["related"]
+    assert len(rows) == 50 and set(rows["formulate_task"]) == {"related"}
+    space = _baybe_space(campaign, candidates, tried, _sources(campaign))
+    (task,) = [p for p in space.parameters if isinstance(p, TaskParameter)]
+    assert task.active_values == (OWN_TASK,)
