@@ -17,7 +17,7 @@ from formulate.cli import main
 from formulate.data.priors import source_rows
 from formulate.data.store import Store
 from formulate.errors import FormulateError
-from formulate.model.surrogates import fit_objective
+from formulate.model.surrogates import fit_objective, lengthscales
 from formulate.model.transfer import TaskEncoder, carries, transfer_notes
 from formulate.plan.planner import Request, propose
 from formulate.spec.campaign import Campaign, campaign_from_dict, load_campaign
@@ -258,6 +258,8 @@ def test_a_stacked_source_is_a_column_whose_mean_follows_it(sources: Path) -> No
     helped = fit_objective(_mode(related, "stacked"), tried, "yield_pct", "gp-onehot")
     assert helped.encoder.columns[-1] == "predicted yield_pct from related"
     assert helped.source_rows == 0  # the campaign's own rows only; the source is a column
+    kernel_reads = set(lengthscales(helped).index)  # the mean reads it, the kernel does not
+    assert "catalyst=C" in kernel_reads and "predicted yield_pct from related" not in kernel_reads
     err_helped = np.sqrt(np.mean((helped.predict(pool)["mean"] - truth) ** 2))
     assert err_helped < 0.2 * err_alone
     notes = transfer_notes(related, {"yield_pct": helped})

@@ -18,6 +18,7 @@ from botorch.exceptions.warnings import InputDataWarning, OptimizationWarning
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import MixedSingleTaskGP, SingleTaskGP
 from botorch.models.transforms.outcome import Standardize
+from botorch.models.utils.gpytorch_modules import get_covar_module_with_dim_scaled_prior
 from gpytorch.constraints import GreaterThan
 from gpytorch.likelihoods import (
     FixedNoiseGaussianLikelihood,
@@ -93,8 +94,12 @@ def build_gp(
     if isinstance(encoder, TaskEncoder):
         model = multitask_gp(X, Y, encoder, prior, **extra)
     else:
-        if mean := SourceMean.of(encoder):  # stacked sources: a mean that follows them
-            extra["mean_module"] = mean.to(X)
+        if mean := SourceMean.of(encoder):  # stacked sources: a mean that follows them,
+            extra["mean_module"] = mean.to(X)  # a kernel over the formulation as without
+            if encoder.kind != "mixed":  # (the source column in the kernel: one task hurt)
+                dims = [i for i in range(X.shape[-1]) if i not in mean.columns]
+                kernel = get_covar_module_with_dim_scaled_prior(len(dims), active_dims=dims)
+                extra["covar_module"] = kernel.to(X)
         model = exact_gp(X, Y, encoder, **extra)
     if known_noise is not None:  # the stated part stays fixed; the remainder is learned
         model.likelihood = FixedNoiseGaussianLikelihood(

@@ -328,17 +328,18 @@ def fit_campaign(
 
 
 def lengthscales(fitted: ObjectiveModel) -> pd.Series:
-    """ARD length-scales per encoded column (shorter = more relevant), when the kernel has one."""
-    found = [
-        m.lengthscale
-        for m in fitted.model.covar_module.modules()
-        if getattr(m, "ard_num_dims", None) == fitted.encoder.dim
-        and getattr(m, "lengthscale", None) is not None
-    ]
-    if not found:
-        return pd.Series(dtype=float)
-    values = found[0].detach().cpu().numpy().ravel()
-    return pd.Series(values, index=fitted.encoder.columns[: len(values)]).sort_values()
+    """ARD length-scales per encoded column the kernel reads (shorter = more relevant), when
+    the kernel has one (a stacked source's column is read by the mean alone)."""
+    for m in fitted.model.covar_module.modules():
+        ard, scales = getattr(m, "ard_num_dims", None), getattr(m, "lengthscale", None)
+        if ard is None or scales is None or ard <= 1:
+            continue
+        dims = m.active_dims if m.active_dims is not None else range(ard)
+        names = [fitted.encoder.columns[int(i)] for i in dims][:ard]
+        if len(names) == ard:
+            values = scales.detach().cpu().numpy().ravel()
+            return pd.Series(values, index=names).sort_values()
+    return pd.Series(dtype=float)
 
 
 __all__ = [

@@ -1,10 +1,12 @@
 """Transfer from prior sources (``[[prior]]``), in one of two ways (``[strategy] transfer``):
 
 * ``stacked`` (the default): each source's own GP (fitted once on its rows, cached by them)
-  predicts every candidate; that prediction is an input column of the campaign's models
-  (:class:`SourceFeature`) and their prior mean is a constant plus a learned multiple of it
-  (:class:`SourceMean`, weight starting at 0). The campaign's kernel keeps its own
-  length-scales, so a misleading source gets a weight near 0 and costs little.
+  predicts every candidate; that prediction is a column of the campaign's encoding
+  (:class:`SourceFeature`) that only the prior mean reads: a constant plus a learned multiple
+  of it (:class:`SourceMean`, weight starting at 0). The kernel stays over the formulation,
+  with its own length-scales, as without a source, so a misleading source gets a weight
+  near 0 and leaves the campaign's model as it was. (With the column in the kernel too, the
+  shuffled source hurt one task significantly: ``docs/benchmarks/README.md``.)
 * ``multitask``: each source is a task (1, 2, ...) beside the campaign (task 0) in BoTorch's
   ``MultiTaskGP``: one kernel over the formulation, times a learned task covariance
   (``PositiveIndexKernel``: correlations 0-1, the campaign's scale fixed at 1), a constant
@@ -358,9 +360,9 @@ def source_skill(
 
 @dataclass
 class SourceFeature:
-    """A source's own model of one objective as an input column of the campaign's models
-    (``transfer = "stacked"``): its posterior mean, standardized by the source's values
-    (``(mean - center) / scale``, about -0.5..0.5 over the source)."""
+    """A source's own model of one objective as a column of the campaign's encoding, read by
+    the prior mean (``transfer = "stacked"``): its posterior mean, standardized by the
+    source's values (``(mean - center) / scale``, about -0.5..0.5 over the source)."""
 
     objective: str
     """The column's name after ``predicted``: ``<property> from <source>``."""
@@ -398,8 +400,8 @@ def source_features(
 class SourceMean(Mean):
     """The prior mean of a campaign's model with stacked sources: a constant plus a learned
     multiple of each source column (a source's standardized prediction), so the campaign's
-    model follows its sources as far as its own data say, also where it has no membrane (an
-    RBF kernel alone would revert to the constant there). Each weight has a Normal prior of
+    model follows its sources as far as its own data say, also where it has no membrane (a
+    kernel alone would revert to the constant there). Each weight has a Normal prior of
     sd 2 (outputs standardized, columns about -0.5..0.5) centred on 4 x the source's ``trust``
     (what a source of that correlation and the campaign's spread would get), else on 0, and
     starts there."""

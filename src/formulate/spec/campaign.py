@@ -71,11 +71,11 @@ class Strategy(_Frozen):
     batch (``sobol``) until every objective is measured on this many membranes."""
     transfer: Literal["stacked", "multitask"] = "stacked"
     """How the surrogates learn from ``[[prior]]`` sources: ``stacked`` (each source's own GP,
-    fitted once, predicts every candidate; that prediction is an input column and the mean
-    follows it as far as the campaign's data say) or ``multitask`` (each source a task of a
-    multi-task GP, its correlation learned). Chosen on the transfer tasks
-    (``docs/benchmarks/transfer.md``): stacked helped on all four with a related source and
-    hurt none with an unrelated one; the multi-task GP hurt one with an unrelated source."""
+    fitted once, predicts every candidate; the prior mean follows that prediction as far as
+    the campaign's data say) or ``multitask`` (each source a task of a multi-task GP, its
+    correlation learned). Chosen on the transfer tasks (``docs/benchmarks/transfer.md``, 20
+    seeds): stacked helped on all four with a related source and hurt none with an unrelated
+    one; the multi-task GP helped on two and hurt one with an unrelated source."""
 
     def warm_up_rule(self) -> str:
         """The warm-up rule in words."""
