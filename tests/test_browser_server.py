@@ -101,12 +101,15 @@ def test_a_shared_server_signs_people_in_and_keeps_to_their_roles(
 
     def sign_in(page: Page, name: str, password: str = PASSWORD) -> None:
         page.get_by_label("Account", exact=True).fill(name)
-        page.get_by_role("textbox", name="Password").fill(password)
+        page.get_by_role("textbox", name="Password", exact=True).fill(password)
         page.get_by_role("button", name="Sign in", exact=True).click()
 
     def sign_out(page: Page) -> None:
         page.get_by_role("button", name="Sign out").click()
         expect(page.get_by_label("Account", exact=True)).to_be_visible(timeout=30_000)
+        # the signed-in page is gone, not only drawn over (stale elements outlive a rerun)
+        expect(page.get_by_role("button", name="Sign out")).to_have_count(0, timeout=30_000)
+        expect(page.get_by_role("tab")).to_have_count(0, timeout=30_000)
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
