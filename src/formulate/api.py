@@ -36,12 +36,7 @@ from formulate.data import (
 )
 from formulate.data.import_plan import ImportPlan
 from formulate.errors import FormulateError, Problem
-from formulate.report.summary import (
-    membrane_view,
-    objective_summary,
-    prior_summary,
-    status_counts,
-)
+from formulate.report.summary import membrane_view, status_summary
 from formulate.spec.campaign import Campaign, load_campaign
 
 if TYPE_CHECKING:
@@ -68,14 +63,7 @@ class OpenCampaign:
     def status(self) -> dict[str, Any]:
         """Counts per status, per objective how many are measured and the best so far, and
         the prior sources' rows counted apart (``formulate status --json``)."""
-        table = campaign_table(self.campaign, self.store)
-        return {
-            "campaign": self.name,
-            "membranes": len(table),
-            "status": status_counts(table),
-            "objectives": objective_summary(self.campaign, table).to_dict("records"),
-            "priors": prior_summary(self.campaign),
-        }
+        return status_summary(self.campaign, campaign_table(self.campaign, self.store))
 
     def propose(
         self,

@@ -28,8 +28,6 @@ import numpy as np
 import pandas as pd
 
 from formulate.backtest.oracles import load_pool
-from formulate.backtest.report import Report
-from formulate.backtest.runner import Progress, prepare, run_backtest
 from formulate.backtest.scoreboard import paired, seed_scores, verdict
 from formulate.backtest.settings import Settings
 from formulate.backtest.sources import Source, TableSteps, cache_root, parse_source, parse_steps
@@ -196,30 +194,6 @@ def settings_for(
         budget=min(protocol.budget, max(protocol.initial + 2, rows // 3)),
         priors=() if arm == "scratch" else (str(tables[arm]),),
     )
-
-
-def run_transfer(
-    tasks: Sequence[Task],
-    arms: Sequence[str],
-    seeds: int,
-    protocol: Protocol,
-    output: Path,
-    repo_root: Path,
-    workers: int | None = None,
-    executor: str = "local",
-    progress: Progress | None = None,
-    strategies: Sequence[str] = (OURS,),
-) -> list[Path]:
-    """Run every task's missing (arm, strategy, seed) runs into ``output/<task>/<arm>``."""
-    folders = []
-    for task in tasks:
-        for arm in arms:
-            settings = settings_for(task, arm, seeds, protocol, repo_root, strategies)
-            bt = prepare(settings, output / task.name / arm)
-            run_backtest(bt, workers=workers, executor=executor, progress=progress)
-            Report(bt).write()
-            folders.append(bt.folder)
-    return folders
 
 
 # --- scoreboard ------------------------------------------------------------------------------

@@ -49,14 +49,13 @@ from formulate.report.summary import (
     describe,
     frame_table,
     membrane_view,
-    objective_summary,
     objective_view,
     prior_lines,
-    prior_summary,
     proposal_lines,
     proposal_view,
     run_tables,
     status_counts,
+    status_summary,
 )
 from formulate.units import round_significant
 
@@ -161,10 +160,7 @@ def status(
     table = campaign_table(spec, store)
     counts = status_counts(table)
     if chosen == "json":
-        objectives = objective_summary(spec, table).to_dict("records")
-        summary = {"campaign": spec.name, "membranes": len(table), "status": counts}
-        summary["priors"] = prior_summary(spec)
-        out.print_json(json.dumps({**summary, "objectives": objectives}, default=str))
+        out.print_json(json.dumps(status_summary(spec, table), default=str))
         return
     if chosen == "csv":
         print_text(csv_text(membrane_view(spec, table, wide=True)))

@@ -156,6 +156,7 @@ def multitask_gp(
     (``n x (d + 1)``, task last): a noise level per task unless ``extra`` brings the known
     noise (``train_Yvar``), the task correlations' prior from the sources' trust, and a
     deterministic start (the prior means) so that fits are reproducible."""
+    prior = encoder.correlation_prior()
     if "train_Yvar" not in extra:
         extra["likelihood"] = HadamardGaussianLikelihood(
             num_tasks=encoder.num_tasks,
@@ -170,11 +171,11 @@ def multitask_gp(
             Y,
             task_feature=-1,
             output_tasks=[0],
-            task_covar_prior=encoder.correlation_prior().to(X),
+            task_covar_prior=prior.to(X),
             **extra,
         )
     task_kernel = model.covar_module.kernels[1]
-    start = encoder.correlation_prior().mean.to(X)
+    start = prior.mean.to(X)
     task_kernel._set_lower_triangle_corr(start)
     task_kernel.initialize(raw_var=torch.full_like(task_kernel.raw_var, math.log(math.e - 1)))
     return model
@@ -333,19 +334,21 @@ class SourceSkill:
 def source_skill(
     campaign: Campaign, table: pd.DataFrame, prop: str, carried: dict[str, float]
 ) -> list[SourceSkill]:
-    """For each source with values of ``prop``: a GP fitted on the source's rows alone (the
-    campaign's encoding, ``gp-onehot`` family) predicting the campaign's measured membranes.
-    ``carried``: :func:`carries` of the campaign's model, by source name."""
-    from formulate.model.surrogates import fit_objective, transform_of
+    """For each source with values of ``prop``: its own GP (the one stacked transfer reads,
+    :func:`source_features`, from the cache once fitted) predicting the campaign's measured
+    membranes. ``carried``: how far the campaign's model carries each source, by name."""
+    from formulate.model.specs import load_spec
+    from formulate.model.surrogates import transform_of
 
-    transform = transform_of(campaign, prop)
-    target = training_data(campaign, table, prop, transform, need=1)
+    target = training_data(campaign, table, prop, transform_of(campaign, prop), need=1)
     keep = ~target.censored
-    alone = campaign.model_copy(update={"priors": ()})
+    spec = load_spec(campaign.strategy.surrogate).model_copy(update={"auxiliary": ()})
     out = []
-    for source, _ in source_training(campaign, prop, transform):
-        model = fit_objective(alone, source.rows, prop, "gp-onehot")
-        mean, _ = model.predict_scale(target.rows[keep])
+    for feature in source_features(campaign, spec):
+        if feature.model.objective != prop:
+            continue
+        source = feature.source
+        mean, _ = feature.model.predict_scale(target.rows[keep])
         observed = target.y[keep]
         rho = float(pd.Series(mean).corr(pd.Series(observed), method="spearman"))
         total = float(np.sum((observed - observed.mean()) ** 2))

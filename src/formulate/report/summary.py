@@ -239,6 +239,19 @@ def describe(campaign: Campaign) -> list[str]:
     return lines
 
 
+def status_summary(campaign: Campaign, table: pd.DataFrame) -> dict[str, object]:
+    """What ``formulate status --json`` and the Python API's ``status()`` give: counts per
+    status, per objective how many are measured and the best so far, and the prior sources'
+    rows counted apart."""
+    return {
+        "campaign": campaign.name,
+        "membranes": len(table),
+        "status": status_counts(table),
+        "objectives": objective_summary(campaign, table).to_dict("records"),
+        "priors": prior_summary(campaign),
+    }
+
+
 def prior_summary(campaign: Campaign) -> list[dict[str, object]]:
     """Per ``[[prior]]`` source: its name, what differs, the rows the models learn from and
     the rows it has, or the problem that keeps it from being read."""
