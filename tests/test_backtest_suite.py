@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from formulate.backtest.oracles import load_pool
-from formulate.backtest.scoreboard import write_scoreboard
+from formulate.backtest.scoreboard import read_scores, write_scoreboard
 from formulate.backtest.sources import SourceUnavailable
 from formulate.backtest.suite import Protocol, load_suite, ours, pool_file, run_suite
 from formulate.errors import FormulateError
@@ -105,6 +105,29 @@ def test_a_small_race_writes_a_paired_scoreboard(tmp_path: Path) -> None:
     alone = write_scoreboard(tmp_path / "solo", SUITE)
     assert "scoreboard.png" not in alone and alone["scoreboard.md"].is_file()
     assert pd.read_csv(alone["scores.csv"])["ours"].all()
+
+
+def test_stored_scores_are_not_run_again_and_the_scoreboard_counts_them(
+    tmp_path: Path,
+) -> None:
+    """A suite grown from an earlier scoreboard's scores.csv runs only the seeds it lacks;
+    the stored seeds are scored as stored (a run depends only on its seed)."""
+    member = replace(
+        SUITE.member("peo-salts-emulated"), protocol=Protocol(initial=3, batch_size=1, budget=6)
+    )
+    run_suite([member], ["ours", "random"], 2, tmp_path / "first", ROOT, workers=1)
+    stored = read_scores(write_scoreboard(tmp_path / "first", SUITE)["scores.csv"])
+    grown = tmp_path / "grown"
+    run_suite([member], ["ours", "random"], 3, grown, ROOT, workers=1, stored=stored)
+    runs = sorted(p.name for p in (grown / member.name / "runs").glob("*/*.csv"))
+    assert runs == ["seed-002.csv", "seed-002.csv"]  # ours and random: only the new seed
+    scores = read_scores(write_scoreboard(grown, SUITE, stored=stored)["scores.csv"])
+    assert sorted(scores["seed"]) == [0, 0, 1, 1, 2, 2]
+    key = ["strategy", "seed"]
+    again = scores[scores["seed"] < 2].sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(again, stored.sort_values(key).reset_index(drop=True))
+    pairs = pd.read_csv(grown / "paired.csv")
+    assert pairs["seeds"].tolist() == [3]
 
 
 def test_the_cli_names_a_bad_member_or_comparison_without_a_traceback(

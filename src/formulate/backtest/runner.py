@@ -146,10 +146,16 @@ def _reveal(
 
 @dataclass
 class Backtest:
-    """A results folder: its settings, and the runs stored so far."""
+    """A results folder: its settings, and the runs stored so far.
+
+    ``scored``: (strategy, seed) runs whose scores are kept elsewhere (a suite's stored
+    ``scores.csv``); they count as done and are not run again. Runs depend only on their seed,
+    so a stored score of the same planner is what the run would give.
+    """
 
     folder: Path
     settings: Settings
+    scored: frozenset[tuple[str, int]] = frozenset()
 
     def run_path(self, strategy: str, seed: int) -> Path:
         return self.folder / "runs" / strategy / f"seed-{seed:03d}.csv"
@@ -159,7 +165,7 @@ class Backtest:
             (s, k)
             for k in range(self.settings.seeds)
             for s in self.settings.strategies
-            if not self.run_path(s, k).is_file()
+            if not self.run_path(s, k).is_file() and (s, k) not in self.scored
         ]
 
     def traces(self) -> pd.DataFrame:

@@ -85,9 +85,33 @@ def verdict(result: dict[str, float], alpha: float = 0.05) -> str:
     return "better" if result["wins"] > result["losses"] else "worse"
 
 
-def suite_scores(output: Path, members: Sequence[Member]) -> pd.DataFrame:
+SCORE_KEYS = ("member", "strategy", "seed", "budget", "ours")
+"""The columns every ``scores.csv`` row has (the scores themselves depend on the member)."""
+
+
+def read_scores(path: Path) -> pd.DataFrame:
+    """A stored ``scores.csv`` (:func:`write_scoreboard`), its columns checked."""
+    if not path.is_file():
+        raise FormulateError(
+            f"no scores at {path}",
+            [Problem(str(path), "not found", "give a scoreboard's scores.csv")],
+        )
+    scores = pd.read_csv(path)
+    missing = [c for c in SCORE_KEYS if c not in scores]
+    if missing:
+        raise FormulateError(
+            f"{path} is not a scoreboard's scores.csv",
+            [Problem(str(path), f"no column {missing}", "give a scoreboard's scores.csv")],
+        )
+    return scores
+
+
+def suite_scores(
+    output: Path, members: Sequence[Member], stored: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Every member's per-seed scores (:func:`seed_scores`) under ``output``, with a
-    ``member`` column and ``ours`` marking each member's own strategy."""
+    ``member`` column and ``ours`` marking each member's own strategy; ``stored`` (an earlier
+    ``scores.csv``) adds the (member, strategy, seed) runs the folders lack."""
     parts = []
     for member in members:
         folder = output / member.name
@@ -96,7 +120,16 @@ def suite_scores(output: Path, members: Sequence[Member]) -> pd.DataFrame:
             scores.insert(0, "member", member.name)
             scores["ours"] = scores["strategy"] == ours(member)
             parts.append(scores)
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    run = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if stored is None or stored.empty:
+        return run
+    names = {m.name for m in members}
+    keep = stored[stored["member"].isin(names)]
+    if not run.empty:
+        key = ["member", "strategy", "seed"]
+        have = pd.MultiIndex.from_frame(run[key])
+        keep = keep[~pd.MultiIndex.from_frame(keep[key]).isin(have)]
+    return pd.concat([run, keep], ignore_index=True).dropna(axis=1, how="all")
 
 
 def compare(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:
@@ -123,15 +156,18 @@ def compare(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def scoreboard(output: Path, members: Sequence[Member]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def scoreboard(
+    output: Path, members: Sequence[Member], stored: pd.DataFrame | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The medians table (member x strategy) and the paired table (member x other strategy)
-    of every member with runs under ``output``."""
+    of every member with runs under ``output`` or in ``stored`` (:func:`suite_scores`)."""
     medians, pairs = [], []
+    everything = suite_scores(output, members, stored)
     for member in members:
-        folder = output / member.name
-        if not (folder / "runs").is_dir():
+        scores = everything[everything["member"] == member.name] if len(everything) else everything
+        if scores.empty:
             continue
-        scores = seed_scores(folder)
+        scores = scores.dropna(axis=1, how="all").sort_values(["strategy", "seed"], kind="stable")
         mine = ours(member)
         for strategy, s in scores.groupby("strategy", sort=False):
             row: dict[str, object] = {"member": member.name, "strategy": strategy, "seeds": len(s)}
@@ -167,11 +203,13 @@ def _quartiles(values: pd.Series, budget: int, fmt: str) -> str:
     return f"{text(med)} [{text(q1)}, {text(q3)}]"
 
 
-def write_scoreboard(output: Path, suite: Suite, docs: Path | None = None) -> dict[str, Path]:
+def write_scoreboard(
+    output: Path, suite: Suite, docs: Path | None = None, stored: pd.DataFrame | None = None
+) -> dict[str, Path]:
     """``scoreboard.md``, ``scoreboard.csv`` (medians), ``paired.csv``, ``scores.csv`` (every
     run's scores, for :func:`compare`) and ``scoreboard.png`` in ``docs`` (default:
-    ``output``), from every member run under ``output``."""
-    medians, pairs = scoreboard(output, suite.members)
+    ``output``), from every member run under ``output`` and the ``stored`` scores."""
+    medians, pairs = scoreboard(output, suite.members, stored)
     if medians.empty:
         raise FormulateError(
             f"no suite runs in {output}",
@@ -182,7 +220,7 @@ def write_scoreboard(output: Path, suite: Suite, docs: Path | None = None) -> di
     names = ("scoreboard.md", "scoreboard.csv", "paired.csv", "scores.csv", "scoreboard.png")
     paths = {name: docs / name for name in names}
     medians.to_csv(paths["scoreboard.csv"], index=False)
-    suite_scores(output, suite.members).to_csv(paths["scores.csv"], index=False)
+    suite_scores(output, suite.members, stored).to_csv(paths["scores.csv"], index=False)
     pairs.to_csv(paths["paired.csv"], index=False)
     paths["scoreboard.md"].write_text(_markdown(suite, medians, pairs), encoding="utf-8")
     if pairs.empty:  # ours alone (a planner change's run, for `compare`): nothing to pair

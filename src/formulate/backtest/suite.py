@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import pandas as pd
+
 from formulate.backtest.oracles import load_pool
 from formulate.backtest.report import Report
 from formulate.backtest.runner import Progress, prepare, run_backtest
@@ -248,6 +250,15 @@ def settings_for(
     )
 
 
+def scored_runs(stored: pd.DataFrame | None, member: Member) -> frozenset[tuple[str, int]]:
+    """The member's (strategy, seed) runs in ``stored`` (a scoreboard's ``scores.csv``): not
+    run again (a run depends only on its seed)."""
+    if stored is None or stored.empty:
+        return frozenset()
+    mine = stored[stored["member"] == member.name]
+    return frozenset(zip(mine["strategy"], mine["seed"].astype(int), strict=True))
+
+
 def run_suite(
     members: Sequence[Member],
     strategies: Sequence[str],
@@ -258,13 +269,16 @@ def run_suite(
     executor: str = "local",
     progress: Progress | None = None,
     surrogate: str | None = None,
+    stored: pd.DataFrame | None = None,
 ) -> list[Path]:
-    """Run every member's missing (strategy, seed) runs into ``output/<member>``."""
+    """Run every member's missing (strategy, seed) runs into ``output/<member>``, but those
+    in ``stored`` (:func:`scored_runs`)."""
     folders = []
     for member in members:
         settings = settings_for(member, strategies, seeds, repo_root, surrogate)
-        bt = prepare(settings, output / member.name)
+        bt = replace(prepare(settings, output / member.name), scored=scored_runs(stored, member))
         run_backtest(bt, workers=workers, executor=executor, progress=progress)
-        Report(bt).write()
+        if not bt.traces().empty:
+            Report(bt).write()
         folders.append(bt.folder)
     return folders

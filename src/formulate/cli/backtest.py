@@ -166,6 +166,13 @@ def backtest_suite(
     surrogate: Annotated[
         str | None, typer.Option(help="surrogate family of ours (default: each campaign's)")
     ] = None,
+    stored: Annotated[
+        Path | None,
+        typer.Option(
+            help="scores.csv of earlier runs of this planner: their runs are not run again "
+            "and the scoreboard counts them (runs depend only on their seed)"
+        ),
+    ] = None,
     workers: WorkersOpt = None,
     executor: ExecutorOpt = "local",
     output: Annotated[
@@ -176,7 +183,7 @@ def backtest_suite(
     """Race strategies on the benchmark suite (public tables from other labs), seed-paired,
     and write its scoreboard. Resumable: the same command continues, more --seeds grow it."""
     from formulate.backtest import suite as bench
-    from formulate.backtest.scoreboard import write_scoreboard
+    from formulate.backtest.scoreboard import read_scores, write_scoreboard
     from formulate.backtest.sources import SourceUnavailable
 
     spec = bench.load_suite(suite_dir)
@@ -184,6 +191,7 @@ def backtest_suite(
     n_seeds = seeds or (spec.quick_seeds if quick else spec.seeds)
     folder = output or Path("backtests/suite-quick" if quick else "backtests/suite")
     strategies = tuple(strategy or bench.DEFAULT_STRATEGIES)
+    earlier = read_scores(stored) if stored else None
     skipped = []
     for m in members:
         out.print(f"\n[{m.name}] {m.title}", markup=False)
@@ -193,10 +201,10 @@ def backtest_suite(
             skipped.append(m.name)
             err.print(f"skipped {m.name}: {e.message()}", markup=False)
             continue
-        _backtest(settings, folder / m.name, workers, executor)
-    paths = write_scoreboard(folder, spec)
+        _backtest(settings, folder / m.name, workers, executor, bench.scored_runs(earlier, m))
+    paths = write_scoreboard(folder, spec, stored=earlier)
     if scoreboard:
-        paths = write_scoreboard(folder, spec, scoreboard)
+        paths = write_scoreboard(folder, spec, scoreboard, earlier)
     out.print(f"\nScoreboard: {', '.join(str(p) for p in paths.values())}", markup=False)
     if skipped:
         err.print(f"not run (table not available here): {', '.join(skipped)}", markup=False)
@@ -275,7 +283,7 @@ def backtest_compare(
 ) -> None:
     """A planner change's suite effect: ours (NEW) against ours (OLD), member by member, on
     the seeds both ran (wins/ties/losses, Wilcoxon p)."""
-    from formulate.backtest.scoreboard import compare, suite_scores
+    from formulate.backtest.scoreboard import compare, read_scores, suite_scores
     from formulate.backtest.suite import load_suite
 
     spec = load_suite(suite_dir)
@@ -284,7 +292,7 @@ def backtest_compare(
         if path.is_dir():
             return suite_scores(path, spec.members)
         if path.is_file():
-            return pd.read_csv(path)
+            return read_scores(path)
         raise FormulateError(
             f"nothing to compare at {path}",
             [Problem(str(path), "not found", "give a suite results folder or its scores.csv")],
@@ -357,13 +365,19 @@ def backtest_report(
     _print_report(open_backtest(folder))
 
 
-def _backtest(settings: Settings, output: Path, workers: int | None, executor: str) -> None:
+def _backtest(
+    settings: Settings,
+    output: Path,
+    workers: int | None,
+    executor: str,
+    scored: frozenset[tuple[str, int]] = frozenset(),
+) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
     from rich.progress import Progress as Bar
 
     from formulate.backtest import prepare, run_backtest
 
-    bt = prepare(settings, output)
+    bt = replace(prepare(settings, output), scored=scored)
     out.print(f"{bt.settings.describe()}; results in {output}")
     left = len(bt.missing())
     if left < bt.settings.seeds * len(bt.settings.strategies):
@@ -381,6 +395,9 @@ def _backtest(settings: Settings, output: Path, workers: int | None, executor: s
             bar.update(task, completed=done, description=f"runs (steps done: {steps})")
 
         run_backtest(bt, workers, executor, update)
+    if bt.traces().empty:
+        out.print("every run is in the stored scores: nothing run here")
+        return
     _print_report(bt)
 
 

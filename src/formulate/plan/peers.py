@@ -12,6 +12,15 @@ with several objectives, measured and never tuned against.
   BoTorch), one objective per campaign objective (a multi-objective experiment) with our
   reference point as its objective thresholds.
 
+Both are told the campaign's linear constraints (Ax as ``parameter_constraints``, BayBE as
+``ContinuousLinearConstraint`` s off a pool; on a pool BayBE searches its rows). Ax, which
+proposes anywhere in the box, is also told a pool's composition as its own docs would have a
+user write a mixture: where some numeric variables sum to one total in every pool row
+(:func:`mixture`), the last is a ``DerivedParameterConfig`` (the total minus the others) and
+the others' sum is bounded by ``parameter_constraints``. Constraints over a log-scale or
+conditional variable are not passed (Ax cannot express them; either peer sees a conditional
+variable at mid-range): its proposals are moved as below.
+
 What they cannot express, handled the same way for both and said in each proposal's reason:
 an inactive variable (no filler wt% without a filler) is given the middle of its range when a
 peer learns from a membrane and blanked in its proposal; numbers are snapped to their grid; a
@@ -29,6 +38,8 @@ import logging
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -38,6 +49,7 @@ from formulate.data.priors import source_rows
 from formulate.errors import FormulateError, Problem
 from formulate.plan.pool import candidate_pool, complete, from_unit, snap, unit_matrix
 from formulate.spec.campaign import Campaign
+from formulate.spec.space import DesignSpace, LinearConstraint
 
 
 @contextmanager
@@ -73,13 +85,19 @@ def _finished(campaign: Campaign, table: pd.DataFrame) -> tuple[pd.DataFrame, pd
     else:
         done = table.dropna(subset=props).copy()
     failed = table[table["status"] == "failed"].copy() if "status" in table else table.iloc[:0]
-    for frame in (done, failed):
-        for n in space.numeric_names():
-            middle = from_unit(space, n, 0.5)
-            frame[n] = pd.to_numeric(frame.get(n), errors="coerce").fillna(middle)
+    done, failed = _mid_range(space, done), _mid_range(space, failed)
     for o in campaign.objectives:
         done[o.property] = o.to_model_scale(done[o.property].to_numpy(dtype=float))
     return done[[*space.names(), *props]], failed[space.names()]
+
+
+def _mid_range(space: DesignSpace, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every missing (inactive) number at the middle of its range."""
+    frame = frame.copy()
+    for n in space.numeric_names():
+        middle = from_unit(space, n, 0.5)
+        frame[n] = pd.to_numeric(frame.get(n), errors="coerce").fillna(middle)
+    return frame
 
 
 def _allowed(
@@ -213,8 +231,9 @@ def _baybe_space(
         params += [
             NumericalContinuousParameter(v, bounds=space.bounds(v)) for v in space.numeric_names()
         ]
-        return SearchSpace.from_product(params)
-    rows = pd.concat([candidates[space.names()], done[space.names()]]).drop_duplicates()
+        return SearchSpace.from_product(params, constraints=_baybe_constraints(space))
+    rows = pd.concat([_mid_range(space, candidates)[space.names()], done[space.names()]])
+    rows = rows.drop_duplicates()
     values = pd.concat([rows, *(s[space.names()] for s in sources.values())])
     params += [  # the sources' values too: their measurements must be valid values
         NumericalDiscreteParameter(v, values=tuple(sorted(values[v].astype(float).unique())))
@@ -240,30 +259,23 @@ def ax(
     """``n`` formulations from Ax's ``Client`` (see the module for how it is configured)."""
     with _quiet():
         _require("ax", "ax")
-        return _ax(campaign, table, n, seed, candidates)
+        raw = ax_suggestions(campaign, table, n, seed, candidates)
+    return _allowed(campaign, raw, candidates, seed, "Ax")
 
 
-def _ax(
+def ax_suggestions(
     campaign: Campaign, table: pd.DataFrame, n: int, seed: int, candidates: pd.DataFrame | None
 ) -> pd.DataFrame:
-    from ax import ChoiceParameterConfig, Client, RangeParameterConfig
+    """What Ax's ``Client`` asks for, before :func:`_allowed` makes it a formulation (or a
+    pool row) of the campaign: one row per trial, Ax's parameters as columns."""
+    from ax import Client
 
     space = campaign.space
     client = Client(random_seed=seed)
-    parameters: list[Any] = [
-        ChoiceParameterConfig(name=v, values=list(space.levels(v)), parameter_type="str")
-        for v in space.categorical_names()
-    ]
-    parameters += [
-        RangeParameterConfig(
-            name=v,
-            bounds=space.bounds(v),
-            parameter_type="float",
-            scaling=space.variables[v].scale,  # type: ignore[union-attr]
-        )
-        for v in space.numeric_names()
-    ]
-    client.configure_experiment(parameters=parameters)
+    mix = mixture(space, candidates)
+    client.configure_experiment(
+        parameters=_ax_parameters(space, mix), parameter_constraints=_ax_constraints(space, mix)
+    )
     names = {o.property: f"y{i}" for i, o in enumerate(campaign.objectives)}
     signs = ("" if o.sign > 0 else "-" for o in campaign.objectives)
     done, failed = _finished(campaign, table)
@@ -280,17 +292,150 @@ def _ax(
         ),
         outcome_constraints=thresholds,
     )
-    cats = set(space.categorical_names())
     for rec in done.to_dict("records"):
-        trial = client.attach_trial(
-            parameters={v: rec[v] if v in cats else float(rec[v]) for v in space.names()}
-        )
+        trial = client.attach_trial(parameters=_ax_point(space, rec, mix))
         client.complete_trial(trial_index=trial, raw_data={names[p]: float(rec[p]) for p in names})
     for rec in failed.to_dict("records"):
-        trial = client.attach_trial(
-            parameters={v: rec[v] if v in cats else float(rec[v]) for v in space.names()}
-        )
+        trial = client.attach_trial(parameters=_ax_point(space, rec, mix))
         client.mark_trial_failed(trial_index=trial)
     trials = client.get_next_trials(max_trials=n)
-    raw = pd.DataFrame(list(trials.values()))
-    return _allowed(campaign, raw, candidates, seed, "Ax")
+    return pd.DataFrame(list(trials.values()))
+
+
+# --- what a careful user tells a peer about the space --------------------------------------
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """Numeric variables that sum to ``total`` in every row of a pool (a composition), give
+    or take ``spread`` (the rows' rounding)."""
+
+    parts: tuple[str, ...]
+    total: float
+    spread: float = 0.0
+
+    @property
+    def derived(self) -> str:
+        """The part Ax derives from the others (the last)."""
+        return self.parts[-1]
+
+
+MIXTURE_SPREAD = 0.02
+"""The largest (max - min) / median of a pool's row sums still read as one total: tables round
+their fractions (CALiSol's solvent fractions sum to 0.99-1.00, P3HT's percentages to
+99.89-100.1)."""
+
+
+def mixture(space: DesignSpace, candidates: pd.DataFrame | None) -> Mixture | None:
+    """The largest set of two or more linear, unconditional numeric variables, each varying,
+    whose values sum to one total in every pool row, as a user reading the table sees it
+    (None off a pool or without such a set; more than 12 such variables: only all of them)."""
+    if candidates is None or candidates.empty:
+        return None
+    names = [
+        n
+        for n in space.numeric_names()
+        if _plain(space, n) and n in candidates and candidates[n].nunique() > 1
+    ]
+    values = candidates[names].apply(pd.to_numeric, errors="coerce")
+    sizes = range(len(names), 1, -1) if len(names) <= 12 else [len(names)]
+    for size in sizes:
+        for parts in combinations(names, size):
+            sums = values[list(parts)].sum(axis=1, skipna=False)
+            total = float(sums.median())
+            spread = float(sums.max() - sums.min())
+            if sums.notna().all() and total > 0 and spread <= MIXTURE_SPREAD * total:
+                return Mixture(parts, total, spread)
+    return None
+
+
+def _plain(space: DesignSpace, name: str) -> bool:
+    """A numeric variable a linear constraint of Ax or BayBE can hold: linear, unconditional."""
+    var = space.variables[name]
+    return getattr(var, "scale", "linear") == "linear" and not var.active_when
+
+
+def _passable(space: DesignSpace) -> list[LinearConstraint]:
+    """The campaign's linear constraints over plain variables only (:func:`_plain`)."""
+    return [c for c in space.linear_constraints if all(_plain(space, v) for v in c.coefficients)]
+
+
+def _baybe_constraints(space: DesignSpace) -> list[Any]:
+    """The campaign's linear constraints (:func:`_passable`) as BayBE's continuous ones."""
+    from baybe.constraints import ContinuousLinearConstraint
+
+    return [
+        ContinuousLinearConstraint(
+            parameters=list(c.coefficients),
+            operator=c.op,
+            coefficients=list(c.coefficients.values()),
+            rhs=c.rhs,
+        )
+        for c in _passable(space)
+    ]
+
+
+def _ax_parameters(space: DesignSpace, mix: Mixture | None) -> list[Any]:
+    """Ax's parameters: a choice per categorical, a range per number (log-scaled where ours
+    is), a mixture's last part derived from the others."""
+    from ax import ChoiceParameterConfig, RangeParameterConfig
+    from ax.api.configs import DerivedParameterConfig
+
+    parameters: list[Any] = [
+        ChoiceParameterConfig(name=v, values=list(space.levels(v)), parameter_type="str")
+        for v in space.categorical_names()
+    ]
+    parameters += [
+        RangeParameterConfig(
+            name=v,
+            bounds=space.bounds(v),
+            parameter_type="float",
+            scaling=space.variables[v].scale,  # type: ignore[union-attr]
+        )
+        for v in space.numeric_names()
+        if mix is None or v != mix.derived
+    ]
+    if mix is not None:
+        expression = " - ".join([f"{mix.total:.12g}", *mix.parts[:-1]])
+        parameters.append(
+            DerivedParameterConfig(
+                name=mix.derived, expression_str=expression, parameter_type="float"
+            )
+        )
+    return parameters
+
+
+def _ax_constraints(space: DesignSpace, mix: Mixture | None) -> list[str]:
+    """``parameter_constraints`` for Ax: the campaign's (a mixture's derived part replaced by
+    the total minus the others) and the bounds of a mixture's derived part on the others'
+    sum."""
+    out = []
+    for con in _passable(space):
+        coefs, rhs = dict(con.coefficients), con.rhs
+        if mix is not None and mix.derived in coefs:
+            c = coefs.pop(mix.derived)
+            rhs -= c * mix.total
+            for part in mix.parts[:-1]:
+                coefs[part] = coefs.get(part, 0.0) - c
+        out.append(_ax_inequality(coefs, con.op, rhs))
+    if mix is not None:
+        ones = dict.fromkeys(mix.parts[:-1], 1.0)
+        low, high = space.bounds(mix.derived)  # widened by the rows' rounding, which Ax is told
+        out += [_ax_inequality(ones, "<=", mix.total - low + mix.spread)]
+        out += [_ax_inequality(ones, ">=", mix.total - high - mix.spread)]
+    return [c for c in out if c]
+
+
+def _ax_inequality(coefs: dict[str, float], op: str, rhs: float) -> str:
+    """``"1*a + -2*b <= 3"`` (an empty string when every coefficient is 0)."""
+    terms = " + ".join(f"{c:.12g}*{v}" for v, c in coefs.items() if c != 0)
+    return f"{terms} {op} {rhs:.12g}" if terms else ""
+
+
+def _ax_point(space: DesignSpace, rec: dict[str, Any], mix: Mixture | None) -> dict[str, Any]:
+    """A membrane as Ax's parameters (a mixture's derived part: the total minus the others)."""
+    cats = set(space.categorical_names())
+    point = {v: rec[v] if v in cats else float(rec[v]) for v in space.names()}
+    if mix is not None:
+        point[mix.derived] = mix.total - sum(point[p] for p in mix.parts[:-1])
+    return point
