@@ -132,4 +132,5 @@ def test_ax_on_a_composition_pool_asks_for_rows_on_its_simplex(tmp_path: Path) -
     asked = ax_suggestions(campaign, seen, 3, seed=0, candidates=pool.iloc[6:])
     assert len(asked) == 3
     assert asked[list("abc")].sum(axis=1).to_numpy() == pytest.approx(1.0, abs=1e-6)
-    assert (asked["c"] >= -1e-9).all() and (asked["c"] <= 0.8 + 1e-9).all()
+    slack = 0.01  # the bounds widen by the rows' rounding (at most 0.003 at 3 decimals)
+    assert (asked["c"] >= -slack).all() and (asked["c"] <= 0.8 + slack).all()

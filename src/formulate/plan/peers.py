@@ -7,7 +7,9 @@ with several objectives, measured and never tuned against.
   its default two-phase recommender (random until it has data, then its Bayesian one) with
   qLogNEHVI at the reference point ours uses. Categorical levels with descriptors are
   ``CustomDiscreteParameter`` s of those descriptors (what ours reads); on a pool the search
-  space is the pool's rows (``SearchSpace.from_dataframe``), as BayBE's own backtests do.
+  space is the pool's rows (``SearchSpace.from_dataframe``), as BayBE's own backtests do,
+  with ``allow_recommending_already_measured=False`` (BayBE 0.15's default would ask for a
+  measured row again, which the pool cannot give).
 * **Ax** (``ax``): the ``Client`` API with its default generation strategy (Sobol, then
   BoTorch), one objective per campaign objective (a multi-objective experiment) with our
   reference point as its objective thresholds.
@@ -112,10 +114,11 @@ def _allowed(
     rows, reasons = [], []
     for rec in raw.to_dict("records"):
         want = complete(space, {n: rec[n] for n in space.names()})
-        want = {  # on the grid, at a lab's precision (as every proposal)
-            k: snap(space, k, float(v)) if k in space.numeric_names() and v is not None else v
-            for k, v in want.items()
-        }
+        if candidates is None:  # on the grid, at a lab's precision (as every proposal)
+            want = {
+                k: snap(space, k, float(v)) if k in space.numeric_names() and v is not None else v
+                for k, v in want.items()
+            }
         if candidates is None and not space.violated_rules(want):
             rows.append(want)
             reasons.append(f"{who} suggestion")
@@ -130,7 +133,7 @@ def _allowed(
         where = (
             "the nearest pool row" if candidates is not None else "the nearest allowed formulation"
         )
-        exact = d[i] < 1e-9 and candidates is not None
+        exact = d[i] < 1e-6 and candidates is not None  # a pool row, read back as floats
         reasons.append(
             f"{who} suggestion (a pool row)"
             if exact
@@ -167,6 +170,8 @@ def baybe(
         objective = SingleTargetObjective(targets[0])
     sources = _sources(campaign)
     space = _baybe_space(campaign, candidates, done, sources)
+    if candidates is not None:  # a pool's row is measured once: never ask for it again
+        kwargs["allow_recommending_already_measured"] = False
     peer = BayBECampaign(space, objective, **kwargs)
     if sources:  # BayBE's transfer learning: a task parameter, the campaign's task active
         done = done.assign(**{TASK: OWN_TASK})
