@@ -168,6 +168,10 @@ class Backtest:
             if not self.run_path(s, k).is_file() and (s, k) not in self.scored
         ]
 
+    def has_runs(self) -> bool:
+        """Whether any run is stored in this folder (without reading them)."""
+        return any((self.folder / "runs").glob("*/seed-*.csv"))
+
     def traces(self) -> pd.DataFrame:
         files = sorted((self.folder / "runs").glob("*/seed-*.csv"))
         if not files:

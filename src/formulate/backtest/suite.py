@@ -278,7 +278,7 @@ def run_suite(
         settings = settings_for(member, strategies, seeds, repo_root, surrogate)
         bt = replace(prepare(settings, output / member.name), scored=scored_runs(stored, member))
         run_backtest(bt, workers=workers, executor=executor, progress=progress)
-        if not bt.traces().empty:
+        if bt.has_runs():
             Report(bt).write()
         folders.append(bt.folder)
     return folders

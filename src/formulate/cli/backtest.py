@@ -395,7 +395,7 @@ def _backtest(
             bar.update(task, completed=done, description=f"runs (steps done: {steps})")
 
         run_backtest(bt, workers, executor, update)
-    if bt.traces().empty:
+    if not bt.has_runs():
         out.print("every run is in the stored scores: nothing run here")
         return
     _print_report(bt)
