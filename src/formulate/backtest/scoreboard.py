@@ -157,12 +157,11 @@ def compare(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:
 
 
 def scoreboard(
-    output: Path, members: Sequence[Member], stored: pd.DataFrame | None = None
+    everything: pd.DataFrame, members: Sequence[Member]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The medians table (member x strategy) and the paired table (member x other strategy)
-    of every member with runs under ``output`` or in ``stored`` (:func:`suite_scores`)."""
+    of every member with scores in ``everything`` (:func:`suite_scores`)."""
     medians, pairs = [], []
-    everything = suite_scores(output, members, stored)
     for member in members:
         scores = everything[everything["member"] == member.name] if len(everything) else everything
         if scores.empty:
@@ -209,7 +208,8 @@ def write_scoreboard(
     """``scoreboard.md``, ``scoreboard.csv`` (medians), ``paired.csv``, ``scores.csv`` (every
     run's scores, for :func:`compare`) and ``scoreboard.png`` in ``docs`` (default:
     ``output``), from every member run under ``output`` and the ``stored`` scores."""
-    medians, pairs = scoreboard(output, suite.members, stored)
+    scores = suite_scores(output, suite.members, stored)
+    medians, pairs = scoreboard(scores, suite.members)
     if medians.empty:
         raise FormulateError(
             f"no suite runs in {output}",
@@ -220,7 +220,7 @@ def write_scoreboard(
     names = ("scoreboard.md", "scoreboard.csv", "paired.csv", "scores.csv", "scoreboard.png")
     paths = {name: docs / name for name in names}
     medians.to_csv(paths["scoreboard.csv"], index=False)
-    suite_scores(output, suite.members, stored).to_csv(paths["scores.csv"], index=False)
+    scores.to_csv(paths["scores.csv"], index=False)
     pairs.to_csv(paths["paired.csv"], index=False)
     paths["scoreboard.md"].write_text(_markdown(suite, medians, pairs), encoding="utf-8")
     if pairs.empty:  # ours alone (a planner change's run, for `compare`): nothing to pair
