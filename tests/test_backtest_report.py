@@ -10,7 +10,11 @@ import pandas as pd
 
 from formulate.backtest import Report, prepare, run_backtest
 from formulate.backtest.metrics import top_rows
+from formulate.backtest.scoreboard import scoreboard, seed_scores
+from formulate.backtest.suite import load_suite
 from formulate.testing import pool_settings
+
+SUITE = Path(__file__).parents[1] / "benchmarks"
 
 
 def test_summary_matches_a_count_from_the_traces(pool, tmp_path: Path) -> None:
@@ -70,3 +74,29 @@ def test_the_report_says_which_proposals_came_from_the_warm_up(pool, tmp_path: P
         "NumericalWarning: A not p.d., added jitter (x3)."
     )
     assert notes[-1] in Report(bt).markdown(Report(bt).summary())
+
+
+def test_the_best_family_is_where_most_top_rows_are_and_each_seed_says_when_it_got_there(
+    pool, tmp_path: Path
+) -> None:
+    """The family (here the catalyst) holding most of the pool's top 5%, counted from the
+    reference set; a run reaches it at its first row of that catalyst, and the scoreboard
+    counts the seeds that did within the budget."""
+    settings = pool_settings(pool, strategies=("random",), seeds=4, initial=2, budget=4)
+    bt = run_backtest(prepare(settings, tmp_path / "out"), workers=1)
+    reference = bt.reference()
+    top = top_rows(reference[["yield_pct"]].to_numpy(), 0.05)
+    counts = reference["catalyst"].iloc[top].value_counts()
+    assert len(counts) == 1 or counts.iloc[0] > counts.iloc[1]  # one family leads
+    report = Report(bt)
+    assert report.best_family == counts.index[0]
+    scores = seed_scores(tmp_path / "out").set_index("seed")
+    for seed, run in bt.traces().groupby("seed"):
+        hits = np.nonzero(run.sort_values("experiment")["catalyst"] == report.best_family)[0]
+        expected = hits[0] + 1 if len(hits) else np.inf
+        assert scores.loc[seed, "n to best family"] == expected
+    medians, _ = scoreboard(
+        scores.reset_index().assign(member="p3ht", ours=False), load_suite(SUITE).members
+    )
+    reached = int(np.isfinite(scores["n to best family"]).sum())
+    assert medians.loc[0, "best family found"] == f"{reached}/4"

@@ -118,11 +118,16 @@ def test_a_finished_backtest_grows_by_seeds_and_strategies(pool, tmp_path: Path)
         Settings(**{**first.__dict__, "seeds": 3, "strategies": ("sobol",)}), tmp_path / "out"
     )
     assert grown.settings.strategies == ("random", "sobol") and grown.settings.seeds == 3
-    assert sorted(grown.missing()) == [("random", 2), ("sobol", 0), ("sobol", 1), ("sobol", 2)]
+    assert sorted(grown.missing()) == [("sobol", 0), ("sobol", 1), ("sobol", 2)]  # as named
     run_backtest(grown, workers=1)
     assert all(p.read_bytes() == b for p, b in kept.items())  # the old runs stay as they were
+    # naming some of the folder's strategies runs only those; the settings keep them all
+    some = prepare(Settings(**{**first.__dict__, "seeds": 3}), tmp_path / "out")
+    assert some.settings.strategies == ("random", "sobol") and some.missing() == [("random", 2)]
     again = prepare(Settings(**{**first.__dict__, "seeds": 3, "strategies": ()}), tmp_path / "out")
-    assert again.settings.strategies == ("random", "sobol") and again.missing() == []
+    assert again.settings.strategies == ("random", "sobol") and again.missing() == [("random", 2)]
+    run_backtest(again, workers=1)
+    assert again.missing() == [] and len(again.traces().groupby(["strategy", "seed"])) == 6
     assert main(["show", str(folder / "one.toml")]) == 0  # any campaign TOML, as --spec takes
 
 
@@ -166,6 +171,8 @@ def test_cli_backtest_pool_and_report(pool, tmp_path: Path, capsys) -> None:
     ]
     assert main(args) == 0
     assert (out / "summary.md").is_file() and (out / "backtest.png").is_file()
+    log = capsys.readouterr().err  # not a terminal (a log file): a line per finished run
+    assert "runs done: 1 of 4" in log and "runs done: 4 of 4" in log
     (out / "summary.md").unlink()
     assert main(["backtest", "report", str(out)]) == 0
     assert (out / "summary.md").is_file()

@@ -26,6 +26,7 @@ from formulate.backtest.metrics import (
 from formulate.backtest.runner import Backtest
 from formulate.backtest.settings import backtest_campaign
 from formulate.errors import summed_warnings
+from formulate.plan.pool import families
 from formulate.plan.progress import reference_point
 from formulate.spec.strategies import STRATEGIES
 
@@ -51,6 +52,21 @@ class Report:
             {p: set(finite[top_rows(self.R, p)].tolist()) for p in TOP} if self.is_pool else {}
         )
         self.thresholds = {p: float(np.quantile(self.R[:, 0], 1 - p)) for p in TOP}
+        self.best_family = self._best_family(finite)
+
+    def _best_family(self, finite: np.ndarray) -> str | None:
+        """The family (combination of categorical levels) holding most of the reference set's
+        top 5% (a pool's rows, or the emulator's reference formulations), ties going to the
+        best row's; None without categoricals, or where it is a single row of a pool (every
+        combination one row: the best family is the best row)."""
+        if not self.campaign.space.categorical_names() or not len(finite):
+            return None
+        family = families(self.campaign.space, self.reference.iloc[finite])
+        best = str(family[top_rows(self.R, 0)[0]])
+        counts = pd.Series(family[top_rows(self.R, 0.05)]).value_counts()
+        leaders = set(counts.index[counts == counts.max()])
+        chosen = best if best in leaders else str(min(leaders))
+        return None if self.is_pool and (family == chosen).sum() < 2 else chosen
 
     def curves(self) -> pd.DataFrame:
         """One row per (strategy, seed, experiment): best so far per objective (units),
@@ -77,6 +93,9 @@ class Report:
                     part[f"top{p:.0%} found"] = top_percent(
                         trace["row"].astype(int).to_numpy(), top
                     )
+            if self.best_family is not None:
+                mine = families(self.campaign.space, trace) == self.best_family
+                part["best family found"] = np.maximum.accumulate(mine)
             rows.append(part)
         return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 

@@ -151,11 +151,14 @@ class Backtest:
     ``scored``: (strategy, seed) runs whose scores are kept elsewhere (a suite's stored
     ``scores.csv``); they count as done and are not run again. Runs depend only on their seed,
     so a stored score of the same planner is what the run would give.
+    ``wanted``: the strategies to run now (empty: all of the settings'); the folder's other
+    strategies keep their runs and stay in its report.
     """
 
     folder: Path
     settings: Settings
     scored: frozenset[tuple[str, int]] = frozenset()
+    wanted: frozenset[str] = frozenset()
 
     def run_path(self, strategy: str, seed: int) -> Path:
         return self.folder / "runs" / strategy / f"seed-{seed:03d}.csv"
@@ -165,7 +168,9 @@ class Backtest:
             (s, k)
             for k in range(self.settings.seeds)
             for s in self.settings.strategies
-            if not self.run_path(s, k).is_file() and (s, k) not in self.scored
+            if (not self.wanted or s in self.wanted)
+            and not self.run_path(s, k).is_file()
+            and (s, k) not in self.scored
         ]
 
     def has_runs(self) -> bool:
@@ -184,49 +189,44 @@ class Backtest:
 
 def prepare(settings: Settings, folder: Path) -> Backtest:
     """Create (or reopen, when the settings match) a results folder, validating the
-    settings and writing the oracle's reference set."""
+    settings and writing the oracle's reference set. Reopened, more seeds or new strategies
+    grow it; naming some of its strategies runs only those (the others keep their runs)."""
     campaign, oracle = oracle_for(settings)
     file = folder / SETTINGS_FILE
     stored = load_settings(folder) if file.is_file() else None
-    if not settings.strategies:  # none named: the stored ones, else all that fit
-        strategies = stored.strategies if stored else default_strategies(campaign)
-        settings = replace(settings, strategies=strategies)
+    named = settings.strategies
+    if not named:  # none named: the stored ones, else all that fit
+        settings = replace(
+            settings, strategies=stored.strategies if stored else default_strategies(campaign)
+        )
     _check(settings, campaign, oracle)
-    if stored is not None:
-        if _grows(stored, settings):  # more seeds or strategies: the stored runs stay
-            settings = replace(
-                settings,
-                strategies=(
-                    *stored.strategies,
-                    *(s for s in settings.strategies if s not in stored.strategies),
-                ),
-            )
-            _write_atomic(file, json.dumps(asdict(settings), indent=2))
-        elif stored != settings:
-            raise FormulateError(
-                f"{folder} holds a different backtest",
-                [
-                    Problem(
-                        str(file),
-                        f"stored: {stored.describe()}",
-                        "use another output folder (-o); the same settings resume it, more "
-                        "--seeds or more --strategy grow it",
-                    )
-                ],
-            )
-    else:
+    if stored is None:
         folder.mkdir(parents=True, exist_ok=True)
         _write_atomic(file, json.dumps(asdict(settings), indent=2))
         _write_atomic(folder / REFERENCE_FILE, oracle.reference().to_csv(index=False))
-    return Backtest(folder, settings)
-
-
-def _grows(stored: Settings, settings: Settings) -> bool:
-    """Whether ``settings`` are ``stored`` with more seeds and/or more strategies, the rest
-    the same (the seeds of a run depend only on its number, so old runs stay valid)."""
-    same = replace(settings, seeds=stored.seeds, strategies=stored.strategies) == stored
-    more = settings.seeds > stored.seeds or not set(settings.strategies) <= set(stored.strategies)
-    return same and more and settings.seeds >= stored.seeds
+        return Backtest(folder, settings)
+    grown = replace(
+        settings,
+        seeds=max(stored.seeds, settings.seeds),
+        strategies=(*stored.strategies, *(s for s in named if s not in stored.strategies)),
+    )
+    if replace(grown, seeds=stored.seeds, strategies=stored.strategies) != stored or (
+        settings.seeds < stored.seeds
+    ):
+        raise FormulateError(
+            f"{folder} holds a different backtest",
+            [
+                Problem(
+                    str(file),
+                    f"stored: {stored.describe()}",
+                    "use another output folder (-o); the same settings resume it, more "
+                    "--seeds or more --strategy grow it",
+                )
+            ],
+        )
+    if grown != stored:  # the seeds of a run depend only on its number: old runs stay valid
+        _write_atomic(file, json.dumps(asdict(grown), indent=2))
+    return Backtest(folder, grown, wanted=frozenset(named))
 
 
 def _check(settings: Settings, campaign: Campaign, oracle: PoolOracle | EmulatorOracle) -> None:
@@ -319,7 +319,7 @@ def run_backtest(
             ``RAY_ADDRESS`` or a local instance; needs ``pip install formulate[ray]``).
     """
     todo = bt.missing()
-    total = bt.settings.seeds * len(bt.settings.strategies)
+    total = bt.settings.seeds * len(bt.wanted or bt.settings.strategies)
     note = progress or (lambda *_: None)
     done = total - len(todo)
     steps = 0

@@ -26,8 +26,9 @@ from formulate.errors import FormulateError, Problem
 
 def seed_scores(folder: Path) -> pd.DataFrame:
     """One row per (strategy, seed) of a member's folder: experiments to the first top-5% and
-    top-1% row (inf: never), the share of the top 5% found at the budget, and the hypervolume
-    share at the budget (several objectives)."""
+    top-1% row (inf: never), the share of the top 5% found at the budget, the hypervolume
+    share at the budget (several objectives) and, with categoricals, experiments to the first
+    row of the best family (:attr:`Report.best_family`; inf: never)."""
     report = Report(open_backtest(folder))
     curves = report.curves()
     rows = []
@@ -39,6 +40,8 @@ def seed_scores(folder: Path) -> pd.DataFrame:
             row["n to top 1%"] = experiments_to(g["top1% found"], 1e-9)
             row["top 5% found"] = float(g["top5% found"].iloc[-1])
             row["top 5% AUC"] = float(g["top5% found"].mean())
+        if "best family found" in g:
+            row["n to best family"] = experiments_to(g["best family found"].astype(float), 1.0)
         if report.multi:
             row["HV share"] = float(g["hypervolume fraction"].iloc[-1])
             row["HV AUC"] = float(g["hypervolume fraction"].mean())
@@ -174,6 +177,10 @@ def scoreboard(
             for col in ("n to top 5%", "n to top 1%"):
                 if col in s:
                     row[col] = _quartiles(s[col], budget, "{:.0f}")
+            family = s["n to best family"].dropna() if "n to best family" in s else ()
+            if len(family):
+                row["best family found"] = f"{int(np.isfinite(family).sum())}/{len(family)}"
+                row["n to best family"] = _quartiles(family, budget, "{:.0f}")
             for col in ("top 5% found", "HV share", "top 5% AUC", "HV AUC"):
                 if col in s:
                     row[f"{col} at {budget}"] = _quartiles(s[col], budget, "{:.2f}")
@@ -284,7 +291,14 @@ def _markdown(suite: Suite, medians: pd.DataFrame, pairs: pd.DataFrame) -> str:
             _table(emulated.drop(columns=["verdict"]).round(3)),
             "",
         ]
-    lines += ["## Medians per member", ""]
+    lines += [
+        "## Medians per member",
+        "",
+        "`best family found`: seeds that tried the family (combination of categorical "
+        "levels) holding most of the pool's top 5%, of the seeds whose run files were read "
+        "(a stored score has none); `n to best family`: experiments to its first row.",
+        "",
+    ]
     for name, part in medians.groupby("member", sort=False):
         member = by_name[str(name)]
         tags = ", ".join(member.tags) or "-"

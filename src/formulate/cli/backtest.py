@@ -379,8 +379,8 @@ def _backtest(
 
     bt = replace(prepare(settings, output), scored=scored)
     out.print(f"{bt.settings.describe()}; results in {output}")
-    left = len(bt.missing())
-    if left < bt.settings.seeds * len(bt.settings.strategies):
+    left, wanted = len(bt.missing()), bt.settings.seeds * len(bt.wanted or bt.settings.strategies)
+    if left < wanted:
         out.print(f"resuming: {left} run(s) left")
     columns = (
         *Bar.get_default_columns()[:1],
@@ -389,10 +389,12 @@ def _backtest(
         TimeElapsedColumn(),
     )
     with Bar(*columns, console=err, transient=True) as bar:
-        task = bar.add_task("runs", total=bt.settings.seeds * len(bt.settings.strategies))
+        task = bar.add_task("runs", total=wanted)
 
         def update(event: str, done: int, total: int, steps: int) -> None:
             bar.update(task, completed=done, description=f"runs (steps done: {steps})")
+            if event == "run" and not err.is_terminal:  # a log file: one line per run
+                err.print(f"runs done: {done} of {total}")
 
         run_backtest(bt, workers, executor, update)
     if not bt.has_runs():
