@@ -173,6 +173,11 @@ class Backtest:
             and (s, k) not in self.scored
         ]
 
+    def wanted_runs(self) -> int:
+        """How many (strategy, seed) runs this call wants, done or not: every seed of each
+        wanted strategy (all of the settings' when none is named)."""
+        return self.settings.seeds * len(self.wanted or self.settings.strategies)
+
     def has_runs(self) -> bool:
         """Whether any run is stored in this folder (without reading them)."""
         return any((self.folder / "runs").glob("*/seed-*.csv"))
@@ -319,7 +324,7 @@ def run_backtest(
             ``RAY_ADDRESS`` or a local instance; needs ``pip install formulate[ray]``).
     """
     todo = bt.missing()
-    total = bt.settings.seeds * len(bt.wanted or bt.settings.strategies)
+    total = bt.wanted_runs()
     note = progress or (lambda *_: None)
     done = total - len(todo)
     steps = 0

@@ -379,7 +379,7 @@ def _backtest(
 
     bt = replace(prepare(settings, output), scored=scored)
     out.print(f"{bt.settings.describe()}; results in {output}")
-    left, wanted = len(bt.missing()), bt.settings.seeds * len(bt.wanted or bt.settings.strategies)
+    left, wanted = len(bt.missing()), bt.wanted_runs()
     if left < wanted:
         out.print(f"resuming: {left} run(s) left")
     columns = (
