@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 import torch
 
 from formulate.model.encoding import Encoder
@@ -62,3 +63,18 @@ def test_physics_falls_back_to_onehot_for_levels_without_descriptors() -> None:
     assert enc.columns == ["x", "colour=red", "colour=blue"]
     X = enc.encode(pd.DataFrame({"x": [1.0], "colour": ["blue"]}))
     assert X.tolist() == [[0.5, 0.0, 1.0]]
+
+
+@pytest.mark.parametrize("kind", ["onehot", "mixed", "physics"])
+def test_level_index_reads_each_rows_level_back(campaign: Campaign, kind: str) -> None:
+    """Each encoded row's level of every categorical, for batched inputs (``b x q x d``, as
+    an acquisition passes them) and for rows moved slightly off their level's code."""
+    enc = Encoder(campaign, kind)  # type: ignore[arg-type]
+    rows = pd.DataFrame(campaign.space.sample(96, seed=3))
+    X = enc.encode(rows).reshape(8, 12, enc.dim)
+    moved = X + 0.01 * torch.randn(X.shape, generator=torch.Generator().manual_seed(0))
+    for name in campaign.space.categorical_names():
+        names = list(campaign.space.levels(name))
+        truth = torch.tensor([names.index(str(v)) for v in rows[name]]).reshape(8, 12)
+        assert torch.equal(enc.level_index(X, name), truth), name
+        assert torch.equal(enc.level_index(moved, name), truth), name

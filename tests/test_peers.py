@@ -134,3 +134,26 @@ def test_ax_on_a_composition_pool_asks_for_rows_on_its_simplex(tmp_path: Path) -
     assert asked[list("abc")].sum(axis=1).to_numpy() == pytest.approx(1.0, abs=1e-6)
     slack = 0.01  # the bounds widen by the rows' rounding (at most 0.003 at 3 decimals)
     assert (asked["c"] >= -slack).all() and (asked["c"] <= 0.8 + slack).all()
+
+
+def test_baybes_pool_space_is_what_from_dataframe_builds(campaign: Campaign) -> None:
+    """BayBE's search space over a pool is built without BayBE's quadratic value check, and is
+    the space its own ``SearchSpace.from_dataframe`` builds from the same rows and parameters:
+    the same parameters, experimental and computational representations."""
+    pytest.importorskip("baybe")
+    from baybe.searchspace import SearchSpace
+
+    from formulate.plan.peers import _baybe_space, _finished, _mid_range
+
+    table = realistic_campaign(campaign, Realistic(membranes=14, seed=6))
+    done, _ = _finished(campaign, table)
+    pool = candidate_pool(campaign.space, 64, seed=2)
+    ours = _baybe_space(campaign, pool, done)
+    names = campaign.space.names()
+    rows = pd.concat([_mid_range(campaign.space, pool)[names], done[names]]).drop_duplicates()
+    order = [*campaign.space.categorical_names(), *campaign.space.numeric_names()]  # as given
+    params = sorted(ours.discrete.parameters, key=lambda p: order.index(p.name))
+    theirs = SearchSpace.from_dataframe(rows.reset_index(drop=True), parameters=params)
+    assert ours == theirs
+    assert list(ours.discrete.exp_rep.columns) == order
+    assert len(ours.discrete.exp_rep) == len(rows) > len(pool)

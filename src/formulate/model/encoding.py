@@ -60,6 +60,9 @@ class Encoder:
     columns: list[str] = field(init=False)
     cat_dims: list[int] = field(init=False)
     _span: dict[str, tuple[float, float]] = field(init=False, default_factory=dict)
+    _codes: dict[str, tuple[list[int], torch.Tensor | None]] = field(
+        init=False, default_factory=dict, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         space = self.campaign.space
@@ -112,19 +115,31 @@ class Encoder:
 
     def level_index(self, X: torch.Tensor, name: str) -> torch.Tensor:
         """Which level of categorical ``name`` each encoded row holds (``...`` long indices
-        into ``space.levels(name)``, for ``X`` of shape ``... x d``)."""
-        levels = self.campaign.space.levels(name)
+        into ``space.levels(name)``, for ``X`` of shape ``... x d``): the nearest level's
+        descriptors (L1) for a descriptor encoding."""
         if self.kind == "mixed":
             return X[..., self.columns.index(name)].round().long()
-        keys = _descriptor_keys(levels)
-        if self.kind == "onehot" or not keys:
-            cols = [self.columns.index(f"{name}={lvl}") for lvl in levels]
+        cols, codes = self._level_codes(name)
+        if codes is None:
             return X[..., cols].argmax(-1)
-        cols = [self.columns.index(f"{name}.{k}") for k in keys]
-        table = np.array([[levels[n][k] for k in keys] for n in levels])
-        scaled = (table - table.min(0)) / (table.max(0) - table.min(0))
-        codes = torch.as_tensor(scaled, dtype=X.dtype, device=X.device)
-        return (X[..., cols].unsqueeze(-2) - codes).abs().sum(-1).argmin(-1)
+        rows = X[..., cols].reshape(-1, len(cols))
+        nearest = torch.cdist(rows, codes.to(X), p=1).argmin(-1)
+        return nearest.reshape(X.shape[:-1])
+
+    def _level_codes(self, name: str) -> tuple[list[int], torch.Tensor | None]:
+        """The columns of categorical ``name`` and its levels' scaled descriptors
+        (``levels x k``; None for one-hot columns), computed once per encoder."""
+        if name not in self._codes:
+            levels = self.campaign.space.levels(name)
+            keys = _descriptor_keys(levels)
+            if self.kind == "onehot" or not keys:
+                self._codes[name] = ([self.columns.index(f"{name}={lvl}") for lvl in levels], None)
+            else:
+                table = np.array([[levels[n][k] for k in keys] for n in levels])
+                scaled = (table - table.min(0)) / (table.max(0) - table.min(0))
+                cols = [self.columns.index(f"{name}.{k}") for k in keys]
+                self._codes[name] = (cols, torch.as_tensor(scaled, dtype=torch.float64))
+        return self._codes[name]
 
     def in_region(
         self, X: torch.Tensor, when: Mapping[str, tuple[str, ...] | tuple[float, float]]

@@ -29,11 +29,14 @@ from gpytorch.mlls import ExactMarginalLogLikelihood
 from gpytorch.priors import LogNormalPrior
 from linear_operator.utils.warnings import NumericalWarning
 
+from formulate.model import shapes
 from formulate.model.censoring import censored_site, loo_predictive, truncated_mean
 from formulate.model.encoding import Encoder, StackedEncoder
 from formulate.model.specs import SurrogateSpec
 from formulate.model.training import TrainingData
 from formulate.model.transfer import SourceMean, TaskEncoder, multitask_gp
+
+shapes.install()  # GPyTorch's shape broadcasting without sympy (formulate.model.shapes)
 
 FIT_OPTIONS = {"maxiter": 150}
 """L-BFGS-B options for hyperparameter fits: on the realistic campaign the marginal likelihood
