@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-_TORCHS: Callable[..., torch.Size] = torch.broadcast_shapes
+_TORCHS: Callable[..., torch.Size] = torch.functional.broadcast_shapes  # torch's own, kept
 
 
 def broadcast_shapes(*shapes: int | Sequence[int]) -> torch.Size:
