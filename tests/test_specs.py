@@ -13,3 +13,25 @@ def test_specs_ship_and_load() -> None:
     assert load_spec("gp-physics").encoding == "physics"
     with pytest.raises(FormulateError, match="no surrogate 'gp-magic'"):
         load_spec("gp-magic")
+
+
+def test_a_user_spec_names_its_kernel_and_a_wrong_one_is_named(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "surrogates").mkdir()
+    path = tmp_path / "surrogates" / "mine.toml"
+    path.write_text('encoding = "onehot"\nkernel = "auto"\n')
+    assert load_spec("mine").kernels() == ("rbf", "matern")
+    assert load_spec("gp-physics").kernels() == ("rbf",)
+    path.write_text('encoding = "onehot"\nkernel = "laplace"\n')
+    with pytest.raises(FormulateError, match="not a valid surrogate spec") as err:
+        load_spec("mine")
+    (problem,) = err.value.problems
+    assert problem.where.endswith("mine.toml: kernel")
+    assert "'rbf', 'matern' or 'auto'" in problem.what
+    path.write_text('encoding = "onehot"\nkernels = "auto"\n')  # a typo in a key
+    with pytest.raises(FormulateError) as err:
+        load_spec("mine")
+    assert err.value.problems[0].where.endswith("mine.toml: kernels")
+    assert "kernel" in err.value.problems[0].fix.split("keys: ")[1].split(", ")

@@ -220,3 +220,43 @@ def test_an_auto_noise_prior_is_chosen_by_leave_one_out() -> None:
     assert chosen == pytest.approx(math.exp(-4.0))
     lab = fit_gp(X, y, Plain(), SurrogateSpec(name="t"))  # type: ignore[arg-type]
     assert math.exp(float(lab.likelihood.noise_covar.noise_prior.loc)) == pytest.approx(0.2)
+
+
+def test_an_auto_kernel_is_chosen_by_leave_one_out() -> None:
+    """A kink (|x - 0.43|) is Matern's; a sine is RBF's: the leave-one-out density of each
+    picks it, and a fixed kernel fits once with its own."""
+    import torch
+
+    from formulate.model.gp import fit_gp, kernel_of
+
+    class Plain:  # an encoder with nothing categorical: the plain exact GP
+        kind = "onehot"
+        cat_dims: tuple[int, ...] = ()
+
+    X = torch.linspace(0, 1, 20, dtype=torch.float64).unsqueeze(-1)
+    x = X.squeeze(-1).numpy()
+    auto = SurrogateSpec(name="t", kernel="auto")
+    assert auto.kernels() == ("rbf", "matern")
+    assert kernel_of(fit_gp(X, 3 * np.abs(x - 0.43), Plain(), auto)) == "matern"  # type: ignore[arg-type]
+    assert kernel_of(fit_gp(X, np.sin(6 * x), Plain(), auto)) == "rbf"  # type: ignore[arg-type]
+    fixed = SurrogateSpec(name="t", kernel="matern")
+    assert kernel_of(fit_gp(X, np.sin(6 * x), Plain(), fixed)) == "matern"  # type: ignore[arg-type]
+
+
+def test_a_cached_fit_comes_back_with_the_kernel_auto_chose(campaign: Campaign, tmp_path) -> None:
+    """The disk cache keeps which kernel an ``auto`` fit chose (here Matern, not the spec's
+    first): read back in a fresh memory cache, it is the same model with the same predictions
+    (an RBF kernel would take Matern's hyperparameters without complaint)."""
+    from formulate.model import surrogates
+    from formulate.model.gp import kernel_of
+    from formulate.model.specs import load_spec
+
+    spec = load_spec("gp-mixed").model_copy(update={"kernel": "auto"})
+    table = emulated(campaign, 15, seed=7)
+    first = fit_objective(campaign, table, "ionic_conductivity", spec, cache_dir=tmp_path)
+    assert kernel_of(first.model) == "matern"
+    surrogates._MEMORY.clear()
+    again = fit_objective(campaign, table, "ionic_conductivity", spec, cache_dir=tmp_path)
+    assert again is not first and kernel_of(again.model) == "matern"
+    a, b = first.predict(table), again.predict(table)
+    assert np.allclose(a["mean"], b["mean"]) and np.allclose(a["upper"], b["upper"])

@@ -123,6 +123,25 @@ def test_a_related_task_carries_to_where_the_campaign_has_no_membrane(sources: P
     assert err_misled < 1.2 * err_alone
 
 
+@pytest.mark.parametrize("mode", ["multitask", "stacked"])
+def test_a_matern_kernel_learns_from_a_related_source_too(sources: Path, mode: str) -> None:
+    """``kernel = "matern"`` reaches the multi-task and the stacked model: the fit is Matern
+    over the formulation and the related source still halves the error away from the data."""
+    from formulate.model.gp import kernel_of
+    from formulate.model.specs import load_spec
+
+    matern = load_spec("gp-onehot").model_copy(update={"kernel": "matern"})
+    tried, pool = _target(sources, _campaign_with(sources))
+    alone = fit_objective(load_campaign(sources / "campaign.toml"), tried, "yield_pct", matern)
+    spec = _campaign_with(sources, ("related.csv", "another condition: +15 points"))
+    helped = fit_objective(_mode(load_campaign(spec), mode), tried, "yield_pct", matern)
+    assert kernel_of(alone.model) == kernel_of(helped.model) == "matern"
+    truth = pool["yield_pct"].to_numpy()
+    err_alone = np.sqrt(np.mean((alone.predict(pool)["mean"] - truth) ** 2))
+    err_helped = np.sqrt(np.mean((helped.predict(pool)["mean"] - truth) ** 2))
+    assert err_helped < 0.5 * err_alone
+
+
 @pytest.mark.parametrize(
     "transfer, says",
     [("multitask", "its nearest membrane reached"), ("stacked", "its own model predicts")],

@@ -8,8 +8,10 @@ multi-task GP where prior sources are tasks, a mean that follows stacked sources
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -20,19 +22,21 @@ from botorch.models import MixedSingleTaskGP, SingleTaskGP
 from botorch.models.transforms.outcome import Standardize
 from botorch.models.utils.gpytorch_modules import get_covar_module_with_dim_scaled_prior
 from gpytorch.constraints import GreaterThan
+from gpytorch.kernels import Kernel as GPyTorchKernel
+from gpytorch.kernels import MaternKernel
 from gpytorch.likelihoods import (
     FixedNoiseGaussianLikelihood,
     GaussianLikelihood,
     HadamardGaussianLikelihood,
 )
 from gpytorch.mlls import ExactMarginalLogLikelihood
-from gpytorch.priors import LogNormalPrior
+from gpytorch.priors import GammaPrior, LogNormalPrior
 from linear_operator.utils.warnings import NumericalWarning
 
 from formulate.model import shapes
 from formulate.model.censoring import censored_site, loo_predictive, truncated_mean
 from formulate.model.encoding import Encoder, StackedEncoder
-from formulate.model.specs import SurrogateSpec
+from formulate.model.specs import Kernel, SurrogateSpec
 from formulate.model.training import TrainingData
 from formulate.model.transfer import SourceMean, TaskEncoder, multitask_gp
 
@@ -59,14 +63,57 @@ def learned_noise(model: SingleTaskGP) -> float:
     return float(likelihood.noise.detach().mean()) * scale
 
 
+def kernel_factory(kernel: Kernel) -> Callable[..., GPyTorchKernel]:
+    """The kernel over numeric inputs, called like BoTorch's
+    :func:`get_covar_module_with_dim_scaled_prior` (``ard_num_dims``, ``batch_shape``,
+    ``active_dims``): BoTorch's RBF, or :func:`matern_kernel`."""
+    return get_covar_module_with_dim_scaled_prior if kernel == "rbf" else matern_kernel
+
+
+def matern_kernel(
+    ard_num_dims: int,
+    batch_shape: torch.Size | None = None,
+    active_dims: list[int] | None = None,
+) -> MaternKernel:
+    """Matern-5/2 with BayBE's default length-scale prior (``presets/baybe.py``): a
+    Gamma(3, rate) whose mode is BoTorch's dimension-scaled one, exp(sqrt(2) - 3) sqrt(d),
+    with far lighter tails than BoTorch's LogNormal."""
+    concentration = 3.0
+    mode = math.exp(math.sqrt(2) - 3) * math.sqrt(ard_num_dims)
+    prior = GammaPrior(concentration, (concentration - 1) / mode)
+    return MaternKernel(
+        nu=2.5,
+        ard_num_dims=ard_num_dims,
+        batch_shape=batch_shape if batch_shape is not None else torch.Size(),
+        lengthscale_prior=prior,
+        lengthscale_constraint=GreaterThan(2.5e-2, transform=None, initial_value=mode),
+        active_dims=active_dims,
+    )
+
+
+def kernel_of(model: SingleTaskGP) -> Kernel:
+    """Which kernel a fitted GP has: ``matern`` if any part of it is Matern, else ``rbf``."""
+    matern = any(isinstance(m, MaternKernel) for m in model.covar_module.modules())
+    return "matern" if matern else "rbf"
+
+
 def exact_gp(
-    X: torch.Tensor, Y: torch.Tensor, encoder: Encoder | StackedEncoder, **extra: Any
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    encoder: Encoder | StackedEncoder,
+    kernel: Kernel = "rbf",
+    **extra: Any,
 ) -> SingleTaskGP:
     """BoTorch's exact GP for inputs ``X`` (``n x d``) of ``encoder``: the mixed categorical
     kernel (``MixedSingleTaskGP``) for a ``mixed`` encoding with levels, else ``SingleTaskGP``;
-    ``extra`` goes to the constructor (likelihood, ``train_Yvar``, transforms)."""
+    ``kernel`` for the numeric inputs (BoTorch's own default when ``rbf``); ``extra`` goes to
+    the constructor (likelihood, ``train_Yvar``, transforms, a covariance module)."""
     if encoder.kind == "mixed" and encoder.cat_dims:
+        if kernel != "rbf":
+            extra["cont_kernel_factory"] = kernel_factory(kernel)
         return MixedSingleTaskGP(X, Y, cat_dims=encoder.cat_dims, **extra)
+    if kernel != "rbf" and "covar_module" not in extra:
+        extra["covar_module"] = kernel_factory(kernel)(X.shape[-1]).to(X)
     return SingleTaskGP(X, Y, **extra)
 
 
@@ -77,13 +124,16 @@ def build_gp(
     spec: SurrogateSpec,
     known_noise: np.ndarray | None = None,
     noise_median: float | None = None,
+    kernel: Kernel | None = None,
 ) -> SingleTaskGP:
     """The GP, unfitted. ``known_noise``: each value's known noise variance (model scale,
     ``n``), e.g. the stated scatter; a learned noise level is added to it. None: one learned
-    noise level. ``noise_median``: the noise prior's median (default: the spec's first).
-    With prior sources (a :class:`TaskEncoder`, ``X`` with a task column): a multi-task GP."""
+    noise level. ``noise_median``, ``kernel``: the noise prior's median and the kernel
+    (default: the spec's first). With prior sources (a :class:`TaskEncoder`, ``X`` with a
+    task column): a multi-task GP."""
     Y = torch.as_tensor(y, dtype=torch.float64, device=X.device).unsqueeze(-1)
     median = noise_median if noise_median is not None else spec.noise_medians()[0]
+    kernel = kernel or spec.kernels()[0]
     prior = LogNormalPrior(math.log(median), 1.0)
     extra: dict = {"outcome_transform": Standardize(m=1)}
     if known_noise is None:
@@ -95,15 +145,17 @@ def build_gp(
         least = max(1e-8, 2e-6 * float(np.var(y)))  # GPyTorch's floor, standardized
         extra["train_Yvar"] = extra["train_Yvar"].clamp_min(least).unsqueeze(-1)
     if isinstance(encoder, TaskEncoder):
+        if kernel != "rbf":  # over the formulation; MultiTaskGP leaves out the task column
+            extra["covar_module"] = kernel_factory(kernel)(X.shape[-1] - 1).to(X)
         model = multitask_gp(X, Y, encoder, prior, **extra)
     else:
         if mean := SourceMean.of(encoder):  # stacked sources: a mean that follows them,
             extra["mean_module"] = mean.to(X)  # a kernel over the formulation as without
             if encoder.kind != "mixed":  # (the source column in the kernel: one task hurt)
                 dims = [i for i in range(X.shape[-1]) if i not in mean.columns]
-                kernel = get_covar_module_with_dim_scaled_prior(len(dims), active_dims=dims)
-                extra["covar_module"] = kernel.to(X)
-        model = exact_gp(X, Y, encoder, **extra)
+                covar = kernel_factory(kernel)(len(dims), active_dims=dims)
+                extra["covar_module"] = covar.to(X)
+        model = exact_gp(X, Y, encoder, kernel, **extra)
     if known_noise is not None:  # the stated part stays fixed; the remainder is learned
         model.likelihood = FixedNoiseGaussianLikelihood(
             noise=model.likelihood.noise_covar.noise.detach().clone(),  # standardized
@@ -149,13 +201,14 @@ def fit_gp(
     start: dict[str, torch.Tensor] | None = None,
     known_noise: np.ndarray | None = None,
 ) -> SingleTaskGP:
-    """The fitted GP; with several noise priors (``auto``), the fit whose leave-one-out log
-    density of ``y`` is highest."""
+    """The fitted GP; with several noise priors or kernels (``auto``), the fit whose
+    leave-one-out log density of ``y`` is highest."""
     best, best_score = None, -math.inf
-    for median in spec.noise_medians():
-        model = build_gp(X, y, encoder, spec, known_noise, median)
+    candidates = list(itertools.product(spec.noise_medians(), spec.kernels()))
+    for median, kernel in candidates:
+        model = build_gp(X, y, encoder, spec, known_noise, median, kernel)
         fit_hyperparameters(model, start)
-        if len(spec.noise_medians()) == 1:
+        if len(candidates) == 1:
             return model
         mean, std = loo_predictive(model)
         score = float(np.sum(-0.5 * ((y - mean) / std) ** 2 - np.log(std)))

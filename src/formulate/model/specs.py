@@ -26,6 +26,11 @@ NOISE_PRIOR_MEDIANS = (0.2, math.exp(-4.0))
 outcome's variance): a lab's scatter, and BoTorch's default LogNormal(-4, 1)."""
 
 
+Kernel = Literal["rbf", "matern"]
+KERNELS: tuple[Kernel, ...] = ("rbf", "matern")
+"""The kernels an ``auto`` spec chooses between."""
+
+
 class SurrogateSpec(BaseModel):
     """A surrogate family.
 
@@ -44,6 +49,10 @@ class SurrogateSpec(BaseModel):
             choice made no significant difference on any member: docs/benchmarks/), or
             ``auto``: each fit tries both and keeps the one whose closed-form leave-one-out
             log density of the campaign's own data is higher (opt-in: two fits a model).
+        kernel: ``rbf`` (BoTorch's default: a LogNormal length-scale prior scaled with the
+            number of inputs), ``matern`` (BayBE's default: Matern-5/2, a Gamma prior of the
+            same mode and lighter tails), or ``auto``: each fit tries both and keeps the one
+            whose closed-form leave-one-out log density of the campaign's own data is higher.
         auxiliary: measured intermediates (e.g. ``mobile_li_fraction``) whose GP predictions
             are appended to the inputs of every objective's GP (a two-stage model).
     """
@@ -56,12 +65,17 @@ class SurrogateSpec(BaseModel):
     censoring: Literal["ep", "em", "drop", "as_observed"] = "ep"
     em_iterations: int = 4
     noise_prior_median: Annotated[float, Field(gt=0, lt=10)] | Literal["auto"] = 0.2
+    kernel: Literal["rbf", "matern", "auto"] = "rbf"
     auxiliary: tuple[str, ...] = ()
 
     def noise_medians(self) -> tuple[float, ...]:
         """The noise-prior medians a fit tries (one unless ``auto``)."""
         median = self.noise_prior_median
         return NOISE_PRIOR_MEDIANS if median == "auto" else (float(median),)
+
+    def kernels(self) -> tuple[Kernel, ...]:
+        """The kernels a fit tries (one unless ``auto``)."""
+        return KERNELS if self.kernel == "auto" else (self.kernel,)
 
 
 def spec_names() -> list[str]:
@@ -85,11 +99,17 @@ def load_spec(name: str) -> SurrogateSpec:
                 return SurrogateSpec.model_validate(
                     {"name": name, **tomllib.loads(path.read_text())}
                 )
-            except (ValidationError, tomllib.TOMLDecodeError) as err:
+            except tomllib.TOMLDecodeError as err:
                 raise FormulateError(
-                    f"{path} is not a valid surrogate spec",
-                    [Problem(str(path), str(err).splitlines()[0])],
+                    f"{path} is not a valid surrogate spec", [Problem(str(path), str(err))]
                 ) from None
+            except ValidationError as err:
+                keys = ", ".join(k for k in SurrogateSpec.model_fields if k != "name")
+                problems = [
+                    Problem(f"{path}: {'.'.join(map(str, e['loc']))}", e["msg"], f"keys: {keys}")
+                    for e in err.errors()
+                ]
+                raise FormulateError(f"{path} is not a valid surrogate spec", problems) from None
     raise FormulateError(
         f"no surrogate '{name}'", [Problem("surrogate", name, f"use one of {spec_names()}")]
     )

@@ -41,6 +41,7 @@ from formulate.model.gp import (
     fit_censored_ep,
     fit_gp,
     hyperparameters,
+    kernel_of,
     learned_noise,
 )
 from formulate.model.specs import SurrogateSpec, load_spec
@@ -227,6 +228,7 @@ def _state(fitted: ObjectiveModel) -> dict[str, object]:
     state: dict[str, object] = {
         "state_dict": fitted.model.state_dict(),
         "y_fit": torch.as_tensor(fitted.y_fit),
+        "kernel": kernel_of(fitted.model),  # the one an ``auto`` spec chose
     }
     if fitted.noise_fit is not None:
         state["noise_fit"] = torch.as_tensor(fitted.noise_fit)
@@ -274,7 +276,7 @@ def _from_state(
         y_fit = state["y_fit"].cpu().numpy()
         rows = X if len(y_fit) == len(X) else X[torch.as_tensor(~data.censored)]
         noise = state["noise_fit"].cpu().numpy() if "noise_fit" in state else None
-        model = build_gp(rows, y_fit, encoder, spec, noise)
+        model = build_gp(rows, y_fit, encoder, spec, noise, kernel=state.get("kernel"))
         model.load_state_dict(state["state_dict"])
     except (RuntimeError, KeyError, ValueError):
         return None
