@@ -52,7 +52,9 @@ class SurrogateSpec(BaseModel):
         kernel: ``rbf`` (BoTorch's default: a LogNormal length-scale prior scaled with the
             number of inputs), ``matern`` (BayBE's default: Matern-5/2, a Gamma prior of the
             same mode and lighter tails), or ``auto``: each fit tries both and keeps the one
-            whose closed-form leave-one-out log density of the campaign's own data is higher.
+            whose closed-form leave-one-out log density of the campaign's own data is higher
+            (opt-in: two fits a model). RBF stays the default: neither of the others gained
+            significantly on the benchmark suite (docs/benchmarks/README.md).
         auxiliary: measured intermediates (e.g. ``mobile_li_fraction``) whose GP predictions
             are appended to the inputs of every objective's GP (a two-stage model).
     """
