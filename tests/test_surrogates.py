@@ -260,3 +260,29 @@ def test_a_cached_fit_comes_back_with_the_kernel_auto_chose(campaign: Campaign, 
     assert again is not first and kernel_of(again.model) == "matern"
     a, b = first.predict(table), again.predict(table)
     assert np.allclose(a["mean"], b["mean"]) and np.allclose(a["upper"], b["upper"])
+
+
+def test_a_choosing_spec_fits_the_family_leave_one_out_prefers(campaign: Campaign) -> None:
+    """``gp-chosen`` fits gp-physics and gp-mixed on the campaign's objectives and keeps, for
+    every model of the proposal, the one whose leave-one-out log density of the objectives'
+    own values (summed) is higher."""
+    from formulate.model.censoring import loo_log_density
+    from formulate.model.surrogates import chosen_spec
+
+    table = realistic_campaign(campaign, Realistic(membranes=30, seed=3))
+    score = {}
+    for family in ("gp-physics", "gp-mixed"):
+        models = [fit_objective(campaign, table, o.property, family) for o in campaign.objectives]
+        score[family] = sum(loo_log_density(m.model, m.y_fit) for m in models)
+    best = max(score, key=score.__getitem__)
+    assert chosen_spec(campaign, table, "gp-chosen").name == best
+    for prop in ("ionic_conductivity", "stability_window"):
+        assert fit_objective(campaign, table, prop, "gp-chosen").spec.name == best
+    from formulate.plan.fitting import fit_models
+
+    (note,) = [n for n in fit_models(campaign, table, "gp-chosen").notes if "surrogate" in n]
+    assert note.startswith(f"surrogate {best}: of gp-physics, gp-mixed")
+    few = table.head(2)  # no family can fit yet: the first is named, the error is the usual
+    assert chosen_spec(campaign, few, "gp-chosen").name == "gp-physics"
+    with pytest.raises(NotEnoughData):
+        fit_objective(campaign, few, "ionic_conductivity", "gp-chosen")

@@ -74,6 +74,13 @@ def truncated_interval(
     return mean, lower, upper
 
 
+def loo_log_density(model: SingleTaskGP, y: np.ndarray) -> float:
+    """The closed-form leave-one-out log density of ``y`` (model scale, ``n``) under ``model``,
+    summed over the values (without the constant ``-n/2 log 2 pi``)."""
+    mean, std = loo_predictive(model)
+    return float(np.sum(-0.5 * ((y - mean) / std) ** 2 - np.log(std)))
+
+
 def loo_predictive(model: SingleTaskGP) -> tuple[np.ndarray, np.ndarray]:
     """Leave-one-out predictive mean and sd (model scale, noise included) of every training
     point, in closed form: mu_i = y_i - [K^-1 r]_i / [K^-1]_ii, var_i = 1 / [K^-1]_ii, with K

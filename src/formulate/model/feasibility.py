@@ -50,8 +50,8 @@ from formulate.model.cache import Memory, cache_key, load_state, save_state
 from formulate.model.device import resolve_device
 from formulate.model.encoding import Encoder, StackedEncoder
 from formulate.model.gp import exact_gp, fit_hyperparameters
-from formulate.model.specs import SurrogateSpec, load_spec
-from formulate.model.surrogates import ObjectiveModel, TrainingData, encoder_for
+from formulate.model.specs import SurrogateSpec
+from formulate.model.surrogates import ObjectiveModel, TrainingData, chosen_spec, encoder_for
 from formulate.spec.campaign import Campaign
 from formulate.spec.film import FilmRisk
 
@@ -107,7 +107,7 @@ def fit_film_model(
 
     Its output is the latent log-odds (model scale): feasible where it is above 0.
     """
-    spec = load_spec(spec) if isinstance(spec, str) else spec
+    spec = chosen_spec(campaign, table, spec, device, cache_dir)
     labels = film_labels(table)
     rows = table.loc[labels.notna()].reset_index(drop=True)
     formed = labels.dropna().to_numpy(dtype=float)

@@ -34,7 +34,7 @@ from gpytorch.priors import GammaPrior, LogNormalPrior
 from linear_operator.utils.warnings import NumericalWarning
 
 from formulate.model import shapes
-from formulate.model.censoring import censored_site, loo_predictive, truncated_mean
+from formulate.model.censoring import censored_site, loo_log_density, loo_predictive, truncated_mean
 from formulate.model.encoding import Encoder, StackedEncoder
 from formulate.model.specs import Kernel, SurrogateSpec
 from formulate.model.training import TrainingData
@@ -210,8 +210,7 @@ def fit_gp(
         fit_hyperparameters(model, start)
         if len(candidates) == 1:
             return model
-        mean, std = loo_predictive(model)
-        score = float(np.sum(-0.5 * ((y - mean) / std) ** 2 - np.log(std)))
+        score = loo_log_density(model, y)
         if score > best_score:
             best, best_score = model, score
     assert best is not None

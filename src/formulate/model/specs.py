@@ -57,6 +57,10 @@ class SurrogateSpec(BaseModel):
             significantly on the benchmark suite (docs/benchmarks/README.md).
         auxiliary: measured intermediates (e.g. ``mobile_li_fraction``) whose GP predictions
             are appended to the inputs of every objective's GP (a two-stage model).
+        choose_from: other families (two or more, none choosing itself); at each proposal the
+            campaign uses the one whose objective models predict its own measured values best,
+            each left out in turn (:func:`formulate.model.surrogates.chosen_spec`). The other
+            keys of a choosing spec are not used. Opt-in: every family is fitted.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -69,6 +73,7 @@ class SurrogateSpec(BaseModel):
     noise_prior_median: Annotated[float, Field(gt=0, lt=10)] | Literal["auto"] = 0.2
     kernel: Literal["rbf", "matern", "auto"] = "rbf"
     auxiliary: tuple[str, ...] = ()
+    choose_from: tuple[str, ...] = ()
 
     def noise_medians(self) -> tuple[float, ...]:
         """The noise-prior medians a fit tries (one unless ``auto``)."""
@@ -94,11 +99,18 @@ def _bundled() -> Path:
 
 def load_spec(name: str) -> SurrogateSpec:
     """The spec called ``name`` (``./surrogates/NAME.toml`` wins over the built-in)."""
+    spec, path = _read(name)
+    _check_choices(spec, path)
+    return spec
+
+
+def _read(name: str) -> tuple[SurrogateSpec, Path]:
+    """The spec called ``name`` and its file, validated on its own."""
     for folder in (USER_SPECS, _bundled()):
         path = folder / f"{name}.toml"
         if path.is_file():
             try:
-                return SurrogateSpec.model_validate(
+                spec = SurrogateSpec.model_validate(
                     {"name": name, **tomllib.loads(path.read_text())}
                 )
             except tomllib.TOMLDecodeError as err:
@@ -112,6 +124,32 @@ def load_spec(name: str) -> SurrogateSpec:
                     for e in err.errors()
                 ]
                 raise FormulateError(f"{path} is not a valid surrogate spec", problems) from None
+            return spec, path
     raise FormulateError(
         f"no surrogate '{name}'", [Problem("surrogate", name, f"use one of {spec_names()}")]
     )
+
+
+def _check_choices(spec: SurrogateSpec, path: Path) -> None:
+    """A choosing spec names two or more families that exist and choose nothing themselves."""
+    if not spec.choose_from:
+        return
+    where = f"{path}: choose_from"
+    if len(set(spec.choose_from)) < 2:
+        raise FormulateError(
+            f"{path} is not a valid surrogate spec",
+            [Problem(where, str(list(spec.choose_from)), "name two or more families")],
+        )
+    for family in spec.choose_from:
+        try:
+            chooses = family == spec.name or bool(_read(family)[0].choose_from)
+        except FormulateError:
+            raise FormulateError(
+                f"{path} is not a valid surrogate spec",
+                [Problem(where, family, f"use one of {spec_names()}")],
+            ) from None
+        if chooses:
+            raise FormulateError(
+                f"{path} is not a valid surrogate spec",
+                [Problem(where, family, "name families that do not choose themselves")],
+            )

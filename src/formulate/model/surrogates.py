@@ -30,9 +30,9 @@ import pandas as pd
 import torch
 from botorch.models import SingleTaskGP
 
-from formulate.errors import FormulateError, Problem
+from formulate.errors import FormulateError, NotEnoughData, Problem
 from formulate.model.cache import Memory, cache_key, load_state, save_state
-from formulate.model.censoring import truncated_interval
+from formulate.model.censoring import loo_log_density, truncated_interval
 from formulate.model.device import resolve_device
 from formulate.model.encoding import Auxiliary, Encoder, StackedEncoder
 from formulate.model.gp import (
@@ -174,7 +174,7 @@ def fit_objective(
         prop: the property (an objective or an intermediate such as ``stability_window``).
         cache_dir: where fitted state dicts are kept (None: memory cache only).
     """
-    spec = load_spec(spec) if isinstance(spec, str) else spec
+    spec = chosen_spec(campaign, table, spec, device, cache_dir)
     transform = transform_of(campaign, prop)
     data = training_data(campaign, table, prop, transform)
     base = encoder_for(campaign, table, spec, device, cache_dir)
@@ -214,6 +214,36 @@ def fit_objective(
         )
     _MEMORY.keep(key, fitted)
     return fitted
+
+
+def chosen_spec(
+    campaign: Campaign,
+    table: pd.DataFrame,
+    spec: SurrogateSpec | str,
+    device: str = "auto",
+    cache_dir: Path | None = None,
+) -> SurrogateSpec:
+    """``spec``, or for a spec that chooses (``choose_from``) the family whose models of the
+    campaign's objectives give their own training values the highest closed-form leave-one-out
+    log density, summed over values and objectives. One family serves every objective, since a
+    proposal's models share one encoding. A family that cannot fit yet is not chosen."""
+    spec = load_spec(spec) if isinstance(spec, str) else spec
+    if not spec.choose_from:
+        return spec
+    families = [load_spec(name) for name in spec.choose_from]
+    best, best_score = families[0], -np.inf
+    for family in families:
+        try:
+            models = [
+                fit_objective(campaign, table, o.property, family, device, cache_dir)
+                for o in campaign.objectives
+            ]
+        except NotEnoughData:
+            continue
+        score = sum(loo_log_density(m.model, m.y_fit) for m in models)
+        if score > best_score:
+            best, best_score = family, score
+    return best
 
 
 def _own_rows(fitted: ObjectiveModel, data: TrainingData) -> int:

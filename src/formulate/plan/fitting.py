@@ -10,6 +10,7 @@ from botorch.models import ModelListGP
 
 from formulate.model.cache import model_cache
 from formulate.model.feasibility import fit_film_model, needs_film_model
+from formulate.model.specs import load_spec
 from formulate.model.surrogates import ObjectiveModel, fit_objective
 from formulate.model.transfer import transfer_notes
 from formulate.plan import acquisition
@@ -48,6 +49,12 @@ def fit_models(
     }
     constraints: list[tuple[ObjectiveModel, acquisition.Constraint]] = []
     notes: list[str] = transfer_notes(campaign, objectives)
+    if choices := load_spec(name).choose_from:
+        chosen = next(iter(objectives.values())).spec.name
+        notes.append(
+            f"surrogate {chosen}: of {', '.join(choices)}, the one that predicts "
+            "this campaign's values best, each left out in turn"
+        )
     n_obj = len(objectives)
     for con in campaign.outcome_constraints:
         have = int(table[con.property].notna().sum()) if con.property in table else 0
