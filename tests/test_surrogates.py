@@ -270,11 +270,14 @@ def test_a_choosing_spec_fits_the_family_leave_one_out_prefers(campaign: Campaig
     from formulate.model.surrogates import chosen_spec
 
     table = realistic_campaign(campaign, Realistic(membranes=30, seed=3))
-    score = {}
+    score: dict[str, dict[str, float]] = {}
     for family in ("gp-physics", "gp-mixed"):
-        models = [fit_objective(campaign, table, o.property, family) for o in campaign.objectives]
-        score[family] = sum(loo_log_density(m.model, m.y_fit) for m in models)
-    best = max(score, key=score.__getitem__)
+        models = {
+            o.property: fit_objective(campaign, table, o.property, family)
+            for o in campaign.objectives
+        }
+        score[family] = {p: loo_log_density(m.model, m.y_fit) for p, m in models.items()}
+    best = max(score, key=lambda f: sum(score[f].values()))
     assert chosen_spec(campaign, table, "gp-chosen").name == best
     for prop in ("ionic_conductivity", "stability_window"):
         assert fit_objective(campaign, table, prop, "gp-chosen").spec.name == best
@@ -282,6 +285,9 @@ def test_a_choosing_spec_fits_the_family_leave_one_out_prefers(campaign: Campaig
 
     (note,) = [n for n in fit_models(campaign, table, "gp-chosen").notes if "surrogate" in n]
     assert note.startswith(f"surrogate {best}: of gp-physics, gp-mixed")
+    late = table.assign(li_symmetric_life=np.nan)  # no life yet: chosen on the other two
+    early = max(score, key=lambda f: sum(v for p, v in score[f].items() if "life" not in p))
+    assert chosen_spec(campaign, late, "gp-chosen").name == early
     few = table.head(2)  # no family can fit yet: the first is named, the error is the usual
     assert chosen_spec(campaign, few, "gp-chosen").name == "gp-physics"
     with pytest.raises(NotEnoughData):

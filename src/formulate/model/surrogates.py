@@ -22,6 +22,7 @@ their training data, in memory and as state dicts on disk (no pickles).
 from __future__ import annotations
 
 import dataclasses
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -225,20 +226,20 @@ def chosen_spec(
 ) -> SurrogateSpec:
     """``spec``, or for a spec that chooses (``choose_from``) the family whose models of the
     campaign's objectives give their own training values the highest closed-form leave-one-out
-    log density, summed over values and objectives. One family serves every objective, since a
-    proposal's models share one encoding. A family that cannot fit yet is not chosen."""
+    log density, summed over values and over the objectives measured on enough membranes (a
+    life may come weeks after the conductivity). One family serves every objective, since a
+    proposal's models share one encoding. A family that can fit no objective yet is not chosen."""
     spec = load_spec(spec) if isinstance(spec, str) else spec
     if not spec.choose_from:
         return spec
     families = [load_spec(name) for name in spec.choose_from]
     best, best_score = families[0], -np.inf
     for family in families:
-        try:
-            models = [
-                fit_objective(campaign, table, o.property, family, device, cache_dir)
-                for o in campaign.objectives
-            ]
-        except NotEnoughData:
+        models = []
+        for o in campaign.objectives:
+            with suppress(NotEnoughData):
+                models.append(fit_objective(campaign, table, o.property, family, device, cache_dir))
+        if not models:
             continue
         score = sum(loo_log_density(m.model, m.y_fit) for m in models)
         if score > best_score:
