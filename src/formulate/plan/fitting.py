@@ -10,8 +10,8 @@ from botorch.models import ModelListGP
 
 from formulate.model.cache import model_cache
 from formulate.model.feasibility import fit_film_model, needs_film_model
-from formulate.model.specs import load_spec
-from formulate.model.surrogates import ObjectiveModel, fit_objective
+from formulate.model.specs import SurrogateSpec, load_spec
+from formulate.model.surrogates import ObjectiveModel, chosen_spec, fit_objective
 from formulate.model.transfer import transfer_notes
 from formulate.plan import acquisition
 from formulate.spec.campaign import Campaign
@@ -41,18 +41,18 @@ def fit_models(
     """Objective models, plus models for outcome constraints with enough data and the film
     formation classifier (:func:`film_model`). ``disk_cache``: keep fitted models in the
     campaign folder (off for backtests, which fit thousands once each)."""
-    name = surrogate or campaign.strategy.surrogate
+    asked = load_spec(surrogate or campaign.strategy.surrogate)
     cache = model_cache(campaign) if disk_cache else None
+    spec = chosen_spec(campaign, table, asked, device, cache)  # once for every model below
     objectives = {
-        o.property: fit_objective(campaign, table, o.property, name, device, cache)
+        o.property: fit_objective(campaign, table, o.property, spec, device, cache)
         for o in campaign.objectives
     }
     constraints: list[tuple[ObjectiveModel, acquisition.Constraint]] = []
     notes: list[str] = transfer_notes(campaign, objectives)
-    if choices := load_spec(name).choose_from:
-        chosen = next(iter(objectives.values())).spec.name
+    if asked.choose_from:
         notes.append(
-            f"surrogate {chosen}: of {', '.join(choices)}, the one that predicts "
+            f"surrogate {spec.name}: of {', '.join(asked.choose_from)}, the one that predicts "
             "this campaign's values best, each left out in turn"
         )
     n_obj = len(objectives)
@@ -61,11 +61,11 @@ def fit_models(
         if have < campaign.strategy.min_measured:
             notes.append(f"constraint on {con.property} not applied: {have} membrane(s) measured")
             continue
-        model = fit_objective(campaign, table, con.property, name, device, cache)
+        model = fit_objective(campaign, table, con.property, spec, device, cache)
         threshold = float(to_model_scale([con.value], model.transform)[0])
         output = n_obj + len(constraints)
         constraints.append((model, acquisition.Constraint(output, threshold, con.sign)))
-    film = film_model(campaign, table, surrogate, device, disk_cache)
+    film = film_model(campaign, table, spec, device, disk_cache)
     if film is not None:  # feasible where the log-odds of forming > 0
         feasible = acquisition.Constraint(n_obj + len(constraints), 0.0, 1.0, eta=1.0)
         constraints.append((film, feasible))
@@ -75,7 +75,7 @@ def fit_models(
 def film_model(
     campaign: Campaign,
     table: pd.DataFrame,
-    surrogate: str | None = None,
+    surrogate: SurrogateSpec | str | None = None,
     device: str = "auto",
     disk_cache: bool = True,
 ) -> ObjectiveModel | None:
