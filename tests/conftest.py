@@ -37,6 +37,18 @@ def campaign(campaign_dir: Path) -> Campaign:
 
 
 @pytest.fixture
+def plain_polymer(campaign_dir: Path) -> Campaign:
+    """The template campaign with its polymers named only (no descriptors): a categorical the
+    ``mixed`` encoding gives BoTorch's categorical kernel (one-hot columns in ``physics``)."""
+    toml = campaign_dir / "campaign.toml"
+    lines = toml.read_text().splitlines()
+    at = [i for i, line in enumerate(lines) if line.startswith("levels.P")]
+    plain = "levels = { PEO = {}, PVDF_HFP = {}, PAN = {} }"
+    toml.write_text("\n".join([*lines[: at[0]], plain, *lines[at[-1] + 1 :]]) + "\n")
+    return load_campaign(campaign_dir)
+
+
+@pytest.fixture
 def store(campaign: Campaign, tmp_path: Path) -> Store:
     return open_store(campaign, f"sqlite:///{tmp_path / 'test.db'}")
 

@@ -32,11 +32,26 @@ def test_onehot_scales_numbers_and_zeroes_inactive(campaign: Campaign) -> None:
     assert X[:, [col[f"solvent={s}"] for s in ("THF_DCM", "ACN", "DMF")]].sum(1).tolist() == [1, 1]
 
 
-def test_mixed_marks_categorical_columns(campaign: Campaign) -> None:
-    enc = Encoder(campaign, "mixed")
+def test_mixed_indexes_the_categoricals_without_descriptors(
+    campaign: Campaign, plain_polymer: Campaign
+) -> None:
+    """``mixed`` is ``physics`` but for a categorical without descriptors: one column of level
+    indices for the categorical kernel, not one-hot columns. With descriptors on every
+    categorical (the paper's campaign) the two are the same encoding."""
+    enc = Encoder(plain_polymer, "mixed")
     X = enc.encode(frame(formulation(polymer="PAN", solvent="DMF", thf_fraction=None)))
-    assert [enc.columns[i] for i in enc.cat_dims] == ["filler", "polymer", "solvent"]
-    assert X[0, enc.cat_dims].tolist() == [1.0, 2.0, 2.0]
+    assert [enc.columns[i] for i in enc.cat_dims] == ["polymer"]
+    assert X[0, enc.cat_dims].tolist() == [2.0]
+    physics = Encoder(plain_polymer, "physics").columns
+    assert [c for c in physics if c not in enc.columns] == [
+        f"polymer={p}" for p in ("PEO", "PVDF_HFP", "PAN")
+    ]
+    assert (
+        "interfacial_area_per_volume" in enc.columns
+        and "solvent.dielectric_constant" in enc.columns
+    )
+    same = Encoder(campaign, "mixed")
+    assert same.columns == Encoder(campaign, "physics").columns and same.cat_dims == []
 
 
 def test_physics_inputs_lie_in_the_unit_cube(campaign: Campaign) -> None:
@@ -66,9 +81,11 @@ def test_physics_falls_back_to_onehot_for_levels_without_descriptors() -> None:
 
 
 @pytest.mark.parametrize("kind", ["onehot", "mixed", "physics"])
-def test_level_index_reads_each_rows_level_back(campaign: Campaign, kind: str) -> None:
-    """Each encoded row's level of every categorical, for batched inputs (``b x q x d``, as
-    an acquisition passes them) and for rows moved slightly off their level's code."""
+def test_level_index_reads_each_rows_level_back(plain_polymer: Campaign, kind: str) -> None:
+    """Each encoded row's level of every categorical (one-hot, descriptors, level indices),
+    for batched inputs (``b x q x d``, as an acquisition passes them) and for rows moved
+    slightly off their level's code."""
+    campaign = plain_polymer
     enc = Encoder(campaign, kind)  # type: ignore[arg-type]
     rows = pd.DataFrame(campaign.space.sample(96, seed=3))
     X = enc.encode(rows).reshape(8, 12, enc.dim)

@@ -123,10 +123,12 @@ def test_a_stated_film_risk_is_the_prior_and_films_made_there_update_it(
 
 @pytest.mark.parametrize("family", ["gp-onehot", "gp-mixed", "gp-physics"])
 def test_encoded_regions_match_the_formulations_in_every_encoding(
-    campaign: Campaign, family: str
+    plain_polymer: Campaign, family: str
 ) -> None:
     """Region tests on model inputs agree with the same test on formulations (a numeric
-    condition holds only where its variable is active)."""
+    condition holds only where its variable is active), for levels encoded one-hot, by
+    descriptors and as indices (the polymers have no descriptors here)."""
+    campaign = plain_polymer
     risks = [
         FilmRisk(when={"filler": ("nanowire",), "filler_wt_pct": (12.0, 15.0)}, chance=0.5),
         FilmRisk(when={"polymer": ("PAN",), "solvent": ("ACN",)}, chance=0.2),

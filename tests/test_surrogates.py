@@ -10,14 +10,18 @@ from scipy.special import ndtr
 from formulate.errors import FormulateError, NotEnoughData
 from formulate.model.censoring import censored_site
 from formulate.model.diagnostics import coverage
-from formulate.model.specs import SurrogateSpec
+from formulate.model.specs import SurrogateSpec, load_spec
 from formulate.model.surrogates import fit_campaign, fit_objective, lengthscales, training_data
 from formulate.spec.campaign import Campaign
 from formulate.testing import Realistic, emulated, realistic_campaign
 
 
 @pytest.mark.parametrize("family", ["gp-onehot", "gp-mixed", "gp-physics"])
-def test_every_family_learns_conductivity(campaign: Campaign, family: str) -> None:
+def test_every_family_learns_conductivity(
+    campaign: Campaign, plain_polymer: Campaign, family: str
+) -> None:
+    if family == "gp-mixed":  # its categorical kernel needs a categorical without descriptors
+        campaign = plain_polymer
     train, test = emulated(campaign, 30, seed=1), emulated(campaign, 60, seed=2)
     model = fit_objective(campaign, train, "ionic_conductivity", family)
     mean, std = model.predict_scale(test, observation_noise=True)
@@ -243,31 +247,48 @@ def test_an_auto_kernel_is_chosen_by_leave_one_out() -> None:
     assert kernel_of(fit_gp(X, np.sin(6 * x), Plain(), fixed)) == "matern"  # type: ignore[arg-type]
 
 
-def test_a_cached_fit_comes_back_with_the_kernel_auto_chose(campaign: Campaign, tmp_path) -> None:
+def test_a_cached_fit_comes_back_with_the_kernel_auto_chose(
+    plain_polymer: Campaign, tmp_path
+) -> None:
     """The disk cache keeps which kernel an ``auto`` fit chose (here Matern, not the spec's
-    first): read back in a fresh memory cache, it is the same model with the same predictions
-    (an RBF kernel would take Matern's hyperparameters without complaint)."""
+    first, beside the categorical kernel): read back in a fresh memory cache, it is the same
+    model with the same predictions (an RBF kernel would take Matern's hyperparameters
+    without complaint)."""
+    campaign = plain_polymer
     from formulate.model import surrogates
     from formulate.model.gp import kernel_of
-    from formulate.model.specs import load_spec
 
     spec = load_spec("gp-mixed").model_copy(update={"kernel": "auto"})
-    table = emulated(campaign, 15, seed=7)
-    first = fit_objective(campaign, table, "ionic_conductivity", spec, cache_dir=tmp_path)
+    table = emulated(campaign, 15, seed=1)
+    first = fit_objective(campaign, table, "transference_number", spec, cache_dir=tmp_path)
     assert kernel_of(first.model) == "matern"
     surrogates._MEMORY.clear()
-    again = fit_objective(campaign, table, "ionic_conductivity", spec, cache_dir=tmp_path)
+    again = fit_objective(campaign, table, "transference_number", spec, cache_dir=tmp_path)
     assert again is not first and kernel_of(again.model) == "matern"
     a, b = first.predict(table), again.predict(table)
     assert np.allclose(a["mean"], b["mean"]) and np.allclose(a["upper"], b["upper"])
 
 
-def test_a_choosing_spec_fits_the_family_leave_one_out_prefers(campaign: Campaign) -> None:
+def test_a_choosing_spec_fits_the_family_leave_one_out_prefers(
+    campaign: Campaign, plain_polymer: Campaign
+) -> None:
     """``gp-chosen`` fits gp-physics and gp-mixed on the campaign's objectives and keeps, for
     every model of the proposal, the one whose leave-one-out log density of the objectives'
-    own values (summed) is higher."""
+    own values (summed) is higher. Where the two are one model (every categorical has
+    descriptors), only the first is fitted and the note says why."""
     from formulate.model.censoring import loo_log_density
-    from formulate.model.surrogates import chosen_spec
+    from formulate.model.surrogates import chosen_spec, distinct_families
+    from formulate.plan.fitting import fit_models
+
+    same = realistic_campaign(campaign, Realistic(membranes=30, seed=3))
+    assert [f.name for f in distinct_families(campaign, load_spec("gp-chosen"))] == ["gp-physics"]
+    assert chosen_spec(campaign, same, "gp-chosen").name == "gp-physics"
+    (note,) = [n for n in fit_models(campaign, same, "gp-chosen").notes if "surrogate" in n]
+    assert note == (
+        "surrogate gp-physics: the others of gp-physics, gp-mixed are the same model on this "
+        "campaign"
+    )
+    campaign = plain_polymer  # the polymers without descriptors: two models to choose from
 
     table = realistic_campaign(campaign, Realistic(membranes=30, seed=3))
     score: dict[str, dict[str, float]] = {}
@@ -281,8 +302,6 @@ def test_a_choosing_spec_fits_the_family_leave_one_out_prefers(campaign: Campaig
     assert chosen_spec(campaign, table, "gp-chosen").name == best
     for prop in ("ionic_conductivity", "stability_window"):
         assert fit_objective(campaign, table, prop, "gp-chosen").spec.name == best
-    from formulate.plan.fitting import fit_models
-
     (note,) = [n for n in fit_models(campaign, table, "gp-chosen").notes if "surrogate" in n]
     assert note.startswith(f"surrogate {best}: of gp-physics, gp-mixed")
     late = table.assign(li_symmetric_life=np.nan)  # no life yet: chosen on the other two

@@ -123,6 +123,48 @@ def test_a_related_task_carries_to_where_the_campaign_has_no_membrane(sources: P
     assert err_misled < 1.2 * err_alone
 
 
+def test_a_source_restated_is_fitted_again_not_taken_from_the_cache(sources: Path) -> None:
+    """A source's trust shapes the fit and its words the proposals' reasons: the same rows
+    with another ``trust`` or ``differs`` are a new model (a long-running app would
+    otherwise keep the first)."""
+    spec = _campaign_with(sources, ("related.csv", "another condition"))
+    tried, _ = _target(sources, spec)
+    campaign = _mode(load_campaign(spec), "multitask")
+    first = fit_objective(campaign, tried, "yield_pct", "gp-onehot")
+    prior = campaign.priors[0]
+    for change in ({"trust": 0.2}, {"differs": "another lab"}):
+        restated = campaign.model_copy(update={"priors": (prior.model_copy(update=change),)})
+        again = fit_objective(restated, tried, "yield_pct", "gp-onehot")
+        assert again is not first and again.key != first.key
+        assert again.encoder.sources[0].prior == restated.priors[0]  # type: ignore[union-attr]
+
+
+def test_the_multitask_gp_takes_no_categorical_kernel_and_the_chooser_leaves_it_out(
+    sources: Path,
+) -> None:
+    """A multi-task GP would read ``gp-mixed``'s level indices as numbers: asked for, it is
+    refused with the key and the fix; ``gp-chosen`` does not offer it there (the synthetic
+    catalysts have no descriptors, so elsewhere it would)."""
+    from formulate.model.specs import load_spec
+    from formulate.model.surrogates import distinct_families
+    from formulate.plan.fitting import fit_models
+
+    spec = _campaign_with(sources, ("related.csv", "another condition: +15 points"))
+    tried, _ = _target(sources, spec)
+    campaign = _mode(load_campaign(spec), "multitask")
+    with pytest.raises(FormulateError) as err:
+        fit_objective(campaign, tried, "yield_pct", "gp-mixed")
+    assert err.value.problems[0].where == "campaign.toml: strategy.transfer"
+    assert "stacked" in err.value.problems[0].fix
+    chooser = load_spec("gp-chosen")
+    assert [f.name for f in distinct_families(campaign, chooser)] == ["gp-physics"]
+    stacked = _mode(campaign, "stacked")
+    assert [f.name for f in distinct_families(stacked, chooser)] == ["gp-physics", "gp-mixed"]
+    assert fit_objective(campaign, tried, "yield_pct", "gp-chosen").spec.name == "gp-physics"
+    (note,) = [n for n in fit_models(campaign, tried, "gp-chosen").notes if "surrogate" in n]
+    assert "transfer = 'multitask' does not take" in note
+
+
 @pytest.mark.parametrize("mode", ["multitask", "stacked"])
 def test_a_matern_kernel_learns_from_a_related_source_too(sources: Path, mode: str) -> None:
     """``kernel = "matern"`` reaches the multi-task and the stacked model: the fit is Matern

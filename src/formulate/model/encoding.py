@@ -2,11 +2,12 @@
 
 * ``onehot``: numeric variables scaled to [0, 1] of their range on their scale (log10 for a
   ``scale = "log"`` variable), categoricals one-hot;
-* ``mixed``: numeric variables scaled, categoricals as level indices (for BoTorch's
-  mixed categorical kernel, ``cat_dims`` gives their columns);
 * ``physics``: numeric variables scaled, then the physics features of
   :mod:`formulate.model.physics` and each categorical level's descriptors (min-max scaled over the
   levels) instead of one-hot columns; a categorical without descriptors stays one-hot.
+* ``mixed``: ``physics``, except that a categorical without descriptors is one column of level
+  indices, for BoTorch's mixed categorical kernel (``cat_dims`` gives those columns). On a
+  campaign whose categoricals all have descriptors the two are the same encoding.
 
 An inactive numeric variable (no ``filler_wt_pct`` without a filler) is encoded as 0.
 
@@ -70,20 +71,25 @@ class Encoder:
         self.cat_dims = []
         for name in space.categorical_names():
             levels = space.levels(name)
-            if self.kind == "mixed":
+            if self._indexed(name):
                 self.cat_dims.append(len(self.columns))
                 self.columns.append(name)
             elif self.kind == "onehot" or not _descriptor_keys(levels):
                 self.columns += [f"{name}={lvl}" for lvl in levels]
             else:
                 self.columns += [f"{name}.{k}" for k in _descriptor_keys(levels)]
-        if self.kind == "physics" and _has_physics(self.campaign):
+        if self.kind != "onehot" and _has_physics(self.campaign):
             self.columns += list(FEATURES)
             self._span = _spans(self.campaign)
 
     @property
     def dim(self) -> int:
         return len(self.columns)
+
+    def _indexed(self, name: str) -> bool:
+        """Whether categorical ``name`` is one column of level indices (``mixed``, no
+        descriptors)."""
+        return self.kind == "mixed" and not _descriptor_keys(self.campaign.space.levels(name))
 
     def encode(self, table: pd.DataFrame) -> torch.Tensor:
         """``n x d`` float64 tensor for the formulation columns of ``table``."""
@@ -96,7 +102,7 @@ class Encoder:
             levels = space.levels(name)
             names = list(levels)
             codes = np.array([names.index(str(v)) for v in table[name]], dtype=int)
-            if self.kind == "mixed":
+            if self._indexed(name):
                 parts.append(codes[:, None].astype(float))
             elif self.kind == "onehot" or not _descriptor_keys(levels):
                 parts.append(np.eye(len(names))[codes])
@@ -105,7 +111,7 @@ class Encoder:
                     col = np.array([levels[n][k] for n in names])
                     scaled = (col - col.min()) / (col.max() - col.min())
                     parts.append(scaled[codes][:, None])
-        if self.kind == "physics" and _has_physics(self.campaign):
+        if self.kind != "onehot" and _has_physics(self.campaign):
             for name, values in _raw_features(self.campaign, table).items():
                 low, high = self._span[name]
                 scaled = (values - low) / (high - low) if high > low else values * 0
@@ -117,7 +123,7 @@ class Encoder:
         """Which level of categorical ``name`` each encoded row holds (``...`` long indices
         into ``space.levels(name)``, for ``X`` of shape ``... x d``): the nearest level's
         descriptors (L1) for a descriptor encoding."""
-        if self.kind == "mixed":
+        if self._indexed(name):
             return X[..., self.columns.index(name)].round().long()
         cols, codes = self._level_codes(name)
         if codes is None:

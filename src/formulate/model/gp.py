@@ -151,7 +151,7 @@ def build_gp(
     else:
         if mean := SourceMean.of(encoder):  # stacked sources: a mean that follows them,
             extra["mean_module"] = mean.to(X)  # a kernel over the formulation as without
-            if encoder.kind != "mixed":  # (the source column in the kernel: one task hurt)
+            if not encoder.cat_dims:  # (the source column in the kernel: one task hurt)
                 dims = [i for i in range(X.shape[-1]) if i not in mean.columns]
                 covar = kernel_factory(kernel)(len(dims), active_dims=dims)
                 extra["covar_module"] = covar.to(X)

@@ -2,7 +2,9 @@
 
 Families are declared as TOML specs (``surrogates/<name>.toml``; built-ins ship with the
 package) and differ in how formulations are encoded (:mod:`formulate.model.encoding`):
-``gp-onehot``, ``gp-mixed`` (BoTorch's mixed categorical kernel) and ``gp-physics``.
+``gp-onehot``, ``gp-physics`` and ``gp-mixed`` (``gp-physics`` with BoTorch's mixed
+categorical kernel for a categorical without descriptors); ``gp-chosen`` picks between the
+last two at each proposal (:func:`chosen_spec`).
 
 Models work on the objective's transformed scale (log10 conductivity, logit t+, log10 life),
 float64, on the configured device. Noise: where the campaign states a property's replicate
@@ -188,8 +190,9 @@ def fit_objective(
     else:
         X = base.encode(data.rows)
     X = X.to(resolve_device(device))
+    stated = [s.prior.model_dump_json() for s, _ in sources]  # a source's trust and words
     key = cache_key(
-        spec.model_dump_json(), prop, X, fit_data.y, fit_data.censored, str(data.scatter)
+        spec.model_dump_json(), prop, X, fit_data.y, fit_data.censored, str(data.scatter), *stated
     )
     fitted: ObjectiveModel | None = _MEMORY.get_recent(key)
     if fitted is not None:
@@ -228,13 +231,15 @@ def chosen_spec(
     campaign's objectives give their own training values the highest closed-form leave-one-out
     log density, summed over values and over the objectives measured on enough membranes (a
     life may come weeks after the conductivity). One family serves every objective, since a
-    proposal's models share one encoding. A family that can fit no objective yet is not chosen."""
+    proposal's models share one encoding. A family that can fit no objective yet is not chosen.
+    A family whose models would be those of an earlier one (e.g. ``gp-mixed`` where every
+    categorical has descriptors) is not fitted: the earlier one stands for it."""
     spec = load_spec(spec) if isinstance(spec, str) else spec
     if not spec.choose_from:
         return spec
-    families = [load_spec(name) for name in spec.choose_from]
+    families = distinct_families(campaign, spec)
     best, best_score = families[0], -np.inf
-    for family in families:
+    for family in families if len(families) > 1 else []:
         models = []
         for o in campaign.objectives:
             with suppress(NotEnoughData):
@@ -245,6 +250,27 @@ def chosen_spec(
         if score > best_score:
             best, best_score = family, score
     return best
+
+
+def distinct_families(campaign: Campaign, spec: SurrogateSpec) -> list[SurrogateSpec]:
+    """The families a choosing ``spec`` lists, less those whose models of ``campaign`` would be
+    an earlier one's (the same settings, encoded columns and categorical-kernel columns) and,
+    where the campaign learns from sources by a multi-task GP, those with a categorical kernel
+    (it has none)."""
+    out: list[SurrogateSpec] = []
+    seen: list[tuple[str, list[str], list[int]]] = []
+    multitask = bool(campaign.priors) and campaign.strategy.transfer == "multitask"
+    for name in spec.choose_from:
+        family = load_spec(name)
+        encoder = Encoder(campaign, family.encoding)
+        if multitask and encoder.cat_dims:
+            continue
+        settings = family.model_dump_json(exclude={"name", "description", "encoding"})
+        model = (settings, encoder.columns, encoder.cat_dims)
+        if model not in seen:
+            seen.append(model)
+            out.append(family)
+    return out or [load_spec(spec.choose_from[0])]  # the first says what is wrong
 
 
 def _own_rows(fitted: ObjectiveModel, data: TrainingData) -> int:

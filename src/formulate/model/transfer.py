@@ -36,6 +36,7 @@ from gpytorch.means import Mean
 from gpytorch.priors import LogNormalPrior, NormalPrior
 
 from formulate.data.priors import SourceRows, source_rows
+from formulate.errors import FormulateError, Problem
 from formulate.model.encoding import Encoder, StackedEncoder
 from formulate.model.training import TrainingData, training_data
 from formulate.spec.campaign import Campaign
@@ -155,7 +156,24 @@ def multitask_gp(
     """BoTorch's ``MultiTaskGP`` predicting the campaign's task (0) from inputs ``X``
     (``n x (d + 1)``, task last): a noise level per task unless ``extra`` brings the known
     noise (``train_Yvar``), the task correlations' prior from the sources' trust, and a
-    deterministic start (the prior means) so that fits are reproducible."""
+    deterministic start (the prior means) so that fits are reproducible.
+
+    Raises:
+        FormulateError: an encoding with level indices (``mixed``): the multi-task kernel
+            would read them as numbers.
+    """
+    if encoder.cat_dims:
+        raise FormulateError(
+            "a multi-task GP cannot read level indices as levels",
+            [
+                Problem(
+                    "campaign.toml: strategy.transfer",
+                    f"'multitask' with the '{encoder.kind}' encoding",
+                    "use transfer = 'stacked', or a surrogate with one-hot or descriptor levels"
+                    " (gp-physics)",
+                )
+            ],
+        )
     prior = encoder.correlation_prior()
     if "train_Yvar" not in extra:
         extra["likelihood"] = HadamardGaussianLikelihood(

@@ -11,7 +11,12 @@ from botorch.models import ModelListGP
 from formulate.model.cache import model_cache
 from formulate.model.feasibility import fit_film_model, needs_film_model
 from formulate.model.specs import SurrogateSpec, load_spec
-from formulate.model.surrogates import ObjectiveModel, chosen_spec, fit_objective
+from formulate.model.surrogates import (
+    ObjectiveModel,
+    chosen_spec,
+    distinct_families,
+    fit_objective,
+)
 from formulate.model.transfer import transfer_notes
 from formulate.plan import acquisition
 from formulate.spec.campaign import Campaign
@@ -51,10 +56,7 @@ def fit_models(
     constraints: list[tuple[ObjectiveModel, acquisition.Constraint]] = []
     notes: list[str] = transfer_notes(campaign, objectives)
     if asked.choose_from:
-        notes.append(
-            f"surrogate {spec.name}: of {', '.join(asked.choose_from)}, the one that predicts "
-            "this campaign's values best, each left out in turn"
-        )
+        notes.append(_choice_note(campaign, asked, spec))
     n_obj = len(objectives)
     for con in campaign.outcome_constraints:
         have = int(table[con.property].notna().sum()) if con.property in table else 0
@@ -70,6 +72,22 @@ def fit_models(
         feasible = acquisition.Constraint(n_obj + len(constraints), 0.0, 1.0, eta=1.0)
         constraints.append((film, feasible))
     return Fitted(objectives, constraints, notes)
+
+
+def _choice_note(campaign: Campaign, asked: SurrogateSpec, spec: SurrogateSpec) -> str:
+    """What a proposal says of the family a choosing spec took."""
+    listed = ", ".join(asked.choose_from)
+    if len(distinct_families(campaign, asked)) == 1:
+        multitask = bool(campaign.priors) and campaign.strategy.transfer == "multitask"
+        why = "or have a categorical kernel, which transfer = 'multitask' does not take"
+        return (
+            f"surrogate {spec.name}: the others of {listed} are the same model on this "
+            f"campaign{', ' + why if multitask else ''}"
+        )
+    return (
+        f"surrogate {spec.name}: of {listed}, the one that predicts this campaign's values "
+        "best, each left out in turn"
+    )
 
 
 def film_model(
