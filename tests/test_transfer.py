@@ -333,6 +333,30 @@ def test_a_stacked_source_is_a_column_whose_mean_follows_it(sources: Path) -> No
     assert err_misled < 1.1 * err_alone
 
 
+def test_a_stacked_source_follows_into_the_categorical_kernel_too(sources: Path) -> None:
+    """``gp-mixed`` (BoTorch's categorical kernel for the catalysts, which have no
+    descriptors) takes the stacked source's mean as the other families do, so a choosing
+    spec can fit it beside sources."""
+    from formulate.model.transfer import SourceMean
+
+    tried, pool = _target(sources, _campaign_with(sources))
+    truth = pool["yield_pct"].to_numpy()
+    campaign = load_campaign(sources / "campaign.toml")
+    alone = fit_objective(campaign, tried, "yield_pct", "gp-mixed")
+    related = load_campaign(_campaign_with(sources, ("related.csv", "another condition")))
+    helped = fit_objective(related, tried, "yield_pct", "gp-mixed")
+    assert isinstance(helped.model.mean_module, SourceMean)
+    assert helped.encoder.cat_dims and helped.encoder.columns[-1].startswith("predicted")
+    err_alone, err_helped = (
+        np.sqrt(np.mean((m.predict(pool)["mean"] - truth) ** 2)) for m in (alone, helped)
+    )
+    assert err_helped < 0.5 * err_alone
+    assert fit_objective(related, tried, "yield_pct", "gp-chosen").spec.name in {
+        "gp-physics",
+        "gp-mixed",
+    }
+
+
 def test_an_unknown_transfer_is_refused_before_anything_runs(sources: Path) -> None:
     args = ["backtest", "pool", str(sources / "past.csv"), "--spec", str(sources / "one.toml")]
     args += ["--prior", str(sources / "related.csv"), "--transfer", "magic"]

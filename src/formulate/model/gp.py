@@ -107,11 +107,16 @@ def exact_gp(
     """BoTorch's exact GP for inputs ``X`` (``n x d``) of ``encoder``: the mixed categorical
     kernel (``MixedSingleTaskGP``) for a ``mixed`` encoding with levels, else ``SingleTaskGP``;
     ``kernel`` for the numeric inputs (BoTorch's own default when ``rbf``); ``extra`` goes to
-    the constructor (likelihood, ``train_Yvar``, transforms, a covariance module)."""
+    the constructor (likelihood, ``train_Yvar``, transforms, a covariance module, a mean:
+    ``MixedSingleTaskGP`` takes its mean after construction)."""
     if encoder.kind == "mixed" and encoder.cat_dims:
         if kernel != "rbf":
             extra["cont_kernel_factory"] = kernel_factory(kernel)
-        return MixedSingleTaskGP(X, Y, cat_dims=encoder.cat_dims, **extra)
+        mean = extra.pop("mean_module", None)
+        model = MixedSingleTaskGP(X, Y, cat_dims=encoder.cat_dims, **extra)
+        if mean is not None:  # a stacked source's mean
+            model.mean_module = mean
+        return model
     if kernel != "rbf" and "covar_module" not in extra:
         extra["covar_module"] = kernel_factory(kernel)(X.shape[-1]).to(X)
     return SingleTaskGP(X, Y, **extra)
