@@ -51,6 +51,7 @@ from formulate.model.specs import SurrogateSpec, load_spec
 from formulate.model.training import TrainingData, training_data
 from formulate.model.transfer import (
     TaskEncoder,
+    by_tasks,
     joint_training,
     source_features,
     source_training,
@@ -181,8 +182,7 @@ def fit_objective(
     transform = transform_of(campaign, prop)
     data = training_data(campaign, table, prop, transform)
     base = encoder_for(campaign, table, spec, device, cache_dir)
-    multitask = campaign.priors and campaign.strategy.transfer == "multitask"
-    sources = source_training(campaign, prop, transform) if multitask else []
+    sources = source_training(campaign, prop, transform) if by_tasks(campaign) else []
     encoder: Encoder | StackedEncoder | TaskEncoder = base
     fit_data = data
     if sources:
@@ -259,7 +259,7 @@ def distinct_families(campaign: Campaign, spec: SurrogateSpec) -> list[Surrogate
     (it has none)."""
     out: list[SurrogateSpec] = []
     seen: list[tuple[str, list[str], list[int]]] = []
-    multitask = bool(campaign.priors) and campaign.strategy.transfer == "multitask"
+    multitask = by_tasks(campaign)
     for name in spec.choose_from:
         family = load_spec(name)
         encoder = Encoder(campaign, family.encoding)

@@ -17,7 +17,7 @@ from formulate.model.surrogates import (
     distinct_families,
     fit_objective,
 )
-from formulate.model.transfer import transfer_notes
+from formulate.model.transfer import by_tasks, transfer_notes
 from formulate.plan import acquisition
 from formulate.spec.campaign import Campaign
 from formulate.spec.objectives import to_model_scale
@@ -78,11 +78,10 @@ def _choice_note(campaign: Campaign, asked: SurrogateSpec, spec: SurrogateSpec) 
     """What a proposal says of the family a choosing spec took."""
     listed = ", ".join(asked.choose_from)
     if len(distinct_families(campaign, asked)) == 1:
-        multitask = bool(campaign.priors) and campaign.strategy.transfer == "multitask"
         why = "or have a categorical kernel, which transfer = 'multitask' does not take"
         return (
             f"surrogate {spec.name}: the others of {listed} are the same model on this "
-            f"campaign{', ' + why if multitask else ''}"
+            f"campaign{', ' + why if by_tasks(campaign) else ''}"
         )
     return (
         f"surrogate {spec.name}: of {listed}, the one that predicts this campaign's values "
