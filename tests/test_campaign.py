@@ -185,3 +185,15 @@ def test_film_risks_name_variables_levels_and_ranges_inside_the_bounds() -> None
     )
     raw["film_risks"] = [{"when": {"eo_li_ratio": [6, 8]}, "chance": 1.0}]
     assert any("film_risks.0.chance" in p for p in problems_of(raw))
+
+
+def test_one_objective_gets_qlognei_unless_told_and_a_pareto_acquisition_is_refused() -> None:
+    raw = raw_spec()
+    raw["objectives"] = raw["objectives"][:1]
+    raw.get("strategy", {}).pop("acquisition", None)
+    one = campaign_from_dict(raw, TEMPLATE)
+    assert one.strategy.acquisition == "qlognei"  # qLogNEHVI needs two objectives
+    raw["strategy"] = {**raw.get("strategy", {}), "acquisition": "qlognehvi"}
+    assert_problems(raw, "strategy.acquisition: 'qlognehvi' needs two or more objectives")
+    raw["strategy"]["acquisition"] = "parego"
+    assert_problems(raw, 'write acquisition = "qlognei"')

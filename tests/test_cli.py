@@ -176,3 +176,16 @@ def test_diagnose_reports_metrics_and_writes_a_plot(
     assert code == 0 and {s["surrogate"] for s in json.loads(out)["scores"]} == {"gp-physics"}
     code, out, _ = run(capsys, "diagnose", "c1", "--surrogate", "gp-onehot", "--plot", "p.png")
     assert code == 0 and (workdir / "p.png").is_file() and "most relevant" in out
+
+
+def test_a_pareto_strategy_on_one_objective_is_refused_by_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from formulate.testing import SYNTHETIC_SPEC
+
+    (tmp_path / "campaign.toml").write_text(SYNTHETIC_SPEC.replace("{second}", ""))
+    capsys.readouterr()
+    assert main(["propose", str(tmp_path), "--strategy", "qlognehvi", "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "qlognehvi needs two or more objectives" in err and "use qlognei" in err
+    assert main(["propose", str(tmp_path), "--batch", "2", "--dry-run"]) == 0  # qlognei

@@ -207,6 +207,39 @@ def test_proposals_with_a_source_stay_in_the_pool_and_name_it(
     assert f"from prior 'related' (another condition): {says} yield_pct" in first["reason"]
 
 
+@pytest.mark.parametrize("transfer", ["stacked", "multitask"])
+def test_a_campaign_with_no_membranes_starts_from_its_source(sources: Path, transfer: str) -> None:
+    spec = _campaign_with(sources, ("related.csv", "another condition"))
+    campaign = _mode(load_campaign(spec), transfer)
+    _, pool = _target(sources, spec)
+    request = Request(strategy="qlognei", batch_size=2, disk_cache=False)
+    picked = propose(campaign, pd.DataFrame(), request, pool)
+    assert not picked["warm_up"].any()
+    assert set(picked["catalyst"]) == {"B"}  # the source's best catalyst, from the start
+    assert (picked["temperature"] - 60).abs().max() < 20  # and near its best temperature
+    assert picked["reason"].str.startswith("from prior 'related' alone").all()
+    (note,) = [n for n in picked.attrs["notes"] if n.startswith("from prior 'related'")]
+    assert "fewer than 3 membranes" in note
+    alone = propose(campaign.model_copy(update={"priors": ()}), pd.DataFrame(), request, pool)
+    assert alone["warm_up"].all()  # without a source: the space-filling warm-up
+    spec = _campaign_with(sources, ("unrelated.csv", "outcomes shuffled"))
+    shuffled = propose(_mode(load_campaign(spec), transfer), pd.DataFrame(), request, pool)
+    assert shuffled["warm_up"].all()  # its own model predicts nothing: no start from it
+
+
+def test_a_source_start_backtest_needs_a_source(sources: Path) -> None:
+    out = sources / "bt0"
+    args = ["backtest", "pool", str(sources / "past.csv"), "--spec", str(sources / "one.toml")]
+    args += ["--strategy", "qlognei", "--seeds", "1", "--initial", "0", "--budget", "4"]
+    args += ["-o", str(out), "--workers", "1"]
+    assert main(args) == 2 and not out.exists()
+    assert main([*args, "--prior", str(sources / "related.csv")]) == 0
+    trace = pd.read_csv(out / "runs" / "qlognei" / "seed-000.csv")
+    assert len(trace) == 4 and (trace["step"] >= 1).all()  # no random row: 4 proposals
+    assert trace["reason"].head(3).str.startswith("from prior").all()
+    assert not trace["reason"].iloc[3].startswith("from prior 'related' alone")
+
+
 def test_source_rows_are_counted_apart_and_never_become_membranes(
     sources: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -384,3 +417,30 @@ def test_baybe_learns_from_the_same_source_through_its_task_parameter(sources: P
     space = _baybe_space(campaign, candidates, tried, _sources(campaign))
     (task,) = [p for p in space.parameters if isinstance(p, TaskParameter)]
     assert task.active_values == (OWN_TASK,)
+
+
+def test_the_transfer_scoreboard_counts_stored_scores_and_the_source_start(tmp_path: Path) -> None:
+    from formulate.backtest.transfer import write_transfer_board
+
+    transfer = load_transfer(REPO / "benchmarks" / "transfer")
+    assert transfer.protocol.initial == 3 and transfer.source_initial == 0
+    task = transfer.tasks[0].name
+    first = {"scratch": 8.0, "related": 2.0, "unrelated": 8.0}
+    stored = pd.DataFrame(
+        {
+            "task": task,
+            "strategy": arm,
+            "seed": seed,
+            "budget": 30,
+            "n to top 5%": first[arm] + seed % 2,
+            "top 5% AUC": (0.5 if arm == "related" else 0.2) + 0.01 * seed,
+        }
+        for arm in first
+        for seed in range(6)
+    )
+    text = write_transfer_board(tmp_path, transfer, stored=stored).read_text()
+    assert "from scratch (3 random rows first)" in text and "starting from 0 random rows" in text
+    row = next(line for line in text.splitlines() if line.startswith(f"| {task} |"))
+    assert "| 8.5 [8, 9] | 6 | 2.5 [2, 3] | 6 |" in row and "| 3.40x |" in row
+    assert "6/0/0, p=0.031 better" in row  # related against scratch, seed by seed
+    assert len(pd.read_csv(tmp_path / "transfer-scores.csv")) == 18

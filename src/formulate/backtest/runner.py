@@ -249,12 +249,14 @@ def _check(settings: Settings, campaign: Campaign, oracle: PoolOracle | Emulator
     if settings.kind not in KINDS:
         problems.append(Problem("kind", settings.kind, f"use one of {KINDS}"))
     rows = len(oracle.rows) if isinstance(oracle, PoolOracle) else math.inf
-    if settings.initial < 1 or settings.initial >= min(rows, settings.budget):
+    least = 0 if settings.priors else 1  # a source can choose the first experiments
+    if settings.initial < least or settings.initial >= min(rows, settings.budget):
         problems.append(
             Problem(
                 "--initial",
                 f"{settings.initial} initial rows of {min(rows, settings.budget)}",
-                "start from at least 1 row and fewer than the budget (and the pool)",
+                f"start from at least {least} row(s) (0 only with --prior) and fewer than the "
+                "budget (and the pool)",
             )
         )
     if settings.seeds < 1 or settings.batch_size < 1:

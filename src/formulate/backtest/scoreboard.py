@@ -92,19 +92,22 @@ SCORE_KEYS = ("member", "strategy", "seed", "budget", "ours")
 """The columns every ``scores.csv`` row has (the scores themselves depend on the member)."""
 
 
-def read_scores(path: Path) -> pd.DataFrame:
-    """A stored ``scores.csv`` (:func:`write_scoreboard`), its columns checked."""
+def read_scores(
+    path: Path, keys: Sequence[str] = SCORE_KEYS, kind: str = "scores.csv"
+) -> pd.DataFrame:
+    """A stored ``scores.csv`` (:func:`write_scoreboard`), or another ``kind`` of per-seed
+    scores with the columns ``keys``, its columns checked."""
     if not path.is_file():
         raise FormulateError(
             f"no scores at {path}",
-            [Problem(str(path), "not found", "give a scoreboard's scores.csv")],
+            [Problem(str(path), "not found", f"give a scoreboard's {kind}")],
         )
     scores = pd.read_csv(path)
-    missing = [c for c in SCORE_KEYS if c not in scores]
+    missing = [c for c in keys if c not in scores]
     if missing:
         raise FormulateError(
-            f"{path} is not a scoreboard's scores.csv",
-            [Problem(str(path), f"no column {missing}", "give a scoreboard's scores.csv")],
+            f"{path} is not a scoreboard's {kind}",
+            [Problem(str(path), f"no column {missing}", f"give a scoreboard's {kind}")],
         )
     return scores
 
@@ -126,13 +129,18 @@ def suite_scores(
     run = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if stored is None or stored.empty:
         return run
-    names = {m.name for m in members}
-    keep = stored[stored["member"].isin(names)]
+    keep = stored[stored["member"].isin({m.name for m in members})]
+    return with_stored(run, keep, "member")
+
+
+def with_stored(run: pd.DataFrame, stored: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Per-seed scores of runs made here, plus the ``stored`` ones of the (``by``, strategy,
+    seed) they lack (``by``: ``member`` or ``task``)."""
     if not run.empty:
-        key = ["member", "strategy", "seed"]
+        key = [by, "strategy", "seed"]
         have = pd.MultiIndex.from_frame(run[key])
-        keep = keep[~pd.MultiIndex.from_frame(keep[key]).isin(have)]
-    return pd.concat([run, keep], ignore_index=True).dropna(axis=1, how="all")
+        stored = stored[~pd.MultiIndex.from_frame(stored[key]).isin(have)]
+    return pd.concat([run, stored], ignore_index=True).dropna(axis=1, how="all")
 
 
 def compare(new: pd.DataFrame, old: pd.DataFrame) -> pd.DataFrame:

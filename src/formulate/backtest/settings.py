@@ -28,7 +28,8 @@ class Settings:
         objectives: the objectives scored (default: the campaign's).
         strategies: strategies compared, in order.
         seeds: number of seeds (0 .. seeds-1).
-        initial: random rows every strategy of a seed starts from.
+        initial: random rows every strategy of a seed starts from (0 with ``priors``: the
+            sources choose the first experiments).
         batch_size: membranes per step.
         budget: experiments per run, initial rows included (a pool: at most its rows).
         noise: emulator noise on (a real lab's) or off.

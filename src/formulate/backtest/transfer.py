@@ -3,8 +3,8 @@
 ``benchmarks/transfer/`` holds ``transfer.toml`` (the tasks, seeds and protocol) and one
 folder per task: ``task.toml`` (the target table and a related source, each pinned like a
 suite member's, and what differs between them), a campaign file and a README. Each task runs
-in three arms on the same seeds and initial rows, each an ordinary pool backtest of the target
-under ``OUTPUT/<task>/<arm>``:
+in three arms on the same seeds, each an ordinary pool backtest of the target under
+``OUTPUT/<task>/<arm>``:
 
 - ``scratch``: the target alone, as a campaign without sources;
 - ``related``: the related table as a ``[[prior]]`` source (the same system under another
@@ -12,6 +12,10 @@ under ``OUTPUT/<task>/<arm>``:
 - ``unrelated``: the related table with its outcomes shuffled across its rows (seeded), a
   source with the same formulations and value spread and no relation to the target: what
   a misleading source costs.
+
+``scratch`` starts from the protocol's random rows; an arm with a source starts from
+``initial_with_source`` of them (``[protocol]``; 0: the source chooses the first experiments,
+as a lab that has one would let it: :func:`formulate.plan.fitting.source_start`).
 
 The scoreboard pairs ``related`` and ``unrelated`` with ``scratch`` seed by seed.
 """
@@ -28,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from formulate.backtest.oracles import load_pool
-from formulate.backtest.scoreboard import paired, seed_scores, verdict
+from formulate.backtest.scoreboard import paired, seed_scores, verdict, with_stored
 from formulate.backtest.settings import Settings
 from formulate.backtest.sources import Source, TableSteps, cache_root, parse_source, parse_steps
 from formulate.backtest.suite import OURS, Protocol, table_file
@@ -36,6 +40,9 @@ from formulate.errors import FormulateError, Problem
 from formulate.spec.campaign import load_campaign
 
 TRANSFER_FILE = "transfer.toml"
+SCORES_FILE = "transfer-scores.csv"
+SCORE_KEYS = ("task", "strategy", "seed", "budget")
+"""The columns every row of ``transfer-scores.csv`` has."""
 TASK_FILE = "task.toml"
 ARMS = ("scratch", "related", "unrelated")
 """The arms of every task: no source, the related source, the shuffled source."""
@@ -72,12 +79,14 @@ class Task:
 
 @dataclass(frozen=True)
 class Transfer:
-    """The transfer tasks, their seeds and protocol."""
+    """The transfer tasks, their seeds and protocol; ``source_initial``: the random rows an arm
+    with a source starts from (the protocol's ``initial`` from scratch)."""
 
     root: Path
     tasks: tuple[Task, ...]
     seeds: int
     protocol: Protocol
+    source_initial: int
 
     def select(self, names: Sequence[str]) -> tuple[Task, ...]:
         known = {t.name: t for t in self.tasks}
@@ -108,7 +117,11 @@ def load_transfer(root: Path) -> Transfer:
             problems += err.problems
     if problems:
         raise FormulateError("the transfer tasks do not load", problems)
-    return Transfer(root, tuple(tasks), int(raw.get("seeds", 20)), Protocol(**raw["protocol"]))
+    protocol = dict(raw["protocol"])
+    source_initial = int(protocol.pop("initial_with_source", protocol.get("initial", 3)))
+    return Transfer(
+        root, tuple(tasks), int(raw.get("seeds", 20)), Protocol(**protocol), source_initial
+    )
 
 
 def _load_task(folder: Path) -> Task:
@@ -171,11 +184,13 @@ def settings_for(
     protocol: Protocol,
     repo_root: Path,
     strategies: Sequence[str] = (OURS,),
+    source_initial: int | None = None,
 ) -> Settings:
     """The backtest of one arm: the target's pool and campaign, with the arm's source as a
     prior table; ``strategies`` (``ours``: the campaign's own; a peer such as ``baybe`` gets
     the same source through its own transfer learning). The budget is the protocol's or a
-    third of the target's rows, whichever is smaller."""
+    third of the target's rows, whichever is smaller. An arm with a source starts from
+    ``source_initial`` random rows (default: the protocol's ``initial``)."""
     if arm not in ARMS:
         raise FormulateError("unknown arm", [Problem("--arm", arm, f"use one of {ARMS}")])
     tables = task_tables(task, repo_root)
@@ -189,7 +204,7 @@ def settings_for(
             dict.fromkeys(campaign.strategy.acquisition if s == OURS else s for s in strategies)
         ),
         seeds=seeds,
-        initial=protocol.initial,
+        initial=protocol.initial if arm == "scratch" or source_initial is None else source_initial,
         batch_size=protocol.batch_size,
         budget=min(protocol.budget, max(protocol.initial + 2, rows // 3)),
         priors=() if arm == "scratch" else (str(tables[arm]),),
@@ -257,18 +272,25 @@ def _quartiles(n: pd.Series) -> str:
 
 
 def write_transfer_board(
-    output: Path, transfer: Transfer, docs: Path | None = None, more: Sequence[Path] = ()
+    output: Path,
+    transfer: Transfer,
+    docs: Path | None = None,
+    more: Sequence[Path] = (),
+    stored: pd.DataFrame | None = None,
 ) -> Path:
     """``transfer.md`` and ``transfer-scores.csv`` in ``docs`` (default ``output``), from the
-    runs under ``output`` and the folders ``more`` (a peer's runs, made separately)."""
+    runs under ``output`` and the folders ``more`` (a peer's runs, made separately), and the
+    ``stored`` scores (an earlier ``transfer-scores.csv``) of the (task, arm, seed) they lack."""
     where = docs or output
     where.mkdir(parents=True, exist_ok=True)
     scores = pd.concat(
         [transfer_scores(folder, transfer.tasks) for folder in (output, *more)],
         ignore_index=True,
     )
+    if stored is not None:
+        scores = with_stored(scores, stored, "task")
     board = transfer_board(scores, transfer.tasks)
-    scores.to_csv(where / "transfer-scores.csv", index=False)
+    scores.to_csv(where / SCORES_FILE, index=False)
     path = where / "transfer.md"
     path.write_text(_markdown(transfer, board), encoding="utf-8")
     return path
@@ -280,12 +302,14 @@ def _markdown(transfer: Transfer, board: pd.DataFrame) -> str:
         "# Transfer tasks",
         "",
         "Public tables from other labs (`benchmarks/transfer/`). Each target is replayed as a "
-        f"pool ({p.initial} random rows, then {p.batch_size} a step, up to {p.budget} "
-        "experiments) three times on the same seeds and initial rows: from scratch, with a "
-        "related source as a `[[prior]]` table, and with an unrelated one (the related rows "
-        "with their outcomes shuffled). Experiments to the first top-5% row: median [25%, "
-        "75%]. Paired: wins/ties/losses against scratch on the area under the top-5% curve, "
-        "two-sided Wilcoxon signed-rank.",
+        f"pool ({p.batch_size} row a step, up to {p.budget} experiments) three times on the "
+        f"same seeds: from scratch ({p.initial} random rows first), with a related source as "
+        "a `[[prior]]` table, and with an unrelated one (the related rows with their outcomes "
+        f"shuffled), each with a source starting from {transfer.source_initial} random rows "
+        "(0: the source's own model chooses the first experiments where it predicts its own "
+        "rows; a source that does not gets the warm-up design). Experiments to the first "
+        "top-5% row, random rows included: median [25%, 75%]. Paired: wins/ties/losses "
+        "against scratch on the area under the top-5% curve, two-sided Wilcoxon signed-rank.",
         "",
     ]
     for task in transfer.tasks:

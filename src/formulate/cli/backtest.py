@@ -52,7 +52,10 @@ def backtest_pool(
     strategy: StrategiesOpt = None,
     objective: ObjectivesOpt = None,
     seeds: SeedsOpt = 20,
-    initial: Annotated[int, typer.Option(help="random rows every run starts from")] = 3,
+    initial: Annotated[
+        int,
+        typer.Option(help="random rows every run starts from (0 with --prior: the sources choose)"),
+    ] = 3,
     batch_size: Annotated[int, typer.Option(help="rows revealed per step")] = 1,
     budget: Annotated[int, typer.Option(help="experiments per run (initial included)")] = 10,
     prior: Annotated[
@@ -240,6 +243,13 @@ def backtest_transfer(
         list[Path] | None,
         typer.Option("--with", help="also score the runs in this folder (repeat; a peer's)"),
     ] = None,
+    stored: Annotated[
+        Path | None,
+        typer.Option(
+            help="transfer-scores.csv of earlier runs: the scoreboard also counts the (task, "
+            "arm, seed) scores it holds and the run folders lack (runs depend only on their seed)"
+        ),
+    ] = None,
     transfer: TransferOpt = None,
     workers: WorkersOpt = None,
     executor: ExecutorOpt = "local",
@@ -250,6 +260,7 @@ def backtest_transfer(
     """Transfer tasks: each public target from scratch, with a related source and with an
     unrelated one, paired by seed. Resumable: the same command continues, more --seeds grow it."""
     from formulate.backtest import transfer as tl
+    from formulate.backtest.scoreboard import read_scores
     from formulate.backtest.sources import SourceUnavailable
 
     spec = tl.load_transfer(tasks_dir)
@@ -260,16 +271,23 @@ def backtest_transfer(
             out.print(f"\n[{t.name}: {a}] {t.title}", markup=False)
             try:
                 settings = tl.settings_for(
-                    t, a, n_seeds, spec.protocol, tasks_dir.parent.parent, strategy or ("ours",)
+                    t,
+                    a,
+                    n_seeds,
+                    spec.protocol,
+                    tasks_dir.parent.parent,
+                    strategy or ("ours",),
+                    spec.source_initial,
                 )
                 settings = replace(settings, transfer=transfer if settings.priors else None)
             except SourceUnavailable as e:
                 err.print(f"skipped {t.name}: {e.message()}", markup=False)
                 break
             _backtest(settings, output / t.name / a, workers, executor)
-    path = tl.write_transfer_board(output, spec, more=more or ())
+    earlier = read_scores(stored, tl.SCORE_KEYS, tl.SCORES_FILE) if stored else None
+    path = tl.write_transfer_board(output, spec, more=more or (), stored=earlier)
     if scoreboard:
-        path = tl.write_transfer_board(output, spec, scoreboard, more or ())
+        path = tl.write_transfer_board(output, spec, scoreboard, more or (), earlier)
     out.print(f"\nScoreboard: {path}", markup=False)
 
 

@@ -249,6 +249,8 @@ def _parego_weights(inputs: AcquisitionInputs) -> torch.Tensor:
 
 
 def _parego(inputs: AcquisitionInputs) -> AcquisitionFunction:
+    if not len(inputs.X_baseline):  # nothing measured to scale the objectives by yet
+        return _qlognehvi(inputs)
     return qLogNParEGO(
         scalarization_weights=_parego_weights(inputs),
         objective=inputs.objectives_sign_adjusted(),
@@ -271,7 +273,30 @@ def _target(inputs: AcquisitionInputs) -> GenericMCObjective:
 
 
 def _qlognei(inputs: AcquisitionInputs) -> AcquisitionFunction:
+    if not len(inputs.X_baseline):
+        return _no_incumbent(inputs)
     return qLogNoisyExpectedImprovement(objective=_target(inputs), **inputs.common())
+
+
+def _no_incumbent(inputs: AcquisitionInputs) -> AcquisitionFunction:
+    """Expected improvement on the lowest value the target's model was fitted on, for a
+    campaign with no measured membrane yet (a prior source's models stand in): about the
+    predicted value for one pick, the expected best of the batch for several, so a batch
+    spreads where the model is unsure which is best."""
+    names = [o.property for o in inputs.campaign.objectives]
+    k = names.index(inputs.target) if inputs.target else 0
+    fitted = inputs.models[names[k]]
+    low = float(np.min(inputs.campaign.objectives[k].sign * fitted.y_fit))
+    common = inputs.common()
+    return qLogExpectedImprovement(
+        model=common["model"],
+        best_f=low,
+        objective=_target(inputs),
+        sampler=common["sampler"],
+        X_pending=common["X_pending"],
+        constraints=common.get("constraints"),
+        eta=common.get("eta", 1e-3),
+    )
 
 
 BUILDERS: dict[str, Callable[[AcquisitionInputs], AcquisitionFunction]] = {

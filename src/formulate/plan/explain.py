@@ -61,8 +61,11 @@ def describe(
     else:
         new = picked["untried"].to_numpy(dtype=bool) if "untried" in picked else [False] * len(out)
         kin = families(campaign.space, out)
+        start = "" if fitted.start is None else f"from prior '{fitted.start.prior.label}' alone "
+        start += "(its model, its best) until this campaign can fit its own; " if start else ""
         out["reason"] = [
-            _reason(campaign, gains, best_so_far, rec, i)
+            start
+            + _reason(campaign, gains, best_so_far, rec, i)
             + (f"; first of its family ({kin[i]}: no membrane tried there yet)" if new[i] else "")
             + _film_note(campaign, rec)
             + _prior_note(campaign, fitted, out.iloc[[i]])

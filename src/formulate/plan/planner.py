@@ -36,7 +36,7 @@ from formulate.plan.explain import describe
 from formulate.plan.fitting import Fitted, film_model, fit_models
 from formulate.plan.pool import POOL_SIZE, candidate_pool, exclude, families, neighbours
 from formulate.spec.campaign import Campaign
-from formulate.spec.strategies import STRATEGIES, WARM_UP_STRATEGY
+from formulate.spec.strategies import STRATEGIES, WARM_UP_STRATEGY, objectives_problems
 
 ACTIVE_POINTS = 256
 """Points of the pool over which ``active`` integrates the posterior variance."""
@@ -129,6 +129,10 @@ class Request:
             "strategy": campaign.strategy.acquisition,
             "seed": campaign.strategy.seed,
         }
+        strategy = str(given.get("strategy", defaults["strategy"]))
+        wrong = objectives_problems(strategy, len(names), "--strategy")
+        if wrong:
+            raise FormulateError(f"{strategy} needs two or more objectives", wrong)
         return cls(**{**defaults, **given, "weights": weights or None})  # type: ignore[arg-type]
 
 
@@ -318,6 +322,8 @@ def untried(campaign: Campaign, table: pd.DataFrame, candidates: pd.DataFrame) -
     descriptors, and its uncertainty there does not say how different the family may be, so a
     batch holds one of them while some remain, when it adds at least a tenth of what the pick
     it replaces would (:func:`formulate.plan.batch.lazy_greedy`)."""
+    if not campaign.space.categorical_names():  # no categorical, no families
+        return np.zeros(len(candidates), dtype=bool)
     tried = _rows(table, ("pending", "made", "measured", "failed"))
     seen = set(families(campaign.space, tried))
     return np.array([f not in seen for f in families(campaign.space, candidates)], dtype=bool)
@@ -347,12 +353,16 @@ def acquisition_inputs(
 def _encoded(
     campaign: Campaign, table: pd.DataFrame, fitted: Fitted, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """Encoded measured membranes (``n x d``) and pending ones (``p x d``, None if none)."""
+    """Encoded measured membranes (``n x d``; none yet where a source's models stand in) and
+    pending ones (``p x d``, None if none)."""
     encoder = next(iter(fitted.objectives.values())).encoder
     measured = _rows(table, ("measured",))
-    measured = measured[measured[[o.property for o in campaign.objectives]].notna().any(axis=1)]
+    if len(measured):
+        measured = measured[measured[[o.property for o in campaign.objectives]].notna().any(axis=1)]
     pending = _rows(table, PENDING)
     X_pending = encoder.encode(pending).to(device) if len(pending) else None
+    if measured.empty:
+        return torch.zeros(0, encoder.dim, dtype=torch.float64, device=device), X_pending
     return encoder.encode(measured).to(device), X_pending
 
 

@@ -38,6 +38,8 @@ from formulate.spec.strategies import (
     MIN_MEASURED,
     STRATEGIES,
     WARM_UP_STRATEGY,
+    objectives_problems,
+    one_objective_default,
 )
 from formulate.units import convert
 
@@ -68,7 +70,8 @@ class Strategy(_Frozen):
     surrogate: str = DEFAULT_SURROGATE
     min_measured: int = Field(default=MIN_MEASURED, ge=MIN_MEASURED, le=1000)
     """The warm-up rule: a model-based strategy proposes the warm-up strategy's space-filling
-    batch (``sobol``) until every objective is measured on this many membranes."""
+    batch (``sobol``) until every objective is measured on this many membranes, unless a
+    ``[[prior]]`` source whose own model predicts its own rows stands in until then."""
     transfer: Literal["stacked", "multitask"] = "stacked"
     """How the surrogates learn from ``[[prior]]`` sources: ``stacked`` (each source's own GP,
     fitted once, predicts every candidate; the prior mean follows that prediction as far as
@@ -179,6 +182,7 @@ class Campaign(_Frozen):
         names = [o.property for o in self.objectives]
         if len(set(names)) != len(names):
             problems.append(Problem("objectives", "an objective is listed twice", "list each once"))
+        problems += objectives_problems(self.strategy.acquisition, len(names))
         for i, con in enumerate(self.outcome_constraints):
             if con.property not in known:
                 problems.append(
@@ -339,7 +343,7 @@ def load_campaign(ref: str | Path, root: Path | None = None) -> Campaign:
 
 def campaign_from_dict(raw: dict[str, Any], folder: Path, source: str = CAMPAIGN_FILE) -> Campaign:
     """Validate a parsed campaign file (``source`` names it in messages)."""
-    data = dict(raw)
+    data = one_objective_default(dict(raw))
     space_keys = ("variables", "forbidden", "linear_constraints")
     data["space"] = {k: data.pop(k) for k in space_keys if k in data}
     data["folder"] = folder.resolve()

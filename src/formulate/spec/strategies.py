@@ -8,7 +8,9 @@ name has exactly one). It is plain data so that reading a campaign file imports 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
+
+from formulate.errors import Problem
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ STRATEGIES: dict[str, StrategyInfo] = {
     ),
 }
 DEFAULT_STRATEGY = "qlognehvi"
+ONE_OBJECTIVE_STRATEGY = "qlognei"
+"""The default of a campaign with one objective (qLogNEHVI needs two or more)."""
 WARM_UP_STRATEGY = "sobol"
 """What a model-based strategy proposes while its models cannot be fitted yet."""
 MIN_MEASURED = 3
@@ -95,3 +99,26 @@ def strategies_for(n_objectives: int) -> tuple[str, ...]:
 def strategy_help() -> str:
     """``name: summary`` lines for help texts."""
     return "; ".join(f"{n} ({s.summary})" for n, s in STRATEGIES.items())
+
+
+def one_objective_default(raw: Any) -> Any:
+    """A raw campaign (the parsed TOML) with one objective and no ``[strategy] acquisition``
+    gets :data:`ONE_OBJECTIVE_STRATEGY`: the default, qLogNEHVI, needs two or more."""
+    if isinstance(raw, dict) and len(raw.get("objectives") or []) == 1:
+        strategy = raw.get("strategy") or {}
+        if isinstance(strategy, dict) and "acquisition" not in strategy:
+            return {**raw, "strategy": {**strategy, "acquisition": ONE_OBJECTIVE_STRATEGY}}
+    return raw
+
+
+def objectives_problems(
+    acquisition: str, n_objectives: int, where: str = "strategy.acquisition"
+) -> list[Problem]:
+    """An acquisition that needs several objectives on a campaign with one, at ``where``."""
+    needs = STRATEGIES[acquisition].objectives if acquisition in STRATEGIES else "any"
+    if needs != "several" or n_objectives >= 2:
+        return []
+    fix = f'write acquisition = "{ONE_OBJECTIVE_STRATEGY}"' if "." in where else "use qlognei"
+    return [
+        Problem(where, f"'{acquisition}' needs two or more objectives", f"{fix} (one objective)")
+    ]
