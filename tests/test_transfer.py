@@ -444,3 +444,10 @@ def test_the_transfer_scoreboard_counts_stored_scores_and_the_source_start(tmp_p
     assert "| 8.5 [8, 9] | 6 | 2.5 [2, 3] | 6 |" in row and "| 3.40x |" in row
     assert "6/0/0, p=0.031 better" in row  # related against scratch, seed by seed
     assert len(pd.read_csv(tmp_path / "transfer-scores.csv")) == 18
+
+
+def test_a_missing_stored_scoreboard_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    args = ["backtest", "transfer", "--arm", "related", "--seeds", "1"]
+    args += ["--stored", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "out")]
+    assert main(args) == 2
+    assert not (tmp_path / "out").exists()  # no arm ran

@@ -264,6 +264,7 @@ def backtest_transfer(
     from formulate.backtest.sources import SourceUnavailable
 
     spec = tl.load_transfer(tasks_dir)
+    earlier = read_scores(stored, tl.SCORE_KEYS, tl.SCORES_FILE) if stored else None  # first
     arms = tuple(arm or tl.ARMS)
     n_seeds = seeds or spec.seeds
     for t in spec.select(task or ()):
@@ -284,7 +285,6 @@ def backtest_transfer(
                 err.print(f"skipped {t.name}: {e.message()}", markup=False)
                 break
             _backtest(settings, output / t.name / a, workers, executor)
-    earlier = read_scores(stored, tl.SCORE_KEYS, tl.SCORES_FILE) if stored else None
     path = tl.write_transfer_board(output, spec, more=more or (), stored=earlier)
     if scoreboard:
         path = tl.write_transfer_board(output, spec, scoreboard, more or (), earlier)

@@ -61,8 +61,10 @@ def describe(
     else:
         new = picked["untried"].to_numpy(dtype=bool) if "untried" in picked else [False] * len(out)
         kin = families(campaign.space, out)
-        start = "" if fitted.start is None else f"from prior '{fitted.start.prior.label}' alone "
-        start += "(its model, its best) until this campaign can fit its own; " if start else ""
+        start = ""
+        if fitted.start is not None:
+            start = f"from prior '{fitted.start.prior.label}' alone (its model, its best) "
+            start += "until this campaign can fit its own; "
         out["reason"] = [
             start
             + _reason(campaign, gains, best_so_far, rec, i)
