@@ -166,6 +166,32 @@ def test_the_fused_kernel_builds_in_this_environments_own_folder() -> None:
     assert kept.stdout.strip() == "/tmp/mine"
 
 
+def test_the_fused_kernel_is_built_by_this_environments_own_ninja(tmp_path: Path) -> None:
+    """torch builds with the first ``ninja`` on PATH. A system ninja first (Debian's 1.11
+    beside pip's 1.13) kept a build log the environment's could not read, so the kernel was
+    rebuilt, about a minute, each time the other had built it last. The environment's own
+    goes first; a PATH that already starts with it is left as it is."""
+    import os
+    import subprocess
+    import sys
+
+    from formulate.plan.kernel import own_ninja
+
+    own = own_ninja()
+    assert own is not None  # BoTorch requires the ninja package
+    system = tmp_path / "ninja"
+    system.write_text("#!/bin/sh\necho 1.11.1\n")
+    system.chmod(0o755)
+    code = "import os, shutil, formulate.plan.acquisition; print(shutil.which('ninja'))"
+    code += "; print(os.environ['PATH'])"
+    for first, path in [(own, [tmp_path, "/usr/bin", "/bin"]), (own, [own.parent, tmp_path])]:
+        env = {**os.environ, "PATH": os.pathsep.join(map(str, path))}
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+        found, seen = done.stdout.split()
+        assert Path(found).samefile(first), done.stderr
+        assert seen.endswith(env["PATH"]) and seen.count(str(own.parent)) == 1
+
+
 def test_build_kernel_says_when_no_compiler_is_there(tmp_path: Path) -> None:
     """`make install` runs `formulate build-kernel`: without a compiler it says so, and why
     proposals still work, instead of failing the install or compiling at the first proposal."""

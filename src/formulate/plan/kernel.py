@@ -3,7 +3,8 @@
 BoTorch compiles a small C++ extension (``logei_fused_ext``) the first time a hypervolume
 acquisition is built, about 40 s on 2 cores, and uses a pure-Python path when it cannot
 (about 3x slower in that step). ``make install`` runs ``formulate build-kernel`` so that a
-first proposal costs no compile, and says when no compiler is there.
+first proposal costs no compile, and says when no compiler is there. Every build uses this
+environment's own ninja, so that a system one does not rebuild it in turn.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import hashlib
 import os
 import shutil
 import sys
+import sysconfig
 import time
 import warnings
 from dataclasses import dataclass
@@ -35,8 +37,31 @@ def build_folder() -> Path:
 
 
 def use_build_folder() -> None:
-    """Point torch's extension builder at :func:`build_folder` unless the user chose one."""
+    """Point torch's extension builder at :func:`build_folder` unless the user chose one, and
+    at this environment's own ninja (:func:`use_own_ninja`)."""
     os.environ.setdefault(ENV_VAR, str(build_folder()))
+    use_own_ninja()
+
+
+def own_ninja() -> Path | None:
+    """The ninja installed in this Python environment (BoTorch requires the ``ninja``
+    package), if there is one."""
+    exe = Path(sysconfig.get_path("scripts")) / ("ninja.exe" if os.name == "nt" else "ninja")
+    return exe if exe.is_file() else None
+
+
+def use_own_ninja() -> None:
+    """Put this environment's ninja first on ``PATH``: torch builds with the first ``ninja``
+    it finds there. Two ninjas (the environment's and a system one, such as Debian's
+    ninja-build 1.11 beside pip's 1.13) keep build logs the other cannot read, so each rebuilt
+    the kernel (about a minute here) whenever the other had built it last: ``formulate`` in a
+    shell with the environment activated and ``.venv/bin/formulate`` from ``make`` took turns.
+    """
+    ninja = own_ninja()
+    found = shutil.which("ninja")
+    if ninja is None or (found is not None and Path(found).samefile(ninja)):
+        return
+    os.environ["PATH"] = os.pathsep.join([str(ninja.parent), os.environ.get("PATH", "")])
 
 
 def compiler() -> str | None:
