@@ -38,8 +38,8 @@ def campaign(campaign_dir: Path) -> Campaign:
 
 @pytest.fixture
 def plain_polymer(campaign_dir: Path) -> Campaign:
-    """The template campaign with its polymers named only (no descriptors): a categorical the
-    ``mixed`` encoding gives BoTorch's categorical kernel (one-hot columns in ``physics``)."""
+    """The template campaign with its polymers named only (no descriptors): beside its numeric
+    variables a categorical on BoTorch's categorical kernel (one-hot columns in ``onehot``)."""
     toml = campaign_dir / "campaign.toml"
     lines = toml.read_text().splitlines()
     at = [i for i, line in enumerate(lines) if line.startswith("levels.P")]

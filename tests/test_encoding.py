@@ -32,24 +32,23 @@ def test_onehot_scales_numbers_and_zeroes_inactive(campaign: Campaign) -> None:
     assert X[:, [col[f"solvent={s}"] for s in ("THF_DCM", "ACN", "DMF")]].sum(1).tolist() == [1, 1]
 
 
-def test_mixed_indexes_the_categoricals_without_descriptors(
+def test_a_categorical_without_descriptors_is_on_the_categorical_kernel_beside_numbers(
     campaign: Campaign, plain_polymer: Campaign
 ) -> None:
-    """``mixed`` is ``physics`` but for a categorical without descriptors: one column of level
-    indices for the categorical kernel, not one-hot columns. With descriptors on every
-    categorical (the paper's campaign) the two are the same encoding."""
-    enc = Encoder(plain_polymer, "mixed")
-    X = enc.encode(frame(formulation(polymer="PAN", solvent="DMF", thf_fraction=None)))
-    assert [enc.columns[i] for i in enc.cat_dims] == ["polymer"]
-    assert X[0, enc.cat_dims].tolist() == [2.0]
-    physics = Encoder(plain_polymer, "physics").columns
-    assert [c for c in physics if c not in enc.columns] == [
-        f"polymer={p}" for p in ("PEO", "PVDF_HFP", "PAN")
-    ]
-    assert (
-        "interfacial_area_per_volume" in enc.columns
-        and "solvent.dielectric_constant" in enc.columns
-    )
+    """A categorical without descriptors beside numeric variables is one column of level
+    indices for the categorical kernel in ``physics`` (the default) as in ``mixed``; where every
+    variable is categorical ``physics`` keeps one-hot columns (next test), and ``onehot``
+    always does. With descriptors on every categorical (the paper's campaign) the
+    three-way choice does not arise: ``physics`` and ``mixed`` are the same encoding."""
+    row = frame(formulation(polymer="PAN", solvent="DMF", thf_fraction=None))
+    for kind in ("physics", "mixed"):
+        enc = Encoder(plain_polymer, kind)
+        assert [enc.columns[i] for i in enc.cat_dims] == ["polymer"]
+        assert enc.encode(row)[0, enc.cat_dims].tolist() == [2.0]
+        assert "interfacial_area_per_volume" in enc.columns
+        assert "solvent.dielectric_constant" in enc.columns
+    onehot = Encoder(plain_polymer, "onehot")
+    assert onehot.cat_dims == [] and "polymer=PAN" in onehot.columns
     same = Encoder(campaign, "mixed")
     assert same.columns == Encoder(campaign, "physics").columns and same.cat_dims == []
 
@@ -61,23 +60,26 @@ def test_physics_inputs_lie_in_the_unit_cube(campaign: Campaign) -> None:
     assert X.min() >= -1e-9 and X.max() <= 1 + 1e-9
 
 
-def test_physics_falls_back_to_onehot_for_levels_without_descriptors() -> None:
+def test_physics_keeps_onehot_levels_where_every_variable_is_categorical() -> None:
+    """On a grid of categoricals without descriptors the one-hot length-scales tell the levels
+    apart (``physics``); ``mixed`` still puts them on the categorical kernel."""
     from formulate.spec.space import DesignSpace
 
     class Spec:  # the encoder needs only the space
         space = DesignSpace.model_validate(
             {
                 "variables": {
-                    "x": {"kind": "continuous", "low": 0, "high": 2},
+                    "shape": {"kind": "categorical", "levels": {"rod": {}, "sphere": {}}},
                     "colour": {"kind": "categorical", "levels": {"red": {}, "blue": {}}},
                 }
             }
         )
 
     enc = Encoder(Spec, "physics")  # type: ignore[arg-type]
-    assert enc.columns == ["x", "colour=red", "colour=blue"]
-    X = enc.encode(pd.DataFrame({"x": [1.0], "colour": ["blue"]}))
-    assert X.tolist() == [[0.5, 0.0, 1.0]]
+    assert enc.columns == ["shape=rod", "shape=sphere", "colour=red", "colour=blue"]
+    X = enc.encode(pd.DataFrame({"shape": ["rod"], "colour": ["blue"]}))
+    assert X.tolist() == [[1.0, 0.0, 0.0, 1.0]] and enc.cat_dims == []
+    assert Encoder(Spec, "mixed").cat_dims == [0, 1]  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("kind", ["onehot", "mixed", "physics"])

@@ -96,9 +96,11 @@ def test_descriptors_left_out_mean_one_hot(tmp_path: Path) -> None:
     spec = load_campaign(
         write(tmp_path, 'levels_file = "formulate:lithium_salts"\ndescriptors = []')
     )
-    columns = Encoder(spec, "physics").columns
+    columns = Encoder(spec, "onehot").columns
     assert len(columns) == 1 + 24 and "salt=LiB(CN)4" in columns  # names as written
-    assert "no descriptors (one-hot)" in "\n".join(describe(spec))
+    physics = Encoder(spec, "physics")  # beside a number: the categorical kernel
+    assert physics.columns[-1] == "salt" and physics.cat_dims == [1]
+    assert "no descriptors (told apart by name)" in "\n".join(describe(spec))
 
 
 def test_the_labs_own_table_beside_the_campaign(tmp_path: Path) -> None:

@@ -270,44 +270,49 @@ def test_a_cached_fit_comes_back_with_the_kernel_auto_chose(
 
 
 def test_a_choosing_spec_fits_the_family_leave_one_out_prefers(
-    campaign: Campaign, plain_polymer: Campaign
+    campaign: Campaign, plain_polymer: Campaign, tmp_path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``gp-chosen`` fits gp-physics and gp-mixed on the campaign's objectives and keeps, for
-    every model of the proposal, the one whose leave-one-out log density of the objectives'
-    own values (summed) is higher. Where the two are one model (every categorical has
-    descriptors), only the first is fitted and the note says why."""
+    """A choosing spec fits its families on the campaign's objectives and keeps, for every
+    model of the proposal, the one whose leave-one-out log density of the objectives' own
+    values (summed) is higher. Where they are one model, only the first is fitted and the note
+    says why: ``gp-chosen``'s two wherever every categorical has descriptors or sits beside
+    numeric variables (both put it on the categorical kernel there)."""
     from formulate.model.censoring import loo_log_density
     from formulate.model.surrogates import chosen_spec, distinct_families
     from formulate.plan.fitting import fit_models
 
     same = realistic_campaign(campaign, Realistic(membranes=30, seed=3))
-    assert [f.name for f in distinct_families(campaign, load_spec("gp-chosen"))] == ["gp-physics"]
+    chooser = load_spec("gp-chosen")
+    assert [f.name for f in distinct_families(campaign, chooser)] == ["gp-physics"]
+    assert [f.name for f in distinct_families(plain_polymer, chooser)] == ["gp-physics"]
     assert chosen_spec(campaign, same, "gp-chosen").name == "gp-physics"
     (note,) = [n for n in fit_models(campaign, same, "gp-chosen").notes if "surrogate" in n]
     assert note == (
         "surrogate gp-physics: the others of gp-physics, gp-mixed are the same model on this "
         "campaign"
     )
-    campaign = plain_polymer  # the polymers without descriptors: two models to choose from
-
+    campaign = plain_polymer  # the polymers without descriptors: one-hot or level indices
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "surrogates").mkdir()
+    (tmp_path / "surrogates" / "pick.toml").write_text('choose_from = ["gp-onehot", "gp-mixed"]\n')
     table = realistic_campaign(campaign, Realistic(membranes=30, seed=3))
     score: dict[str, dict[str, float]] = {}
-    for family in ("gp-physics", "gp-mixed"):
+    for family in ("gp-onehot", "gp-mixed"):
         models = {
             o.property: fit_objective(campaign, table, o.property, family)
             for o in campaign.objectives
         }
         score[family] = {p: loo_log_density(m.model, m.y_fit) for p, m in models.items()}
     best = max(score, key=lambda f: sum(score[f].values()))
-    assert chosen_spec(campaign, table, "gp-chosen").name == best
+    assert chosen_spec(campaign, table, "pick").name == best
     for prop in ("ionic_conductivity", "stability_window"):
-        assert fit_objective(campaign, table, prop, "gp-chosen").spec.name == best
-    (note,) = [n for n in fit_models(campaign, table, "gp-chosen").notes if "surrogate" in n]
-    assert note.startswith(f"surrogate {best}: of gp-physics, gp-mixed")
+        assert fit_objective(campaign, table, prop, "pick").spec.name == best
+    (note,) = [n for n in fit_models(campaign, table, "pick").notes if "surrogate" in n]
+    assert note.startswith(f"surrogate {best}: of gp-onehot, gp-mixed")
     late = table.assign(li_symmetric_life=np.nan)  # no life yet: chosen on the other two
     early = max(score, key=lambda f: sum(v for p, v in score[f].items() if "life" not in p))
-    assert chosen_spec(campaign, late, "gp-chosen").name == early
+    assert chosen_spec(campaign, late, "pick").name == early
     few = table.head(2)  # no family can fit yet: the first is named, the error is the usual
-    assert chosen_spec(campaign, few, "gp-chosen").name == "gp-physics"
+    assert chosen_spec(campaign, few, "pick").name == "gp-onehot"
     with pytest.raises(NotEnoughData):
-        fit_objective(campaign, few, "ionic_conductivity", "gp-chosen")
+        fit_objective(campaign, few, "ionic_conductivity", "pick")

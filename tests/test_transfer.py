@@ -142,9 +142,11 @@ def test_a_source_restated_is_fitted_again_not_taken_from_the_cache(sources: Pat
 def test_the_multitask_gp_takes_no_categorical_kernel_and_the_chooser_leaves_it_out(
     sources: Path,
 ) -> None:
-    """A multi-task GP would read ``gp-mixed``'s level indices as numbers: asked for, it is
-    refused with the key and the fix; ``gp-chosen`` does not offer it there (the synthetic
-    catalysts have no descriptors, so elsewhere it would)."""
+    """A multi-task GP would read level indices as numbers: ``gp-mixed`` asked for is refused
+    with the key and the fix, and the default ``gp-physics``, which puts the synthetic
+    catalysts (no descriptors, beside numeric variables) on the categorical kernel elsewhere,
+    gives them one-hot columns there; ``gp-chosen`` then has nothing else to offer."""
+    from formulate.model.encoding import Encoder
     from formulate.model.specs import load_spec
     from formulate.model.surrogates import distinct_families
     from formulate.plan.fitting import fit_models
@@ -159,7 +161,9 @@ def test_the_multitask_gp_takes_no_categorical_kernel_and_the_chooser_leaves_it_
     chooser = load_spec("gp-chosen")
     assert [f.name for f in distinct_families(campaign, chooser)] == ["gp-physics"]
     stacked = _mode(campaign, "stacked")
-    assert [f.name for f in distinct_families(stacked, chooser)] == ["gp-physics", "gp-mixed"]
+    assert Encoder(stacked, "physics").cat_dims == [2]  # the catalyst, after two numbers
+    assert Encoder(campaign, "physics").cat_dims == []
+    assert "catalyst=B" in Encoder(campaign, "physics").columns
     assert fit_objective(campaign, tried, "yield_pct", "gp-chosen").spec.name == "gp-physics"
     (note,) = [n for n in fit_models(campaign, tried, "gp-chosen").notes if "surrogate" in n]
     assert "transfer = 'multitask' does not take" in note

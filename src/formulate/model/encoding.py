@@ -4,10 +4,14 @@
   ``scale = "log"`` variable), categoricals one-hot;
 * ``physics``: numeric variables scaled, then the physics features of
   :mod:`formulate.model.physics` and each categorical level's descriptors (min-max scaled over the
-  levels) instead of one-hot columns; a categorical without descriptors stays one-hot.
-* ``mixed``: ``physics``, except that a categorical without descriptors is one column of level
-  indices, for BoTorch's mixed categorical kernel (``cat_dims`` gives those columns). On a
-  campaign whose categoricals all have descriptors the two are the same encoding.
+  levels) instead of one-hot columns. A categorical without descriptors is one column of level
+  indices, for BoTorch's mixed categorical kernel (``cat_dims`` gives those columns), where
+  the campaign has numeric variables too; one-hot where every variable is categorical (there
+  the one-hot length-scales tell the levels apart) or where prior sources are tasks of a
+  multi-task GP (which has no categorical kernel). Decided on the benchmark suite
+  (docs/benchmarks/README.md).
+* ``mixed``: ``physics``, with every categorical without descriptors on the categorical kernel.
+  On a campaign whose categoricals all have descriptors the two are the same encoding.
 
 An inactive numeric variable (no ``filler_wt_pct`` without a filler) is encoded as 0.
 
@@ -47,13 +51,18 @@ _LOG_FEATURES = {"interfacial_area_per_volume", "percolation_ratio"}
 _REFERENCE_SAMPLES = 512
 
 
+def by_tasks(campaign: Campaign) -> bool:
+    """Whether the campaign learns from prior sources by a multi-task GP (each source a task)."""
+    return bool(campaign.priors) and campaign.strategy.transfer == "multitask"
+
+
 @dataclass
 class Encoder:
     """Turns a campaign's formulations into model inputs.
 
     Attributes:
         columns: the name of each encoded column (``d`` of them).
-        cat_dims: columns holding categorical indices (``mixed`` only).
+        cat_dims: columns holding categorical level indices (for the categorical kernel).
     """
 
     campaign: Campaign
@@ -87,9 +96,13 @@ class Encoder:
         return len(self.columns)
 
     def _indexed(self, name: str) -> bool:
-        """Whether categorical ``name`` is one column of level indices (``mixed``, no
-        descriptors)."""
-        return self.kind == "mixed" and not _descriptor_keys(self.campaign.space.levels(name))
+        """Whether categorical ``name`` is one column of level indices for the categorical
+        kernel: no descriptors, and a ``mixed`` encoding or a ``physics`` one beside numeric
+        variables without multi-task sources (see the module)."""
+        if _descriptor_keys(self.campaign.space.levels(name)) or self.kind == "onehot":
+            return False
+        numbers = bool(self.campaign.space.numeric_names())
+        return self.kind == "mixed" or (numbers and not by_tasks(self.campaign))
 
     def encode(self, table: pd.DataFrame) -> torch.Tensor:
         """``n x d`` float64 tensor for the formulation columns of ``table``."""

@@ -147,7 +147,7 @@ def _classifier(
     X: torch.Tensor, y: np.ndarray, encoder: Encoder | StackedEncoder, risks: tuple[FilmRisk, ...]
 ) -> SingleTaskGP:
     """The exact GP on log-odds targets with their fixed noise, with the objectives' kernel
-    (BoTorch's mixed categorical kernel for a ``mixed`` encoding); its prior mean is
+    (BoTorch's mixed categorical kernel where the encoding has level indices); its prior mean is
     :class:`StatedPrior` (the stated risks, a learned constant elsewhere; the fixed lean to
     "forms" when the campaign states none)."""
     Y = torch.as_tensor(y, dtype=torch.float64, device=X.device).unsqueeze(-1)

@@ -105,11 +105,11 @@ def exact_gp(
     **extra: Any,
 ) -> SingleTaskGP:
     """BoTorch's exact GP for inputs ``X`` (``n x d``) of ``encoder``: the mixed categorical
-    kernel (``MixedSingleTaskGP``) for a ``mixed`` encoding with levels, else ``SingleTaskGP``;
+    kernel (``MixedSingleTaskGP``) where it has level-index columns, else ``SingleTaskGP``;
     ``kernel`` for the numeric inputs (BoTorch's own default when ``rbf``); ``extra`` goes to
     the constructor (likelihood, ``train_Yvar``, transforms, a covariance module, a mean:
     ``MixedSingleTaskGP`` takes its mean after construction)."""
-    if encoder.kind == "mixed" and encoder.cat_dims:
+    if encoder.cat_dims:
         if kernel != "rbf":
             extra["cont_kernel_factory"] = kernel_factory(kernel)
         mean = extra.pop("mean_module", None)

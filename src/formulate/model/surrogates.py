@@ -2,9 +2,10 @@
 
 Families are declared as TOML specs (``surrogates/<name>.toml``; built-ins ship with the
 package) and differ in how formulations are encoded (:mod:`formulate.model.encoding`):
-``gp-onehot``, ``gp-physics`` and ``gp-mixed`` (``gp-physics`` with BoTorch's mixed
-categorical kernel for a categorical without descriptors); ``gp-chosen`` picks between the
-last two at each proposal (:func:`chosen_spec`).
+``gp-onehot``, ``gp-physics`` (a categorical without descriptors on BoTorch's mixed
+categorical kernel beside numeric variables, one-hot in an all-categorical space) and
+``gp-mixed`` (the categorical kernel there too); ``gp-chosen`` picks between the last two at
+each proposal (:func:`chosen_spec`).
 
 Models work on the objective's transformed scale (log10 conductivity, logit t+, log10 life),
 float64, on the configured device. Noise: where the campaign states a property's replicate
@@ -37,7 +38,7 @@ from formulate.errors import FormulateError, NotEnoughData, Problem
 from formulate.model.cache import Memory, cache_key, load_state, save_state
 from formulate.model.censoring import loo_log_density, truncated_interval
 from formulate.model.device import resolve_device
-from formulate.model.encoding import Auxiliary, Encoder, StackedEncoder
+from formulate.model.encoding import Auxiliary, Encoder, StackedEncoder, by_tasks
 from formulate.model.gp import (
     build_gp,
     fit_censored_em,
@@ -51,7 +52,6 @@ from formulate.model.specs import SurrogateSpec, load_spec
 from formulate.model.training import TrainingData, training_data
 from formulate.model.transfer import (
     TaskEncoder,
-    by_tasks,
     joint_training,
     source_features,
     source_training,

@@ -107,11 +107,6 @@ class TaskEncoder:
         return BetaPrior(torch.tensor(a), torch.tensor(b))  # type: ignore[arg-type]
 
 
-def by_tasks(campaign: Campaign) -> bool:
-    """Whether the campaign learns from prior sources by a multi-task GP (each source a task)."""
-    return bool(campaign.priors) and campaign.strategy.transfer == "multitask"
-
-
 def source_training(
     campaign: Campaign, prop: str, transform: str
 ) -> list[tuple[SourceRows, TrainingData]]:

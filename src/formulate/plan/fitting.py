@@ -14,6 +14,7 @@ from formulate.data.priors import SourceRows
 from formulate.errors import NotEnoughData
 from formulate.model.cache import model_cache
 from formulate.model.censoring import loo_predictive
+from formulate.model.encoding import by_tasks
 from formulate.model.feasibility import fit_film_model, needs_film_model
 from formulate.model.specs import SurrogateSpec, load_spec
 from formulate.model.surrogates import (
@@ -22,7 +23,7 @@ from formulate.model.surrogates import (
     distinct_families,
     fit_objective,
 )
-from formulate.model.transfer import by_tasks, source_features, transfer_notes
+from formulate.model.transfer import source_features, transfer_notes
 from formulate.plan import acquisition
 from formulate.spec.campaign import Campaign
 from formulate.spec.objectives import to_model_scale

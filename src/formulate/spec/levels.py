@@ -12,8 +12,10 @@ table, one row per level::
 The table has a ``level`` column (the names, kept exactly as written), descriptor columns
 (numbers, one per physics descriptor, the unit in the name: ``anion_volume_A3``) and optional
 text columns (:data:`TEXT_COLUMNS`: a long name, SMILES, the source of each number).
-``descriptors = []`` reads only the names (the variable is then one-hot encoded). The table is
-validated like any import: every problem with its file, row and column, and the fix.
+``descriptors = []`` reads only the names (the levels are then told apart by name: BoTorch's
+categorical kernel beside numeric variables, one-hot columns where every variable is
+categorical; see :mod:`formulate.model.encoding`). The table is validated like any import:
+every problem with its file, row and column, and the fix.
 """
 
 from __future__ import annotations

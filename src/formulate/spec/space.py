@@ -402,6 +402,7 @@ def _levels_source(var: object) -> str:
     if not isinstance(var, Categorical):
         return ""
     keys = list(next(iter(var.levels.values())))
-    described = f"; descriptors {', '.join(keys)}" if keys else "; no descriptors (one-hot)"
+    named = "; no descriptors (told apart by name)"
+    described = f"; descriptors {', '.join(keys)}" if keys else named
     source = f"; from {var.levels_file}" if var.levels_file else ""
     return f" ({len(var.levels)} levels{source}{described})"
