@@ -373,7 +373,10 @@ def test_a_stacked_source_is_a_column_whose_mean_follows_it(sources: Path) -> No
 def test_a_stacked_source_follows_into_the_categorical_kernel_too(sources: Path) -> None:
     """``gp-mixed`` (BoTorch's categorical kernel for the catalysts, which have no
     descriptors) takes the stacked source's mean as the other families do, so a choosing
-    spec can fit it beside sources."""
+    spec can fit it beside sources; as in the others, only the mean reads the source's
+    column: the kernels are over the formulation, as without a source."""
+    from gpytorch.kernels import Kernel
+
     from formulate.model.transfer import SourceMean
 
     tried, pool = _target(sources, _campaign_with(sources))
@@ -384,6 +387,10 @@ def test_a_stacked_source_follows_into_the_categorical_kernel_too(sources: Path)
     helped = fit_objective(related, tried, "yield_pct", "gp-mixed")
     assert isinstance(helped.model.mean_module, SourceMean)
     assert helped.encoder.cat_dims and helped.encoder.columns[-1].startswith("predicted")
+    source = len(helped.encoder.columns) - 1
+    kernels = [k for k in helped.model.covar_module.modules() if isinstance(k, Kernel)]
+    read = {int(d) for k in kernels if k.active_dims is not None for d in k.active_dims}
+    assert read == set(range(source)) and helped.model.mean_module.columns == [source]
     err_alone, err_helped = (
         np.sqrt(np.mean((m.predict(pool)["mean"] - truth) ** 2)) for m in (alone, helped)
     )

@@ -97,6 +97,21 @@ def kernel_of(model: SingleTaskGP) -> Kernel:
     return "matern" if matern else "rbf"
 
 
+def _leaving_out(
+    columns: list[int], factory: Callable[..., GPyTorchKernel]
+) -> Callable[..., GPyTorchKernel]:
+    """``factory`` for ``MixedSingleTaskGP``'s continuous kernels, over its numeric columns
+    except ``columns`` (stacked source predictions, which only the mean reads: with a source
+    column in the kernel too, a misleading source hurt a transfer task; see
+    :mod:`formulate.model.transfer`). All of them where nothing else would be left."""
+
+    def make(batch_shape: torch.Size, ard_num_dims: int, active_dims: list[int]) -> GPyTorchKernel:
+        kept = [d for d in active_dims if d not in columns] or list(active_dims)
+        return factory(batch_shape=batch_shape, ard_num_dims=len(kept), active_dims=kept)
+
+    return make
+
+
 def exact_gp(
     X: torch.Tensor,
     Y: torch.Tensor,
@@ -110,11 +125,14 @@ def exact_gp(
     the constructor (likelihood, ``train_Yvar``, transforms, a covariance module, a mean:
     ``MixedSingleTaskGP`` takes its mean after construction)."""
     if encoder.cat_dims:
-        if kernel != "rbf":
-            extra["cont_kernel_factory"] = kernel_factory(kernel)
         mean = extra.pop("mean_module", None)
-        model = MixedSingleTaskGP(X, Y, cat_dims=encoder.cat_dims, **extra)
-        if mean is not None:  # a stacked source's mean
+        factory = kernel_factory(kernel)
+        if isinstance(mean, SourceMean):  # a stacked source's columns: the mean's alone
+            factory = _leaving_out(mean.columns, factory)
+        model = MixedSingleTaskGP(
+            X, Y, cat_dims=encoder.cat_dims, cont_kernel_factory=factory, **extra
+        )
+        if mean is not None:
             model.mean_module = mean
         return model
     if kernel != "rbf" and "covar_module" not in extra:
