@@ -316,3 +316,21 @@ def test_a_choosing_spec_fits_the_family_leave_one_out_prefers(
     assert chosen_spec(campaign, few, "pick").name == "gp-onehot"
     with pytest.raises(NotEnoughData):
         fit_objective(campaign, few, "ionic_conductivity", "pick")
+
+
+def test_a_categorical_on_the_categorical_kernel_is_ranked_beside_the_numbers(
+    plain_polymer: Campaign,
+) -> None:
+    """The polymers named only sit on BoTorch's categorical kernel; the length-scales still
+    name them, as the RBF length-scale of the same correlation between two levels (sqrt(l/2)),
+    beside every numeric column the kernel reads, so ``diagnose`` and Insights rank them."""
+    from botorch.models.kernels.categorical import CategoricalKernel
+
+    table = emulated(plain_polymer, 40, seed=8)
+    fitted = fit_objective(plain_polymer, table, "ionic_conductivity", "gp-physics")
+    ls = lengthscales(fitted)
+    kernels = fitted.model.covar_module.modules()
+    cat = next(m for m in kernels if isinstance(m, CategoricalKernel))  # the sum's
+    assert ls["polymer"] == pytest.approx(float(np.sqrt(cat.lengthscale.item() / 2)))
+    numeric = [c for i, c in enumerate(fitted.encoder.columns) if i not in fitted.encoder.cat_dims]
+    assert set(ls.index) == {"polymer", *numeric} and ls.is_monotonic_increasing

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import torch
 from botorch.models import SingleTaskGP
+from botorch.models.kernels.categorical import CategoricalKernel
 
 from formulate.errors import FormulateError, NotEnoughData, Problem
 from formulate.model.cache import Memory, cache_key, load_state, save_state
@@ -388,17 +389,28 @@ def fit_campaign(
 
 def lengthscales(fitted: ObjectiveModel) -> pd.Series:
     """ARD length-scales per encoded column the kernel reads (shorter = more relevant), when
-    the kernel has one (a stacked source's column is read by the mean alone)."""
+    the kernel has one (a stacked source's column is read by the mean alone). A categorical on
+    BoTorch's categorical kernel (correlation exp(-1/l) between two levels) gets the RBF
+    length-scale of the same correlation across the unit range of a numeric input,
+    sqrt(l / 2), so that the two read alike. ``MixedSingleTaskGP`` has a sum and a product of
+    the two kernels: the sum's length-scales are the ones shown."""
+    numeric = pd.Series(dtype=float)
+    levels: dict[str, float] = {}
     for m in fitted.model.covar_module.modules():
         ard, scales = getattr(m, "ard_num_dims", None), getattr(m, "lengthscale", None)
-        if ard is None or scales is None or ard <= 1:
+        if ard is None or scales is None:
             continue
         dims = m.active_dims if m.active_dims is not None else range(ard)
         names = [fitted.encoder.columns[int(i)] for i in dims][:ard]
-        if len(names) == ard:
-            values = scales.detach().cpu().numpy().ravel()
-            return pd.Series(values, index=names).sort_values()
-    return pd.Series(dtype=float)
+        values = scales.detach().cpu().numpy().ravel()
+        if isinstance(m, CategoricalKernel):
+            for name, value in zip(names, values, strict=True):  # the sum's come first
+                levels.setdefault(name, float(np.sqrt(value / 2)))
+        elif numeric.empty and ard > 1 and len(names) == ard:
+            numeric = pd.Series(values, index=names)
+    if numeric.empty:
+        return numeric
+    return pd.concat([numeric, pd.Series(levels, dtype=float)]).sort_values()
 
 
 __all__ = [
