@@ -13,7 +13,7 @@ from formulate.spec.priors import Prior
 from formulate.spec.strategies import strategies_for
 
 KINDS = ("pool", "emulator")
-TRANSFERS = ("multitask", "stacked")
+TRANSFERS = ("autoregressive", "multitask", "stacked")
 SETTINGS_FILE = "backtest.json"
 
 
@@ -40,8 +40,8 @@ class Settings:
             they are neither experiments of the run nor scored (emulator only).
         priors: tables of earlier experiments every run learns from (``[[prior]]`` sources
             added to the campaign's own; never experiments of the run, never scored).
-        transfer: how the surrogates learn from them (``multitask`` or ``stacked``; default:
-            the campaign's ``[strategy] transfer``).
+        transfer: how the surrogates learn from them (``stacked``, ``multitask`` or
+            ``autoregressive``; default: the campaign's ``[strategy] transfer``).
     """
 
     kind: str

@@ -39,7 +39,7 @@ WorkersOpt = Annotated[int | None, typer.Option(help="processes (default: all co
 ExecutorOpt = Annotated[str, typer.Option(help="local or ray")]
 TransferOpt = Annotated[
     str | None,
-    typer.Option(help="how the models learn from prior tables: multitask or stacked"),
+    typer.Option(help="how models learn from prior tables: stacked, multitask or autoregressive"),
 ]
 
 

@@ -52,8 +52,9 @@ _REFERENCE_SAMPLES = 512
 
 
 def by_tasks(campaign: Campaign) -> bool:
-    """Whether the campaign learns from prior sources by a multi-task GP (each source a task)."""
-    return bool(campaign.priors) and campaign.strategy.transfer == "multitask"
+    """Whether the campaign learns from prior sources as tasks of one GP (``multitask``,
+    ``autoregressive``)."""
+    return bool(campaign.priors) and campaign.strategy.transfer != "stacked"
 
 
 @dataclass

@@ -187,11 +187,12 @@ def fit_objective(
     encoder: Encoder | StackedEncoder | TaskEncoder = base
     fit_data = data
     if sources:
-        encoder, X, fit_data = joint_training(base, data, sources)
+        encoder, X, fit_data = joint_training(base, data, sources, campaign.strategy.transfer)
     else:
         X = base.encode(data.rows)
     X = X.to(resolve_device(device))
     stated = [s.prior.model_dump_json() for s, _ in sources]  # a source's trust and words
+    stated += [campaign.strategy.transfer] if sources else []
     key = cache_key(
         spec.model_dump_json(), prop, X, fit_data.y, fit_data.censored, str(data.scatter), *stated
     )
@@ -201,7 +202,7 @@ def fit_objective(
     state = load_state(cache_dir, key, X.device)
     fitted = _from_state(state, X, fit_data, encoder, spec, prop, key)
     if fitted is None:
-        tasks = f"|tasks {len(sources) + 1}"
+        tasks = f"|tasks {len(sources) + 1} {campaign.strategy.transfer}"
         last = "last-" + cache_key(spec.model_dump_json(), prop, "|".join(encoder.columns) + tasks)
         start = _last_fit(cache_dir, last, X.device)
         fitted = _fit_fresh(X, fit_data, encoder, spec, prop, key, start)

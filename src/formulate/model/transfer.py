@@ -1,4 +1,4 @@
-"""Transfer from prior sources (``[[prior]]``), in one of two ways (``[strategy] transfer``):
+"""Transfer from prior sources (``[[prior]]``), in one of three ways (``[strategy] transfer``):
 
 * ``stacked`` (the default): each source's own GP (fitted once on its rows, cached by them)
   predicts every candidate; that prediction is a column of the campaign's encoding
@@ -14,6 +14,9 @@
   with the campaign (else BoTorch's default, Beta(2.5, 1.5)). Candidates are encoded without
   a task column (:meth:`TaskEncoder.encode`) and the model predicts the campaign's task, so
   every acquisition works unchanged.
+* ``autoregressive``: the same tasks, with Kennedy and O'Hagan's covariance instead
+  (:mod:`formulate.model.autoregressive`): the campaign a learned multiple of the sources'
+  function plus a difference of its own, each with its own length-scales.
 
 The choice was made on the transfer tasks (``benchmarks/transfer/``, public tables).
 """
@@ -37,6 +40,7 @@ from gpytorch.priors import LogNormalPrior, NormalPrior
 
 from formulate.data.priors import SourceRows, source_rows
 from formulate.errors import FormulateError, Problem
+from formulate.model.autoregressive import AutoregressiveKernel
 from formulate.model.encoding import Encoder, StackedEncoder
 from formulate.model.training import TrainingData, training_data
 from formulate.spec.campaign import Campaign
@@ -59,6 +63,8 @@ class TaskEncoder:
 
     base: Encoder | StackedEncoder
     sources: tuple[SourceRows, ...]
+    way: str = "multitask"
+    """``multitask`` (BoTorch's ICM kernel) or ``autoregressive``."""
 
     def encode(self, table: pd.DataFrame) -> torch.Tensor:
         return self.base.encode(table)
@@ -125,11 +131,12 @@ def joint_training(
     base: Encoder | StackedEncoder,
     target: TrainingData,
     sources: list[tuple[SourceRows, TrainingData]],
+    way: str = "multitask",
 ) -> tuple[TaskEncoder, torch.Tensor, TrainingData]:
-    """The campaign's rows first, then each source's: the encoder, inputs ``n x (d + 1)``
-    (task last: 0 the campaign, 1.. the sources in order) and the stacked training data
-    (censor flags, values; the campaign's stated scatter for all)."""
-    encoder = TaskEncoder(base, tuple(s for s, _ in sources))
+    """The campaign's rows first, then each source's: the encoder (tasks learned ``way``),
+    inputs ``n x (d + 1)`` (task last: 0 the campaign, 1.. the sources in order) and the
+    stacked training data (censor flags, values; the campaign's stated scatter for all)."""
+    encoder = TaskEncoder(base, tuple(s for s, _ in sources), way)
     parts = [target, *(d for _, d in sources)]
     tasks = np.concatenate(
         [np.zeros(len(target.y))] + [np.full(len(d.y), i) for i, (_, d) in enumerate(sources, 1)]
@@ -192,6 +199,11 @@ def multitask_gp(
             task_covar_prior=prior.to(X),
             **extra,
         )
+    if encoder.way == "autoregressive":  # Kennedy and O'Hagan's covariance instead
+        trust = [s.prior.trust for s in encoder.sources if s.prior.trust is not None]
+        rho = float(np.mean(trust)) if trust else 0.5
+        model.covar_module = AutoregressiveKernel(encoder.dim, rho).to(X)
+        return model
     task_kernel = model.covar_module.kernels[1]
     start = prior.mean.to(X)
     task_kernel._set_lower_triangle_corr(start)
@@ -205,9 +217,12 @@ def signal_shares(model: Any) -> np.ndarray:
     formulations has a share near 0, whatever its correlation (unidentified there)."""
     if not isinstance(model, MultiTaskGP):
         return np.zeros(0)
-    B = model.covar_module.kernels[1].covar_matrix.detach().diagonal()
-    scale = float(getattr(model.covar_module.kernels[0], "outputscale", torch.tensor(1.0)))
-    signal = (B[1:] * scale).cpu().numpy()
+    if isinstance(model.covar_module, AutoregressiveKernel):  # a source is g: unit variance
+        signal = np.ones(model.num_tasks - 1)
+    else:
+        B = model.covar_module.kernels[1].covar_matrix.detach().diagonal()
+        scale = float(getattr(model.covar_module.kernels[0], "outputscale", torch.tensor(1.0)))
+        signal = (B[1:] * scale).cpu().numpy()
     likelihood = model.likelihood
     if isinstance(likelihood, HadamardGaussianLikelihood):
         noise = likelihood.noise.detach().reshape(-1)[1:].cpu().numpy()
@@ -221,6 +236,8 @@ def correlations(model: Any) -> np.ndarray:
     array for a model without tasks."""
     if not isinstance(model, MultiTaskGP):
         return np.zeros(0)
+    if isinstance(model.covar_module, AutoregressiveKernel):
+        return np.full(model.num_tasks - 1, model.covar_module.correlation())
     B = model.covar_module.kernels[1].covar_matrix.detach()
     corr = B[1:, 0] / torch.sqrt(B.diagonal()[1:] * B[0, 0])
     return corr.cpu().numpy()

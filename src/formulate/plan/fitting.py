@@ -114,7 +114,7 @@ def _choice_note(campaign: Campaign, asked: SurrogateSpec, spec: SurrogateSpec) 
     """What a proposal says of the family a choosing spec took."""
     listed = ", ".join(asked.choose_from)
     if len(distinct_families(campaign, asked)) == 1:
-        why = "or have a categorical kernel, which transfer = 'multitask' does not take"
+        why = f"or have a categorical kernel, which transfer = '{campaign.strategy.transfer}' lacks"
         return (
             f"surrogate {spec.name}: the others of {listed} are the same model on this "
             f"campaign{', ' + why if by_tasks(campaign) else ''}"

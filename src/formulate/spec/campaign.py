@@ -72,13 +72,13 @@ class Strategy(_Frozen):
     """The warm-up rule: a model-based strategy proposes the warm-up strategy's space-filling
     batch (``sobol``) until every objective is measured on this many membranes, unless a
     ``[[prior]]`` source whose own model predicts its own rows stands in until then."""
-    transfer: Literal["stacked", "multitask"] = "stacked"
-    """How the surrogates learn from ``[[prior]]`` sources: ``stacked`` (each source's own GP,
-    fitted once, predicts every candidate; the prior mean follows that prediction as far as
-    the campaign's data say) or ``multitask`` (each source a task of a multi-task GP, its
-    correlation learned). Chosen on the transfer tasks (``docs/benchmarks/transfer.md``, 20
-    seeds): stacked helped on all four with a related source and hurt none with an unrelated
-    one; the multi-task GP helped on two and hurt one with an unrelated source."""
+    transfer: Literal["stacked", "multitask", "autoregressive"] = "stacked"
+    """How the surrogates learn from ``[[prior]]`` sources: ``stacked`` (each source's own GP
+    predicts every candidate; the prior mean follows it as far as the campaign's data say),
+    ``multitask`` (each source a task of a multi-task GP, its correlation learned) or
+    ``autoregressive`` (the same tasks; the campaign a learned multiple of the sources' function
+    plus its own difference). Chosen on the transfer tasks (``docs/benchmarks/transfer.md``):
+    stacked, the only one that helped on all four with a related source and hurt none."""
 
     def warm_up_rule(self) -> str:
         """The warm-up rule in words."""

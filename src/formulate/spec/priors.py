@@ -40,7 +40,8 @@ class Prior(BaseModel):
     trust: float | None = Field(default=None, gt=0.0, lt=1.0)
     """How well you expect it to predict this campaign (0-1), which the data update: the prior
     mean of the learned correlation (``multitask``; default BoTorch's Beta(2.5, 1.5), mean
-    0.63) or of the weight the mean gives the source's prediction (``stacked``; default 0)."""
+    0.63), of the weight the mean gives the source's prediction (``stacked``; default 0) or
+    of the multiple ``rho`` of the sources' function (``autoregressive``; default 0.5)."""
 
     @model_validator(mode="after")
     def _one_source(self) -> Prior:
