@@ -229,7 +229,11 @@ def test_a_matern_kernel_learns_from_a_related_source_too(sources: Path, mode: s
 
 @pytest.mark.parametrize(
     "transfer, says",
-    [("multitask", "its nearest membrane reached"), ("stacked", "its own model predicts")],
+    [
+        ("multitask", "its nearest membrane reached"),
+        ("autoregressive", "its nearest membrane reached"),
+        ("stacked", "its own model predicts"),
+    ],
 )
 def test_proposals_with_a_source_stay_in_the_pool_and_name_it(
     sources: Path, transfer: str, says: str

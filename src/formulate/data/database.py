@@ -3,6 +3,7 @@ and the checks that keep formulate from writing into a damaged or emptied SQLite
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
+from sqlalchemy.orm import Session
 
 from formulate.data.schema import SCHEMA_VERSION, NewerSchema, migrate
 from formulate.errors import FormulateError, Problem
@@ -196,6 +198,19 @@ def _quick_check(engine: Engine, path: Path) -> None:
         raise damaged(path, str(err.orig)) from None
     if found != ["ok"]:
         raise damaged(path, "; ".join(found[:3]))
+
+
+def lock_campaign(session: Session, campaign: str) -> None:
+    """Make a writing transaction on PostgreSQL wait for any other one writing ``campaign``
+    (a transaction-scoped advisory lock, released at commit or rollback), as SQLite's
+    ``BEGIN IMMEDIATE`` does for its whole file: two people logging values of the same
+    series at once then write one after the other instead of racing for the series' next
+    link (8 writers at once could lose every retry)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    digest = hashlib.blake2b(campaign.encode(), digest_size=8, person=b"formulate").digest()
+    key = int.from_bytes(digest, "big", signed=True)
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

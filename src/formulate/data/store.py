@@ -24,7 +24,14 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, aliased
 
 from formulate.data.access import Account, require
-from formulate.data.database import WRITE, create_or_upgrade, open_engine, redact, write_failure
+from formulate.data.database import (
+    WRITE,
+    create_or_upgrade,
+    lock_campaign,
+    open_engine,
+    redact,
+    write_failure,
+)
 from formulate.data.records import (
     MEASUREMENT_COLUMNS,
     MEMBRANE_COLUMNS,
@@ -167,6 +174,7 @@ class Store:
         for attempt in range(RETRIES):
             try:
                 with Session(self.writer) as s, s.begin():
+                    lock_campaign(s, campaign)
                     if needs is not None:
                         require(s, self.actor, campaign, needs)
                     return write(s)
