@@ -148,7 +148,7 @@ def test_the_autoregressive_source_lowers_the_uncertainty_where_only_it_measured
     assert carries(helped.model)[0] > 0.9
     stacked = fit_objective(_mode(campaign, "stacked"), tried, "yield_pct", "gp-onehot")
     sure = helped.predict_scale(pool)[1][untried].mean()
-    assert sure < 0.3 * stacked.predict_scale(pool)[1][untried].mean()
+    assert sure < 0.5 * stacked.predict_scale(pool)[1][untried].mean()
     multitask = fit_objective(_mode(campaign, "multitask"), tried, "yield_pct", "gp-onehot")
     assert multitask.key != helped.key  # the way is part of what is cached
 
