@@ -10,9 +10,11 @@ campaign, 1..: the sources) the covariance is::
 
 Where a source measured, ``g`` is known, so the campaign's posterior variance there falls to
 ``rho^2 Var(g | data) + Var(r)``: the source lowers the campaign's uncertainty, not only its
-mean (a stacked mean cannot). A source unrelated to the campaign's data gets ``rho`` near 0
-and leaves ``r``, with its own length-scales, to model the campaign as without a source (a
-shared kernel, as in the ICM multi-task GP, lets such a source blur the campaign's).
+mean (a stacked mean cannot). ``r`` keeps its own length-scales, so a source unrelated to
+the campaign's data should get a small ``rho`` and leave ``r`` to model the campaign as
+without a source (a shared kernel, as in the ICM multi-task GP, lets such a source blur the
+campaign's). It does not always: ``g`` fitted to a shuffled source's noise still hurt one
+transfer task, which is why this is an option and not the default (``docs/benchmarks``).
 """
 
 from __future__ import annotations
