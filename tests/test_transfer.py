@@ -162,6 +162,34 @@ def test_the_autoregressive_source_lowers_the_uncertainty_where_only_it_measured
     assert err_misled < 1.1 * err_alone
 
 
+@pytest.mark.parametrize("way", ["autoregressive", "multitask"])
+def test_a_source_model_is_built_with_the_kernel_the_spec_asks_for(sources: Path, way: str) -> None:
+    """``kernel = "matern"`` reaches the formulation's kernels of a model with sources (both
+    parts of the autoregressive one), so a spec's kernel (or ``auto``'s choice) is never
+    quietly RBF."""
+    from gpytorch.kernels import MaternKernel, RBFKernel
+
+    from formulate.model.gp import kernel_of
+    from formulate.model.specs import load_spec
+
+    spec = _campaign_with(sources, ("related.csv", "another condition: +15 points"))
+    tried, _ = _target(sources, spec)
+    campaign = _mode(load_campaign(spec), way)
+    kinds = {}
+    for kernel in ("rbf", "matern"):
+        surrogate = load_spec("gp-onehot").model_copy(update={"kernel": kernel})
+        fitted = fit_objective(campaign, tried, "yield_pct", surrogate)
+        parts = [
+            m
+            for m in fitted.model.covar_module.modules()
+            if isinstance(m, (MaternKernel, RBFKernel))
+        ]
+        assert len(parts) == (2 if way == "autoregressive" else 1)
+        assert {type(m) for m in parts} == {MaternKernel if kernel == "matern" else RBFKernel}
+        kinds[kernel] = kernel_of(fitted.model)
+    assert kinds == {"rbf": "rbf", "matern": "matern"}
+
+
 def test_a_source_restated_is_fitted_again_not_taken_from_the_cache(sources: Path) -> None:
     """A source's trust shapes the fit and its words the proposals' reasons: the same rows
     with another ``trust`` or ``differs`` are a new model (a long-running app would

@@ -20,6 +20,7 @@ transfer task, which is why this is an option and not the default (``docs/benchm
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from botorch.models.utils.gpytorch_modules import get_covar_module_with_dim_scaled_prior
@@ -42,14 +43,22 @@ class AutoregressiveKernel(Kernel):
     Args:
         dims: the formulation's columns (``d``).
         rho: the prior centre of ``rho`` (a source's ``trust``, else 0.5); it starts there.
+        factory: makes ``g``'s and ``r``'s kernels, called with ``ard_num_dims`` (the
+            surrogate's ``kernel``; None: BoTorch's RBF with its dimension-scaled prior).
     """
 
-    def __init__(self, dims: int, rho: float = 0.5) -> None:
+    def __init__(
+        self,
+        dims: int,
+        rho: float = 0.5,
+        factory: Callable[..., Kernel] | None = None,
+    ) -> None:
         super().__init__()
+        factory = factory or get_covar_module_with_dim_scaled_prior
         self.dims = dims
-        self.shared = get_covar_module_with_dim_scaled_prior(ard_num_dims=dims)
+        self.shared = factory(ard_num_dims=dims)
         self.own = ScaleKernel(
-            get_covar_module_with_dim_scaled_prior(ard_num_dims=dims),
+            factory(ard_num_dims=dims),
             outputscale_prior=LogNormalPrior(math.log(OWN_SCALE_MEDIAN), 1.0),
             outputscale_constraint=GreaterThan(1e-4),
         )

@@ -168,9 +168,8 @@ def build_gp(
         least = max(1e-8, 2e-6 * float(np.var(y)))  # GPyTorch's floor, standardized
         extra["train_Yvar"] = extra["train_Yvar"].clamp_min(least).unsqueeze(-1)
     if isinstance(encoder, TaskEncoder):
-        if kernel != "rbf":  # over the formulation; MultiTaskGP leaves out the task column
-            extra["covar_module"] = kernel_factory(kernel)(X.shape[-1] - 1).to(X)
-        model = multitask_gp(X, Y, encoder, prior, **extra)
+        factory = kernel_factory(kernel) if kernel != "rbf" else None
+        model = multitask_gp(X, Y, encoder, prior, factory, **extra)
     else:
         if mean := SourceMean.of(encoder):  # stacked sources: a mean that follows them,
             extra["mean_module"] = mean.to(X)  # a kernel over the formulation as without

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,7 @@ import torch
 from botorch.models import MultiTaskGP
 from botorch.models.utils.priors import BetaPrior
 from gpytorch.constraints import GreaterThan
+from gpytorch.kernels import Kernel
 from gpytorch.likelihoods import HadamardGaussianLikelihood
 from gpytorch.means import Mean
 from gpytorch.priors import LogNormalPrior, NormalPrior
@@ -158,12 +160,17 @@ def multitask_gp(
     Y: torch.Tensor,
     encoder: TaskEncoder,
     noise_prior: LogNormalPrior,
+    factory: Callable[..., Kernel] | None = None,
     **extra: Any,
 ) -> MultiTaskGP:
     """BoTorch's ``MultiTaskGP`` predicting the campaign's task (0) from inputs ``X``
     (``n x (d + 1)``, task last): a noise level per task unless ``extra`` brings the known
     noise (``train_Yvar``), the task correlations' prior from the sources' trust, and a
-    deterministic start (the prior means) so that fits are reproducible.
+    deterministic start (the prior means) so that fits are reproducible. ``factory`` makes
+    the kernel over the formulation (called with ``ard_num_dims``; None: BoTorch's RBF with
+    its dimension-scaled prior). With ``encoder.way == "autoregressive"`` the covariance is
+    Kennedy and O'Hagan's (:class:`AutoregressiveKernel`, its two parts from ``factory``)
+    instead of the product of that kernel and a task kernel.
 
     Raises:
         FormulateError: an encoding with level indices (``mixed``): the multi-task kernel
@@ -182,6 +189,8 @@ def multitask_gp(
             ],
         )
     prior = encoder.correlation_prior()
+    if factory is not None and encoder.way != "autoregressive":
+        extra["covar_module"] = factory(ard_num_dims=encoder.dim).to(X)  # task column left out
     if "train_Yvar" not in extra:
         extra["likelihood"] = HadamardGaussianLikelihood(
             num_tasks=encoder.num_tasks,
@@ -202,7 +211,8 @@ def multitask_gp(
     if encoder.way == "autoregressive":  # Kennedy and O'Hagan's covariance instead
         trust = [s.prior.trust for s in encoder.sources if s.prior.trust is not None]
         rho = float(np.mean(trust)) if trust else 0.5
-        model.covar_module = AutoregressiveKernel(encoder.dim, rho).to(X)
+        kernel = AutoregressiveKernel(encoder.dim, rho, factory)
+        model.covar_module = kernel.to(X)
         return model
     task_kernel = model.covar_module.kernels[1]
     start = prior.mean.to(X)
