@@ -343,6 +343,11 @@ def test_a_reason_that_balances_says_nothing_is_predicted_to_beat_its_best(
     assert "close to" not in text
     assert "conductivity 1% (0.114 vs 0.52 mS/cm)" in text and "t+ 20% (0.55 vs 0.62)" in text
 
+    alone = {"ionic_conductivity": gains["ionic_conductivity"]}  # one objective: no balance
+    text = _reason(campaign, alone, best, rec, 0)
+    assert text.startswith("the largest expected gain on the best conductivity so far, though")
+    assert "balances" not in text and text.endswith("(0.114 vs 0.52 mS/cm)")
+
 
 def test_the_virtual_lab_results_keep_their_s_per_cm(campaign: Campaign, db_url: str) -> None:
     """The virtual lab says its bare numbers are canonical (``canonical_units``): a closed

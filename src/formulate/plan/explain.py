@@ -117,6 +117,8 @@ def _reason(
         lead = f"predicted to beat the best {name} so far"
     elif unsure > abs(improve):
         lead = f"explores where {name} is uncertain"
+    elif len(gains) == 1:  # nothing to balance: the most expected gain, however small
+        lead = f"the largest expected gain on the best {name} so far, though predicted below it"
     else:
         lead = "balances the objectives (none is predicted to beat its best so far)"
     parts = []
