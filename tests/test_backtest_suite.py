@@ -143,3 +143,25 @@ def test_the_cli_names_a_bad_member_or_comparison_without_a_traceback(
     code = main(["backtest", "compare", str(tmp_path / "a"), str(tmp_path / "b"), "--suite", suite])
     err = capsys.readouterr().err
     assert code == 2 and "nothing to compare" in err
+
+
+def test_a_folder_that_cannot_resume_stops_the_queue_before_anything_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A race over several members where one folder holds more seeds than asked (a folder
+    never shrinks) is refused whole, naming that folder: no member runs first, nothing is
+    written."""
+    from formulate.backtest import prepare
+    from formulate.backtest.suite import settings_for
+    from formulate.cli import main
+
+    first, second = "peo-salts-emulated", "cheng2023-emulator"
+    prepare(settings_for(SUITE.member(second), ("random",), 2, ROOT, None), tmp_path / second)
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    args = ["backtest", "suite", "--suite", str(ROOT / "benchmarks"), "-o", str(tmp_path)]
+    args += ["--member", first, "--member", second, "--strategy", "random", "--seeds", "1"]
+    code = main(args)
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and "holds a different backtest" in err and second in err
+    assert "stored: " in err and "Traceback" not in err
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before  # the first member never ran

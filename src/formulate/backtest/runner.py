@@ -196,6 +196,36 @@ def prepare(settings: Settings, folder: Path) -> Backtest:
     """Create (or reopen, when the settings match) a results folder, validating the
     settings and writing the oracle's reference set. Reopened, more seeds or new strategies
     grow it; naming some of its strategies runs only those (the others keep their runs)."""
+    named = settings.strategies
+    settings, stored, oracle = _resolve(settings, folder)
+    file = folder / SETTINGS_FILE
+    if stored is None:
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_atomic(file, json.dumps(asdict(settings), indent=2))
+        _write_atomic(folder / REFERENCE_FILE, oracle.reference().to_csv(index=False))
+        return Backtest(folder, settings)
+    if settings != stored:  # the seeds of a run depend only on its number: old runs stay valid
+        _write_atomic(file, json.dumps(asdict(settings), indent=2))
+    return Backtest(folder, settings, wanted=frozenset(named))
+
+
+def check_folder(settings: Settings, folder: Path) -> None:
+    """What :func:`prepare` refuses, writing nothing: a queue of backtests (the suite's
+    members, the transfer tasks' arms) checks every folder before it runs any.
+
+    Raises:
+        FormulateError: invalid settings, or a folder that holds another backtest (other
+            settings, or more seeds than asked: a folder never shrinks).
+    """
+    _resolve(settings, folder)
+
+
+def _resolve(
+    settings: Settings, folder: Path
+) -> tuple[Settings, Settings | None, PoolOracle | EmulatorOracle]:
+    """The settings ``folder`` runs (none named: its stored strategies, else every one that
+    fits the campaign; more seeds or strategies grow a stored folder), its stored settings
+    (None: a new folder) and the oracle; validated, nothing written."""
     campaign, oracle = oracle_for(settings)
     file = folder / SETTINGS_FILE
     stored = load_settings(folder) if file.is_file() else None
@@ -206,10 +236,7 @@ def prepare(settings: Settings, folder: Path) -> Backtest:
         )
     _check(settings, campaign, oracle)
     if stored is None:
-        folder.mkdir(parents=True, exist_ok=True)
-        _write_atomic(file, json.dumps(asdict(settings), indent=2))
-        _write_atomic(folder / REFERENCE_FILE, oracle.reference().to_csv(index=False))
-        return Backtest(folder, settings)
+        return settings, None, oracle
     grown = replace(
         settings,
         seeds=max(stored.seeds, settings.seeds),
@@ -229,9 +256,7 @@ def prepare(settings: Settings, folder: Path) -> Backtest:
                 )
             ],
         )
-    if grown != stored:  # the seeds of a run depend only on its number: old runs stay valid
-        _write_atomic(file, json.dumps(asdict(grown), indent=2))
-    return Backtest(folder, grown, wanted=frozenset(named))
+    return grown, stored, oracle
 
 
 def _check(settings: Settings, campaign: Campaign, oracle: PoolOracle | EmulatorOracle) -> None:

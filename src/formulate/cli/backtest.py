@@ -195,15 +195,18 @@ def backtest_suite(
     folder = output or Path("backtests/suite-quick" if quick else "backtests/suite")
     strategies = tuple(strategy or bench.DEFAULT_STRATEGIES)
     earlier = read_scores(stored) if stored else None
-    skipped = []
+    skipped, queue = [], []
     for m in members:
-        out.print(f"\n[{m.name}] {m.title}", markup=False)
         try:
             settings = bench.settings_for(m, strategies, n_seeds, spec.root.parent, surrogate)
         except SourceUnavailable as e:
             skipped.append(m.name)
             err.print(f"skipped {m.name}: {e.message()}", markup=False)
             continue
+        queue.append((m, settings))
+    _check_queue([(s, folder / m.name) for m, s in queue])
+    for m, settings in queue:
+        out.print(f"\n[{m.name}] {m.title}", markup=False)
         _backtest(settings, folder / m.name, workers, executor, bench.scored_runs(earlier, m))
     paths = write_scoreboard(folder, spec, stored=earlier)
     if scoreboard:
@@ -267,9 +270,9 @@ def backtest_transfer(
     earlier = read_scores(stored, tl.SCORE_KEYS, tl.SCORES_FILE) if stored else None  # first
     arms = tuple(arm or tl.ARMS)
     n_seeds = seeds or spec.seeds
+    queue = []
     for t in spec.select(task or ()):
         for a in arms:
-            out.print(f"\n[{t.name}: {a}] {t.title}", markup=False)
             try:
                 settings = tl.settings_for(
                     t,
@@ -284,7 +287,11 @@ def backtest_transfer(
             except SourceUnavailable as e:
                 err.print(f"skipped {t.name}: {e.message()}", markup=False)
                 break
-            _backtest(settings, output / t.name / a, workers, executor)
+            queue.append((t, a, settings))
+    _check_queue([(s, output / t.name / a) for t, a, s in queue])
+    for t, a, settings in queue:
+        out.print(f"\n[{t.name}: {a}] {t.title}", markup=False)
+        _backtest(settings, output / t.name / a, workers, executor)
     path = tl.write_transfer_board(output, spec, more=more or (), stored=earlier)
     if scoreboard:
         path = tl.write_transfer_board(output, spec, scoreboard, more or (), earlier)
@@ -381,6 +388,16 @@ def backtest_report(
     from formulate.backtest import open_backtest
 
     _print_report(open_backtest(folder))
+
+
+def _check_queue(queue: list[tuple[Settings, Path]]) -> None:
+    """Every folder of a queue of backtests checked before the first runs, so that one that
+    cannot resume (another backtest, more seeds than asked) stops the queue with nothing run,
+    not after hours of the others (:func:`formulate.backtest.runner.check_folder`)."""
+    from formulate.backtest.runner import check_folder
+
+    for settings, folder in queue:
+        check_folder(settings, folder)
 
 
 def _backtest(
