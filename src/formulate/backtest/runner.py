@@ -21,7 +21,7 @@ import math
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -209,15 +209,18 @@ def prepare(settings: Settings, folder: Path) -> Backtest:
     return Backtest(folder, settings, wanted=frozenset(named))
 
 
-def check_folder(settings: Settings, folder: Path) -> None:
-    """What :func:`prepare` refuses, writing nothing: a queue of backtests (the suite's
-    members, the transfer tasks' arms) checks every folder before it runs any.
+def check_queue(queue: Iterable[tuple[Settings, Path]]) -> None:
+    """What :func:`prepare` would refuse for any ``(settings, folder)`` of a queue of
+    backtests (the suite's members, the transfer tasks' arms), writing nothing: checked before
+    the first runs, one that cannot resume stops the queue with nothing run, not after hours
+    of the others.
 
     Raises:
         FormulateError: invalid settings, or a folder that holds another backtest (other
             settings, or more seeds than asked: a folder never shrinks).
     """
-    _resolve(settings, folder)
+    for settings, folder in queue:
+        _resolve(settings, folder)
 
 
 def _resolve(

@@ -26,7 +26,7 @@ import pandas as pd
 
 from formulate.backtest.oracles import load_pool
 from formulate.backtest.report import Report
-from formulate.backtest.runner import Progress, check_folder, prepare, run_backtest
+from formulate.backtest.runner import Progress, check_queue, prepare, run_backtest
 from formulate.backtest.settings import Settings
 from formulate.backtest.sources import (
     Source,
@@ -274,8 +274,7 @@ def run_suite(
     """Run every member's missing (strategy, seed) runs into ``output/<member>``, but those
     in ``stored`` (:func:`scored_runs`)."""
     queue = [(m, settings_for(m, strategies, seeds, repo_root, surrogate)) for m in members]
-    for member, settings in queue:  # every folder checked before any runs
-        check_folder(settings, output / member.name)
+    check_queue((settings, output / m.name) for m, settings in queue)
     folders = []
     for member, settings in queue:
         bt = replace(prepare(settings, output / member.name), scored=scored_runs(stored, member))

@@ -186,6 +186,7 @@ def backtest_suite(
     """Race strategies on the benchmark suite (public tables from other labs), seed-paired,
     and write its scoreboard. Resumable: the same command continues, more --seeds grow it."""
     from formulate.backtest import suite as bench
+    from formulate.backtest.runner import check_queue
     from formulate.backtest.scoreboard import read_scores, write_scoreboard
     from formulate.backtest.sources import SourceUnavailable
 
@@ -204,7 +205,7 @@ def backtest_suite(
             err.print(f"skipped {m.name}: {e.message()}", markup=False)
             continue
         queue.append((m, settings))
-    _check_queue([(s, folder / m.name) for m, s in queue])
+    check_queue((s, folder / m.name) for m, s in queue)
     for m, settings in queue:
         out.print(f"\n[{m.name}] {m.title}", markup=False)
         _backtest(settings, folder / m.name, workers, executor, bench.scored_runs(earlier, m))
@@ -263,6 +264,7 @@ def backtest_transfer(
     """Transfer tasks: each public target from scratch, with a related source and with an
     unrelated one, paired by seed. Resumable: the same command continues, more --seeds grow it."""
     from formulate.backtest import transfer as tl
+    from formulate.backtest.runner import check_queue
     from formulate.backtest.scoreboard import read_scores
     from formulate.backtest.sources import SourceUnavailable
 
@@ -288,7 +290,7 @@ def backtest_transfer(
                 err.print(f"skipped {t.name}: {e.message()}", markup=False)
                 break
             queue.append((t, a, settings))
-    _check_queue([(s, output / t.name / a) for t, a, s in queue])
+    check_queue((s, output / t.name / a) for t, a, s in queue)
     for t, a, settings in queue:
         out.print(f"\n[{t.name}: {a}] {t.title}", markup=False)
         _backtest(settings, output / t.name / a, workers, executor)
@@ -388,16 +390,6 @@ def backtest_report(
     from formulate.backtest import open_backtest
 
     _print_report(open_backtest(folder))
-
-
-def _check_queue(queue: list[tuple[Settings, Path]]) -> None:
-    """Every folder of a queue of backtests checked before the first runs, so that one that
-    cannot resume (another backtest, more seeds than asked) stops the queue with nothing run,
-    not after hours of the others (:func:`formulate.backtest.runner.check_folder`)."""
-    from formulate.backtest.runner import check_folder
-
-    for settings, folder in queue:
-        check_folder(settings, folder)
 
 
 def _backtest(
