@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -236,3 +242,60 @@ def test_a_run_that_knows_the_papers_membranes_goes_to_the_cluster_chains() -> N
     assert not set(knowing["membrane"]) & {"PPSE", "CNCSE", "CPCSE"}
     assert chains(knowing, 0) == chains(plain, 0) == 0  # the same random start
     assert chains(knowing, 1) >= 2 > chains(plain, 1)
+
+
+def _session(sid: int) -> dict[int, str]:
+    """The processes of session ``sid`` (pid -> command line), from /proc."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmd = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[3]) == sid:  # after "pid (comm)": state, ppid, pgrp, session
+            found[int(stat.parent.name)] = cmd
+    return found
+
+
+def _until(condition: Callable[[], bool], seconds: float) -> bool:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+@pytest.mark.parametrize("how", ["parent killed", "Ctrl-C"])
+def test_a_stopped_backtest_leaves_no_worker_computing(pool, tmp_path: Path, how: str) -> None:
+    """Killed (SIGKILL: no handler runs) or interrupted (SIGINT to its process group, as a
+    terminal's Ctrl-C, here while the workers still import), a backtest on 2 worker processes
+    leaves none of them behind and prints no worker's traceback: each watches its parent, and
+    an interrupted parent ends its workers' runs."""
+    csv, folder = pool
+    command = ["backtest", "pool", str(csv), "--spec", str(folder / "one.toml")]
+    command += ["--strategy", "qlognei", "--seeds", "6", "--budget", "40", "--workers", "2"]
+    command += ["-o", str(tmp_path / "out")]
+    code = f"import sys; from formulate.cli import main; sys.exit(main({command!r}))"
+    parent = subprocess.Popen(
+        [sys.executable, "-c", code], start_new_session=True, stderr=subprocess.PIPE, text=True
+    )
+
+    def workers() -> int:
+        return sum("spawn_main" in c for c in _session(parent.pid).values())
+
+    try:
+        assert _until(lambda: workers() >= 2, 120), "the workers never started"
+        if how == "parent killed":
+            parent.kill()
+        else:
+            os.killpg(parent.pid, signal.SIGINT)
+        returned = parent.wait(timeout=30)
+        assert _until(lambda: not _session(parent.pid), 30), _session(parent.pid)
+    finally:
+        for pid in _session(parent.pid):
+            os.kill(pid, signal.SIGKILL)
+    if how == "Ctrl-C":
+        assert returned == 130
+        assert "Traceback" not in parent.stderr.read()  # type: ignore[union-attr]

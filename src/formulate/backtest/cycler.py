@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from formulate.backtest.metrics import hypervolume
+from formulate.backtest.workers import worker_pool
 from formulate.errors import collected_warnings, summed_warnings, warnings_cell, warnings_line
 from formulate.lab.virtual import Noise, VirtualLab
 from formulate.plan.progress import reference_point
@@ -217,10 +218,7 @@ def run(
     if workers <= 1:
         parts = [_one(campaign_ref, lab, p, s) for p, s in jobs]
     else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+        with worker_pool(workers) as pool:
             futures = [pool.submit(_one, campaign_ref, lab, p, s) for p, s in jobs]
             parts = [f.result() for f in futures]
     return pd.concat(parts, ignore_index=True)

@@ -22,7 +22,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -37,6 +37,7 @@ from formulate.backtest.settings import (
     default_strategies,
     load_settings,
 )
+from formulate.backtest.workers import step_hook, step_queue, worker_pool
 from formulate.errors import FormulateError, Problem, collected_warnings, warnings_cell
 from formulate.model.specs import load_spec
 from formulate.plan.planner import Request, propose
@@ -322,15 +323,12 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
-def _work(
-    settings: Settings, folder: str, strategy: str, seed: int, queue: object = None
-) -> tuple[str, int]:
+def _work(settings: Settings, folder: str, strategy: str, seed: int) -> tuple[str, int]:
     """Run one (strategy, seed) and store its trace (in a worker process)."""
     import torch
 
     torch.set_num_threads(1)
-    hook = (lambda s, k, step: queue.put((s, k, step))) if queue is not None else None  # type: ignore[attr-defined]
-    trace = run_one(settings, strategy, seed, hook)
+    trace = run_one(settings, strategy, seed, step_hook())
     bt = Backtest(Path(folder), settings)
     _write_atomic(bt.run_path(strategy, seed), trace.to_csv(index=False))
     return strategy, seed
@@ -382,12 +380,9 @@ def run_backtest(
             done += 1
             note("run", done, total, steps)
         return bt
-    import multiprocessing as mp
-
-    ctx = mp.get_context("spawn")
-    with ctx.Manager() as manager, ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        queue = manager.Queue()
-        futures = {pool.submit(_work, bt.settings, str(bt.folder), s, k, queue) for s, k in todo}
+    queue = step_queue()
+    with worker_pool(workers, queue) as pool:
+        futures = {pool.submit(_work, bt.settings, str(bt.folder), s, k) for s, k in todo}
         while futures:
             finished, futures = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
             while not queue.empty():
