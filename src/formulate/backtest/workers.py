@@ -59,9 +59,10 @@ def _terminate(pool: ProcessPoolExecutor) -> None:
 
 class _DeafToCtrlC(mp.context.SpawnProcess):
     """A spawned process started with SIGINT blocked, for good. A terminal's Ctrl-C reaches
-    the whole process group: a worker interrupted while it imports prints a traceback, one
-    interrupted in a run waits for the next. Its parent ends it instead (:func:`worker_pool`),
-    and a parent gone ends it too (:func:`_exit_with`)."""
+    the whole process group: a worker interrupted while it imports prints a traceback, and
+    one interrupted in a run hands the interrupt back as the run's result and takes the next
+    run. Its parent ends it instead (:func:`worker_pool`), and a parent gone ends it too
+    (:func:`_exit_with`)."""
 
     def start(self) -> None:
         if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks
