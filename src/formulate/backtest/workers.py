@@ -19,17 +19,17 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from multiprocessing.queues import Queue
+from multiprocessing.queues import SimpleQueue
 
 EXIT_ORPHANED = 3
 """A worker's exit status when it stopped because its parent was gone."""
 
-_steps: Queue | None = None
+_steps: SimpleQueue | None = None
 """In a worker: the queue it reports its steps on (None: no one listens)."""
 
 
 @contextmanager
-def worker_pool(workers: int, steps: Queue | None = None) -> Iterator[ProcessPoolExecutor]:
+def worker_pool(workers: int, steps: SimpleQueue | None = None) -> Iterator[ProcessPoolExecutor]:
     """``workers`` spawned processes (fresh interpreters: torch's threads are not forked),
     each exiting when this process does and reporting steps on ``steps`` (a queue from
     :func:`step_queue`, through :func:`step_hook`). On leaving with an exception
@@ -79,9 +79,11 @@ class _SpawnDeafToCtrlC(mp.context.SpawnContext):
     Process = _DeafToCtrlC
 
 
-def step_queue() -> Queue:
-    """A queue the workers of :func:`worker_pool` put their steps on (no server process)."""
-    return mp.get_context("spawn").Queue()
+def step_queue() -> SimpleQueue:
+    """A queue the workers of :func:`worker_pool` put their steps on: no server process, and
+    a put is written before the call returns (a ``Queue`` writes from a thread later), so a
+    run's steps are all there by the time its result is."""
+    return mp.get_context("spawn").SimpleQueue()
 
 
 def step_hook() -> Callable[[str, int, int], None] | None:
@@ -91,7 +93,7 @@ def step_hook() -> Callable[[str, int, int], None] | None:
     return None if steps is None else lambda s, k, step: steps.put((s, k, step))
 
 
-def _start(steps: Queue | None) -> None:
+def _start(steps: SimpleQueue | None) -> None:
     """Each worker's initializer: keep the step queue, and exit when the parent is gone."""
     global _steps
     _steps = steps
