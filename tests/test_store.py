@@ -216,3 +216,27 @@ def test_concurrent_writers_keep_one_current_value_per_series(db_url: str) -> No
         rows = history[history["property"] == prop]
         assert rows["supersedes"].isna().sum() == 1  # one first value: one chain
         assert rows["current"].sum() == 1
+
+
+def test_the_database_refuses_a_second_first_value_of_a_series(db_url: str) -> None:
+    """The partial unique index (one value per series that supersedes nothing) exists on both
+    stores: a row written around the store that would start a second chain is refused, while
+    a correction (it supersedes the first) is taken."""
+    from sqlalchemy import insert, select
+    from sqlalchemy.exc import IntegrityError
+
+    from formulate.data.schema import MeasurementRow
+
+    store = Store(db_url)
+    store.add("c", [NewMembrane("N0", {"x": 1.0}, "imported")])
+    store.add("c", [], [NewMeasurement("N0", "crystallinity", 0.3, "", "measured")])
+    table = MeasurementRow.__table__
+    with store.engine.connect() as conn:
+        first = conn.execute(select(table)).mappings().one()
+    row = {k: v for k, v in first.items() if k != "id"}
+    with pytest.raises(IntegrityError), store.engine.begin() as conn:
+        conn.execute(insert(table).values(row))
+    with store.engine.begin() as conn:
+        conn.execute(insert(table).values({**row, "value": 0.31, "supersedes_id": first["id"]}))
+    current = store.measurements("c")
+    assert current["value"].tolist() == [0.31]
