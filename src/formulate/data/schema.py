@@ -275,7 +275,8 @@ def _on_postgresql() -> None:
     """The partial unique index's condition in PostgreSQL's own terms, given when a
     PostgreSQL store is first opened: naming it in the table's definition would load
     SQLAlchemy's PostgreSQL dialect (about 0.2 s) in every process, SQLite stores' too."""
-    index = next(i for i in MeasurementRow.__table__.indexes if i.name == "uq_first_of_series")
+    table = cast(Table, MeasurementRow.__table__)
+    index = next(i for i in table.indexes if i.name == "uq_first_of_series")
     index.dialect_kwargs["postgresql_where"] = text(_FIRST_OF_SERIES)
 
 
