@@ -533,3 +533,30 @@ def test_a_missing_stored_scoreboard_is_refused_before_anything_runs(tmp_path: P
     args += ["--stored", str(tmp_path / "nope.csv"), "-o", str(tmp_path / "out")]
     assert main(args) == 2
     assert not (tmp_path / "out").exists()  # no arm ran
+
+
+def test_the_transfer_scoreboard_pairs_each_arm_with_baybes_where_both_ran() -> None:
+    """Ours with the unrelated source against BayBE with the same source, seed by seed; a task
+    where BayBE did not run that arm shows '-', not a number."""
+    from formulate.backtest.transfer import transfer_board
+
+    tasks = load_transfer(REPO / "benchmarks" / "transfer").tasks[:2]
+    scores = pd.DataFrame(
+        {
+            "task": task.name,
+            "strategy": arm,
+            "seed": seed,
+            "budget": 30,
+            "n to top 5%": 5.0,
+            "top 5% AUC": (0.1 if arm == "unrelated/baybe" else 0.3) + 0.01 * seed,
+        }
+        for task in tasks
+        for arm in ("scratch", "related", "unrelated", "unrelated/baybe")
+        if arm != "unrelated/baybe" or task is tasks[0]
+        for seed in range(6)
+    )
+    board = transfer_board(scores, tasks).set_index("task")
+    first, second = (t.name for t in tasks)
+    assert board.loc[first, "unrelated vs unrelated/baybe"] == "6/0/0, p=0.031 better"
+    assert board.loc[second, "unrelated vs unrelated/baybe"] == "-"
+    assert board.loc[second, "unrelated/baybe: n to top 5%"] == "-"

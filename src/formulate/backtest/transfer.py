@@ -50,10 +50,12 @@ PAIRS = (
     ("related", "scratch"),
     ("unrelated", "scratch"),
     ("related", "related/baybe"),
+    ("unrelated", "unrelated/baybe"),
     ("related/baybe", "scratch/baybe"),
 )
 """The seed-paired comparisons of the scoreboard, where both ran: ours with each source against
-ours from scratch, ours against BayBE's transfer learning, BayBE's against BayBE from scratch."""
+ours from scratch, ours against BayBE's transfer learning with the same source, BayBE's
+against BayBE from scratch."""
 
 
 @dataclass(frozen=True)
@@ -260,7 +262,10 @@ def transfer_board(scores: pd.DataFrame, tasks: Sequence[Task]) -> pd.DataFrame:
             n = s.loc[s["strategy"] == peer, "n to top 5%"]
             row[f"{peer}: n to top 5%"] = _quartiles(n)
         rows.append(row)
-    return pd.DataFrame(rows)
+    board = pd.DataFrame(rows)
+    compared = [c for c in board.columns if " vs " in c or "/" in c]  # where a peer did not run
+    board[compared] = board[compared].fillna("-")
+    return board
 
 
 def _quartiles(n: pd.Series) -> str:
