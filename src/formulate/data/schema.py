@@ -274,7 +274,8 @@ class NewerSchema(Exception):
 def _on_postgresql() -> None:
     """The partial unique index's condition in PostgreSQL's own terms, given when a
     PostgreSQL store is first opened: naming it in the table's definition would load
-    SQLAlchemy's PostgreSQL dialect (about 0.2 s) in every process, SQLite stores' too."""
+    SQLAlchemy's PostgreSQL dialect (0.06 s with a warm disk cache, 0.2 s cold) in every
+    process, SQLite stores' too."""
     table = cast(Table, MeasurementRow.__table__)
     index = next(i for i in table.indexes if i.name == "uq_first_of_series")
     index.dialect_kwargs["postgresql_where"] = text(_FIRST_OF_SERIES)
