@@ -128,9 +128,9 @@ def race(folder: Path, presses: int) -> list[tuple[float, float]]:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
             page = open_plan(browser, port)
-            pairs = [(cold, press(page, first=True))]
+            pairs = [(cold, press(page))]
             for _ in range(presses):
-                pairs.append((call(calls), press(page, first=False)))
+                pairs.append((call(calls), press(page)))
             browser.close()
         return pairs
     finally:
@@ -189,7 +189,7 @@ once the last batch's "Proposed" has gone (the rerun reached the Propose step);
 the last change of the page after it (the proposals drawn)."""
 
 
-def press(page: Any, first: bool) -> float:
+def press(page: Any) -> float:
     """Seconds from a click on Propose to its proposals drawn (the page's last change after
     the status says "Proposed"), measured by the page's own clock."""
     from playwright.sync_api import expect
