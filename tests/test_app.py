@@ -112,6 +112,9 @@ def test_proposing_creates_pending_membranes(workdir: Path) -> None:
     at.number_input(key="plan_batch").set_value(2)
     at.button(key="plan_propose").click().run()
     assert not at.error, [e.value for e in at.error]
+    assert [c.value for c in at.caption if "Propos" in c.value] == [
+        ":material/check_circle: Proposed"
+    ]  # the status line: done, no step left behind
     proposals = [df.value for df in at.dataframe if "conductivity [mS/cm] (95%)" in df.value]
     assert len(proposals) == 1 and len(proposals[0]) == 2
     lives = proposals[0]["Li|Li life [h] (95%)"].astype(str)

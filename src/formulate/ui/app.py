@@ -7,6 +7,7 @@ the formulate package, the same functions the CLI uses.
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,14 @@ from formulate.ui import backtests, cycler, data, insights, log, people, plan
 from formulate.ui import campaign as campaign_page
 from formulate.ui.context import Context, plain, show_done, store_of
 from formulate.ui.login import REQUIRED_ENV, account_for
+
+# Streamlit sweeps every generation after each rerun (``gc.collect(2)``, its option
+# ``runner.postScriptGC``), and the page waits for the sweep: with torch, BoTorch and pandas
+# loaded (some 350,000 objects) it took 0.2 s of every click. Those objects live as long as
+# the server, so they are set aside once, here (``gc.freeze``); each sweep then looks only at
+# what the reruns made since.
+gc.collect()
+gc.freeze()
 
 PAGES: dict[str, Callable[[Context], None]] = {
     "Data": data.render,

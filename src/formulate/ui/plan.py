@@ -36,15 +36,7 @@ def render(ctx: Context) -> None:
     if strategy == "qlognei":
         target = st.selectbox("Objective", names, key="plan_target")
     if st.button("Propose", key="plan_propose", type="primary"):
-        with user_errors(), st.status("Proposing...", expanded=False) as status:
-            st.session_state["proposals"] = ctx.api().propose(
-                int(batch),
-                strategy=strategy,
-                weights=weights,
-                target=target,
-                step=lambda what: status.update(label=what + "..."),
-            )
-            status.update(label="Proposed", state="complete")
+        _propose(ctx, int(batch), strategy, weights, target)
     _accepted(spec)
     proposals: pd.DataFrame | None = st.session_state.get("proposals")
     if proposals is None:
@@ -88,6 +80,37 @@ def render(ctx: Context) -> None:
             st.session_state["proposals"] = None
             st.session_state["accepted"] = stored
             done(f"Batch {stored['batch'].iloc[0]} stored: " + ", ".join(stored["membrane"]))
+
+
+def _propose(
+    ctx: Context,
+    batch: int,
+    strategy: str,
+    weights: dict[str, float] | None,
+    target: str | None,
+) -> None:
+    """Propose a batch into the session, each step said on one still line. Not ``st.status``:
+    its spinner, drawn by the browser on the same cores, slowed the proposal (on 2 cores the
+    first Propose took 1.16-1.50x the in-process call with it, 1.05-1.25x with this line;
+    ``bench/bench_app_browser.py``, four runs each)."""
+    line = st.empty()
+    line.caption("Proposing...")
+
+    def say(what: str) -> None:
+        line.caption(what + "...")
+
+    with user_errors():
+        try:
+            st.session_state["proposals"] = ctx.api().propose(
+                batch,
+                strategy=strategy,
+                weights=weights,
+                target=target,
+                step=say,
+            )
+        finally:
+            line.empty()
+        line.caption(":material/check_circle: Proposed")
 
 
 def _accepted(spec: Campaign) -> None:
