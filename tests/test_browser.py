@@ -136,8 +136,14 @@ GOOD_UPLOAD = (
 
 
 def screenshot(page, path: Path) -> None:
-    """A screenshot of the whole page: Streamlit scrolls inside its main panel, so the window
-    is made as tall as that panel's content first, then set back."""
+    """A screenshot of the whole page once its rerun has finished (the page drawn in full):
+    Streamlit scrolls inside its main panel, so the window is made as tall as that panel's
+    content first, then set back."""
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=stApp]')"
+        "?.getAttribute('data-test-script-state') === 'notRunning'",
+        timeout=60_000,
+    )
     height = page.evaluate(
         "Math.max(...[...document.querySelectorAll('section, div')].map(e => e.scrollHeight))"
     )
